@@ -1,0 +1,213 @@
+"""The ``ganbench`` command line.
+
+User errors (``UsageError`` from anywhere, click's own usage errors) print
+one line and exit with code 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import click
+from tabulate import tabulate
+
+from . import __version__
+from .errors import UsageError
+from .options import split_assignments
+from .paths import DEFAULT_RESULTS, default_cache_dir
+from .plugins import PluginLoadWarning, add_commands, get_registry, plugin_infos
+from .store import StoreWarning, append_rows, load_results, store_path
+
+KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
+
+
+@click.group()
+@click.version_option(__version__, prog_name="ganbench")
+def cli():
+    """Benchmark the representations GANs learn: train, probe, compare."""
+
+
+# -- list / plugins ---------------------------------------------------------
+def _capabilities(kind: str, spec) -> str:
+    if kind == "model":
+        caps = sorted(spec.capabilities) + (["trains on labels"] if spec.trains_on_labels else [])
+        return ", ".join(caps)
+    if kind == "probe":
+        return "needs " + ", ".join(sorted(spec.requires))
+    return ""
+
+
+@cli.command("list")
+@click.argument("what", type=click.Choice(sorted(KIND_OF)), required=False)
+@click.option("--options", "show_options", is_flag=True, help="Show every plugin option with its default.")
+def list_command(what, show_options):
+    """List models, probes, datasets and executors."""
+    registry = get_registry()
+    for group in [what] if what else sorted(KIND_OF):
+        kind = KIND_OF[group]
+        rows = [[s.name, s.version, s.description, s.plugin, _capabilities(kind, s)] for s in registry.all(kind)]
+        click.echo(f"{group}:")
+        click.echo(tabulate(rows, headers=["name", "version", "description", "plugin", "capabilities"]))
+        if show_options:
+            for spec in registry.all(kind):
+                for opt in spec.options:
+                    click.echo(f"  {spec.name}: {opt.name} ({opt.type}, default {opt.default}) {opt.help}")
+        click.echo()
+
+
+@cli.command("plugins")
+def plugins_command():
+    """List every plugin: name, version, hooks, and broken ones."""
+    rows = []
+    for info in plugin_infos():
+        status = "builtin" if info.builtin else "installed"
+        rows.append([info.name, info.version, ", ".join(info.hooks) or "-", f"BROKEN: {info.error}" if info.error else status])
+    click.echo(tabulate(rows, headers=["plugin", "version", "hooks", "status"]))
+
+
+# -- run --------------------------------------------------------------------
+def _probe_options(probes: list[str], assignments: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """Route ``knn.k=1`` to knn, and an unprefixed ``k=1`` to every probe that declares ``k``."""
+    registry = get_registry()
+    routed = {p: {} for p in probes}
+    for key, value in assignments:
+        probe, dot, name = key.partition(".")
+        if dot:
+            if probe not in routed:
+                raise UsageError(f"--probe-opt {key}={value}: probe '{probe}' is not among --probe {', '.join(probes)}.")
+            routed[probe][name] = value
+            continue
+        takers = [p for p in probes if any(o.name == key for o in registry.get("probe", p).options)]
+        for p in takers or probes[:1]:  # no taker: the first probe reports the unknown option
+            routed[p][key] = value
+    return routed
+
+
+@cli.command("run")
+@click.option("--model", "model", required=True, help="Model plugin (see `ganbench list models`).")
+@click.option("--probe", "probes", multiple=True, required=True, help="Probe plugin; repeat for several.")
+@click.option("--dataset", default="mnist-5k", show_default=True, help="Dataset (see `ganbench list datasets`).")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files.")
+@click.option("--seed", "seeds", type=int, multiple=True, default=[0], show_default=True, help="Seed; repeat for several runs.")
+@click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True, help="Folder of the result store.")
+@click.option("--cache-dir", default=None, help="Trained models and features [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--epochs", type=click.IntRange(min=0), help="Training epochs [default: the model's schedule].")
+@click.option("--max-steps", type=click.IntRange(min=0), help="Stop training after this many steps.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size [default: the model's].")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=200, show_default=True, help="Steps between checkpoints.")
+@click.option("--view", "views", multiple=True, help="Feature view to probe; repeat for several [default: all].")
+@click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE", help="Model option.")
+@click.option("--probe-opt", "probe_opts", multiple=True, metavar="[PROBE.]KEY=VALUE", help="Probe option.")
+@click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option.")
+@click.option("--executor", default="local", show_default=True, help="Job executor (see `ganbench list executors`).")
+@click.option("--dedup", is_flag=True, help="Train on the dataset without the duplicates `ganbench dedup` listed.")
+def run_command(model, probes, dataset, data_root, seeds, results_dir, cache_dir, device, epochs, max_steps,
+                batch_size, checkpoint_every, views, model_opts, probe_opts, dataset_opts, executor, dedup):
+    """Train (or load) a model, probe its features, append the rows to the store."""
+    from .run import Job, ProbeRequest, resolve
+
+    routed = _probe_options(list(probes), split_assignments(probe_opts, "--probe-opt"))
+    jobs = [
+        Job(model=model, dataset=dataset, probes=[ProbeRequest(p, routed[p]) for p in dict.fromkeys(probes)],
+            model_options=dict(split_assignments(model_opts, "--model-opt")),
+            dataset_options=dict(split_assignments(dataset_opts, "--dataset-opt")),
+            seed=seed, data_root=data_root, cache_dir=str(cache_dir or default_cache_dir()), device=device,
+            views=list(views) or None, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+            checkpoint_every=checkpoint_every, dedup=dedup)
+        for seed in seeds
+    ]
+    resolve(jobs[0])  # every name and option checked before anything loads or trains
+    runner = get_registry().get("executor", executor).factory()
+    produced = []
+
+    def on_rows(rows):
+        append_rows(results_dir, rows)
+        produced.extend(rows)
+
+    runner.run(jobs, on_rows)
+    _print_rows(produced)
+    click.echo(f"{len(produced)} row(s) appended to {store_path(results_dir)}", err=True)
+    if any(r["status"] == "failed" for r in produced):
+        sys.exit(1)
+
+
+def _print_rows(rows):
+    table = [[r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-",
+              "" if r["value"] is None else f"{r['value']:.4f}", r["status"]] for r in rows]
+    click.echo(tabulate(table, headers=["model", "view", "probe", "metric", "value", "status"]))
+
+
+# -- results / leaderboard --------------------------------------------------
+SHORT_COLUMNS = ["created_at", "model", "dataset", "probe", "feature_view", "seed", "metric", "value", "stderr", "status"]
+
+
+@cli.command("results")
+@click.argument("results_dir", default=DEFAULT_RESULTS, required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def results_command(results_dir, fmt):
+    """Show the stored rows (json: every field)."""
+    frame = load_results(results_dir)
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=1))
+    elif fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        click.echo(tabulate(frame[SHORT_COLUMNS], headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
+
+
+@cli.command("leaderboard")
+@click.argument("results_dir", default=DEFAULT_RESULTS, required=False)
+@click.option("--format", "fmt", type=click.Choice(["md", "table", "csv"]), default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the leaderboard to this file too.")
+def leaderboard_command(results_dir, fmt, output):
+    """Pivot the stored rows: models x comparable figures (mean ± std over seeds)."""
+    from .leaderboard import LABEL_MARK, leaderboard
+
+    table = leaderboard(load_results(results_dir))
+    if table.empty:
+        text = "no ok rows"
+    elif fmt == "csv":
+        text = table.to_csv()
+    else:
+        text = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple")
+        text += f"\n\n{LABEL_MARK} trained on labels"
+    click.echo(text)
+    if output:
+        with open(output, "w") as f:
+            f.write(text + "\n")
+
+
+# -- entry point ------------------------------------------------------------
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, (PluginLoadWarning, StoreWarning)):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _default_show(message, category, filename, lineno, file, line)
+
+
+_default_show = warnings.showwarning
+
+
+def main(argv=None):
+    """Console entry point: one line and exit 2 for every user error."""
+    warnings.showwarning = _show_warning
+    try:
+        add_commands(cli)
+        cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
+    except UsageError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,38 @@
+"""Device choice and the CUDA fast path (bf16 autocast, channels_last)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from .errors import UsageError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda[:i]`` checked to exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"Bad --device {name!r}: expected auto, cpu, cuda or cuda:N.") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {name}: CUDA is not available on this machine. Use --device cpu or auto.")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s).")
+    elif device.type != "cpu":
+        raise UsageError(f"Bad --device {name!r}: expected auto, cpu, cuda or cuda:N.")
+    return device
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; nothing on the CPU (keeps CPU runs bit-for-bit repeatable)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def memory_format(device: torch.device):
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format

@@ -1,0 +1,23 @@
+"""Errors that the CLI turns into one line on stderr and exit code 2.
+
+Anything a user can fix (a misspelled name, a bad option value, a missing or
+damaged dataset) raises :class:`UsageError` with a message that says which
+name or file, what was expected and how to fix it. Everything else is a bug
+and keeps its traceback.
+"""
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+class DataError(UsageError):
+    """A dataset that is missing, truncated or corrupt."""
+
+
+class RegistryError(UsageError):
+    """An unknown name, or two plugins claiming the same name."""
+
+
+class DivergedError(RuntimeError):
+    """Training stopped by the divergence guard; the row gets status ``diverged``."""

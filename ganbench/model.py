@@ -1,0 +1,136 @@
+"""The model protocol: what a model plugin implements.
+
+A model owns its networks, optimizers and one training step. The core owns
+everything around it: epochs and steps, seeding, device placement, bf16
+autocast and channels_last on CUDA, data held on the device, progress,
+checkpoints, resume and the divergence guard (see :mod:`ganbench.training`).
+
+Life of a model in a run::
+
+    model = spec.factory(**options)        # options already parsed and checked
+    model.setup(data_info, device)         # build networks and optimizers
+    for step in ...:                       # skipped when model.trains is False
+        stats = model.train_step(batch)    # batch.x in model.value_range
+    model.after_training(real_images)      # e.g. fit a projection; may be a no-op
+    model.features(x, view)                # (B, D) float32 per feature view
+    model.sample(n, generator)             # (n, C, H, W) in model.value_range
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .data import DataInfo
+
+
+@dataclass
+class Batch:
+    """One training batch on the model's device.
+
+    ``x``: float ``(B, C, H, W)`` in the model's ``value_range`` at its
+    ``image_size``; ``y``: int64 ``(B,)`` class labels (use them only when the
+    spec says ``trains_on_labels``).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long a model trains by default: epochs over the training split, batch size."""
+
+    epochs: int
+    batch_size: int
+
+
+class Model:
+    """Base class for model plugins; override what your model has.
+
+    Class attributes:
+
+    - ``value_range``: the range the networks see images in (GANs with a tanh
+      generator: ``(-1, 1)``).
+    - ``image_size``: the square size the networks take, or ``None`` for the
+      dataset's own size.
+    - ``trains``: ``False`` for models used as they are built (baselines).
+    - ``cache_features``: ``False`` when features are cheaper to recompute
+      than to store (raw pixels).
+    """
+
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    image_size: int | None = None
+    trains: bool = True
+    cache_features: bool = True
+
+    def __init__(self, **options):
+        self.options = options
+
+    # -- building -----------------------------------------------------
+    def setup(self, info: DataInfo, device: torch.device) -> None:
+        """Build networks and optimizers for images of ``info``'s shape on ``device``."""
+
+    def feature_views(self) -> dict[str, str]:
+        """Feature view name -> one-line description. Probes run once per view.
+        Must work before ``setup`` (the CLI checks ``--view`` names early)."""
+        return {}
+
+    def report(self) -> dict:
+        """Facts about the trained model worth keeping in every row's ``details``
+        (e.g. directions a projection removed); JSON-serialisable."""
+        return {}
+
+    def default_schedule(self, info: DataInfo) -> Schedule:
+        """The paper's schedule scaled to the dataset."""
+        return Schedule(epochs=25, batch_size=128)
+
+    # -- training -----------------------------------------------------
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        """One optimisation step. Return floats: losses and, for GANs,
+        ``d_real`` / ``d_fake``, the mean probability D gives real and generated
+        images (watched by the divergence guard)."""
+        raise NotImplementedError(f"{type(self).__name__} does not train")
+
+    def modules(self) -> dict[str, nn.Module]:
+        """Every network whose weights make up the model (saved and restored)."""
+        return {}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimizer whose state a resumed run needs."""
+        return {}
+
+    def after_training(self, real: torch.Tensor) -> None:
+        """Called once after training or loading, with real training images in
+        ``value_range`` on the device; fit anything derived from the trained
+        networks here and keep it in a registered buffer so it is saved."""
+
+    # -- using --------------------------------------------------------
+    def features(self, x: torch.Tensor, view: str) -> torch.Tensor:
+        """``x``: ``(B, C, H, W)`` in ``value_range`` -> ``(B, D)`` float features of ``view``."""
+        raise NotImplementedError
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` generated images ``(n, C, H, W)`` in ``value_range``; the same
+        ``generator`` state gives the same images."""
+        raise NotImplementedError(f"{type(self).__name__} has no generator")
+
+    # -- helpers for the core -----------------------------------------
+    def train(self, mode: bool = True) -> None:
+        for m in self.modules().values():
+            m.train(mode)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Every module's state as one flat ``{"module.param": tensor}`` dict."""
+        out = {}
+        for name, module in self.modules().items():
+            for key, value in module.state_dict().items():
+                out[f"{name}.{key}"] = value
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        for name, module in self.modules().items():
+            prefix = f"{name}."
+            module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})

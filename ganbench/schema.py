@@ -1,0 +1,70 @@
+"""The result schema: one row per metric, versioned.
+
+Bump :data:`SCHEMA_VERSION` when a field changes meaning or is removed;
+adding a field is backwards compatible and keeps the version. Readers
+accept rows of any version they know (:data:`KNOWN_VERSIONS`).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+KNOWN_VERSIONS = frozenset({1})
+STATUSES = ("ok", "failed", "diverged")
+
+# name -> (type, meaning). The README's schema table is generated from this.
+FIELDS: dict[str, tuple[str, str]] = {
+    "schema_version": ("int", "version of this schema the row follows"),
+    "run_id": ("str", "id shared by every row of one `ganbench run` job (model x dataset x seed)"),
+    "created_at": ("str", "UTC time the row was written, ISO 8601"),
+    "ganbench_version": ("str", "ganbench version that wrote the row"),
+    "model": ("str", "model plugin name"),
+    "model_version": ("str", "model plugin version (bumped when its results change)"),
+    "model_config": ("dict", "every model option, defaults included"),
+    "model_config_hash": ("str", "hash of model, version, config, dataset fingerprint, seed and schedule: the checkpoint key"),
+    "trains_on_labels": ("bool", "the model saw class labels while training"),
+    "probe": ("str", "probe plugin name"),
+    "probe_version": ("str", "probe plugin version"),
+    "probe_config": ("dict", "every probe option, defaults included"),
+    "dataset": ("str", "dataset name as given"),
+    "dataset_fingerprint": ("str", "sha256 prefix of the exact image and label bytes used"),
+    "feature_view": ("str|null", "the model's feature view the probe scored (null for probes that use no features)"),
+    "feature_dim": ("int|null", "dimension of that view"),
+    "labels_used": ("int|null", "training labels the probe used (label budget), null = all"),
+    "seed": ("int", "seed of training and probing"),
+    "metric": ("str", "metric name, with its setting (e.g. acc_l2_k1_majority)"),
+    "value": ("float|null", "the figure (null when the run failed)"),
+    "stderr": ("float|null", "standard error over the probe's repeats, when it repeats"),
+    "higher_is_better": ("bool|null", "direction of the metric"),
+    "n_train": ("int|null", "examples the probe fitted on"),
+    "n_test": ("int|null", "examples the probe scored"),
+    "train_seconds": ("float", "seconds spent training (0 when a checkpoint was loaded)"),
+    "probe_seconds": ("float", "seconds spent in the probe, feature extraction included"),
+    "schedule": ("dict", "epochs, max_steps, batch_size and steps actually trained"),
+    "device": ("str", "device the job ran on (cpu, cuda:0, ...)"),
+    "torch_version": ("str", "torch version"),
+    "status": ("str", "ok, failed or diverged"),
+    "error": ("str|null", "the error when status is not ok"),
+    "details": ("dict", "probe-specific facts needed to reproduce the figure (chosen C, directions removed, ...)"),
+}
+REQUIRED = ("schema_version", "run_id", "model", "probe", "dataset", "metric", "value", "status")
+
+
+def schema_markdown() -> str:
+    """The schema as a Markdown table (README)."""
+    lines = ["| field | type | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{name}` | {typ} | {meaning} |" for name, (typ, meaning) in FIELDS.items()]
+    return "\n".join(lines)
+
+
+def check_row(row: object) -> str | None:
+    """Why ``row`` is not a result row of a known version, or ``None`` when it is."""
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    missing = [f for f in REQUIRED if f not in row]
+    if missing:
+        return f"missing fields {', '.join(missing)}"
+    if row["schema_version"] not in KNOWN_VERSIONS:
+        return f"unknown schema_version {row['schema_version']!r}"
+    if row["status"] not in STATUSES:
+        return f"unknown status {row['status']!r}"
+    return None

@@ -1,0 +1,53 @@
+"""Split helpers shared by probes.
+
+Model selection never touches the test split: a validation split is carved
+from the training split. Label budgets draw ``n`` labels per class, seeded,
+so a draw is repeatable and draws with different ``draw`` indices differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def validation_split(labels: np.ndarray, fraction: float = 0.1, size: int | None = None, seed: int = 0):
+    """Indices ``(fit, val)`` into the training split, stratified by class.
+
+    ``size`` (a count) wins over ``fraction``. Every class keeps at least one
+    example on each side when it has two or more.
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    n_val = size if size is not None else max(1, int(round(fraction * n)))
+    if not 0 < n_val < n:
+        raise ValueError(f"validation size {n_val} must be between 1 and {n - 1}")
+    rng = np.random.default_rng(seed)
+    val = []
+    classes, counts = np.unique(labels, return_counts=True)
+    for cls, count in zip(classes, counts):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        take = int(round(n_val * count / n))
+        take = min(max(take, 1 if count > 1 else 0), count - 1 if count > 1 else 0)
+        val.append(idx[:take])
+    val = np.sort(np.concatenate(val))
+    fit = np.setdiff1d(np.arange(n), val, assume_unique=True)
+    return fit, val
+
+
+def label_budget(labels: np.ndarray, per_class: int, seed: int = 0, draw: int = 0, exclude=None) -> np.ndarray:
+    """Sorted indices of ``per_class`` examples of every class (draw ``draw`` of seed ``seed``).
+
+    ``exclude`` (indices) are never drawn, e.g. a validation split.
+    """
+    labels = np.asarray(labels)
+    allowed = np.ones(len(labels), dtype=bool)
+    if exclude is not None:
+        allowed[np.asarray(exclude)] = False
+    rng = np.random.default_rng([seed, draw])
+    picked = []
+    for cls in np.unique(labels):
+        idx = np.flatnonzero((labels == cls) & allowed)
+        if len(idx) < per_class:
+            raise ValueError(f"class {cls} has only {len(idx)} examples, fewer than the {per_class} labels asked for")
+        picked.append(rng.choice(idx, size=per_class, replace=False))
+    return np.sort(np.concatenate(picked))

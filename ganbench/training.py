@@ -1,0 +1,224 @@
+"""The training loop shared by every model, with the checkpoint cache.
+
+A trained model lives in ``<cache>/models/<model>-<key>/`` where ``key`` hashes
+everything that determines its weights (model, version, options, dataset
+fingerprint, seed, schedule):
+
+- ``weights.safetensors`` -- the final weights; present = training finished
+- ``checkpoint.pt``       -- the last periodic checkpoint (weights, optimizer
+  state, step, RNG states), read back with ``torch.load(weights_only=True)``
+- ``meta.json``           -- status, steps, seconds
+- ``log.jsonl``           -- the step statistics (losses, D(x), D(G(z)), images/s)
+
+Data order is a function of (seed, epoch) alone and the global RNG state is
+checkpointed, so on the CPU a resumed run ends with exactly the weights of an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from .data import Dataset, to_model_input
+from .device import autocast, memory_format
+from .errors import DivergedError
+from .model import Batch, Model
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How long and how carefully to train. ``None`` = the model's default schedule."""
+
+    epochs: int | None = None
+    max_steps: int | None = None
+    batch_size: int | None = None
+    checkpoint_every: int = 200
+    saturation_patience: int = 2000
+    saturation_eps: float = 1e-3
+
+
+@dataclass
+class TrainOutcome:
+    status: str  # ok | diverged
+    steps: int
+    seconds: float
+    schedule: dict
+    source: str  # trained | resumed | cache | untrained
+    error: str | None = None
+
+
+def model_key(parts: dict) -> str:
+    """Hash of everything that determines a trained model's weights."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def set_seed(seed: int) -> None:
+    torch.manual_seed(seed)
+
+
+def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(str(tmp))
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """Trains ``model`` on ``dataset`` into ``folder`` (see module docstring)."""
+
+    def __init__(self, model: Model, dataset: Dataset, device: torch.device, seed: int,
+                 settings: TrainSettings, folder: Path | None, log: Callable[[str], None] = print):
+        self.model, self.dataset, self.device, self.seed = model, dataset, device, seed
+        self.settings, self.log = settings, log
+        self.folder = Path(folder) if folder is not None else None
+        default = model.default_schedule(dataset.info())
+        self.batch_size = min(settings.batch_size or default.batch_size, len(dataset.train_x))
+        self.epochs = settings.epochs if settings.epochs is not None else default.epochs
+        self.steps_per_epoch = len(dataset.train_x) // self.batch_size
+        total = self.epochs * self.steps_per_epoch
+        self.total_steps = total if settings.max_steps is None else min(total, settings.max_steps)
+
+    def schedule(self, steps: int | None = None) -> dict:
+        return {"epochs": self.epochs, "max_steps": self.settings.max_steps, "batch_size": self.batch_size,
+                "steps": self.total_steps if steps is None else steps}
+
+    # -- the cache ----------------------------------------------------
+    @property
+    def weights_path(self) -> Path:
+        return self.folder / "weights.safetensors"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.folder / "checkpoint.pt"
+
+    def _meta(self) -> dict | None:
+        path = self.folder / "meta.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def _write_meta(self, outcome: TrainOutcome) -> None:
+        _atomic_write(self.folder / "meta.json", lambda p: Path(p).write_text(json.dumps(asdict(outcome), indent=1)))
+
+    # -- entry point --------------------------------------------------
+    def run(self) -> TrainOutcome:
+        meta = self._meta()
+        if meta is not None and meta["status"] == "diverged":
+            self.log(f"Training of this model diverged before ({meta['error']}); not retrying. Delete {self.folder} to retry.")
+            return TrainOutcome(**{**meta, "seconds": 0.0, "source": "cache"})
+        if self.weights_path.exists():
+            self.model.load_state_tensors(load_file(str(self.weights_path), device=str(self.device)))
+            self.log(f"Loaded the trained model from {self.weights_path} (no training).")
+            steps = meta["steps"] if meta else self.total_steps
+            return TrainOutcome("ok", steps, 0.0, self.schedule(steps), "cache")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        start = self._resume()
+        began = time.perf_counter()
+        try:
+            steps = self._loop(start)
+        except DivergedError as exc:
+            outcome = TrainOutcome("diverged", exc.args[1], time.perf_counter() - began, self.schedule(exc.args[1]), "trained", exc.args[0])
+            self._write_meta(outcome)
+            self.log(f"Training diverged: {exc.args[0]}")
+            return outcome
+        self.model.after_training(self._real_sample())
+        _atomic_write(self.weights_path, lambda p: save_file(_contiguous(self.model.state_tensors()), p))
+        outcome = TrainOutcome("ok", steps, time.perf_counter() - began, self.schedule(steps), "resumed" if start else "trained")
+        self._write_meta(outcome)
+        self.checkpoint_path.unlink(missing_ok=True)
+        return outcome
+
+    def _resume(self) -> int:
+        if not self.checkpoint_path.exists():
+            return 0
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        self.model.load_state_tensors(state["weights"])
+        for name, opt in self.model.optimizers().items():
+            opt.load_state_dict(state["optimizers"][name])
+        torch.set_rng_state(state["rng_cpu"].cpu())
+        if self.device.type == "cuda" and "rng_cuda" in state:
+            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
+        self.log(f"Resuming training from step {state['step']} of {self.total_steps} ({self.checkpoint_path}).")
+        return int(state["step"])
+
+    def _save_checkpoint(self, step: int) -> None:
+        state = {
+            "step": step,
+            "weights": self.model.state_tensors(),
+            "optimizers": {name: opt.state_dict() for name, opt in self.model.optimizers().items()},
+            "rng_cpu": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
+        _atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
+
+    # -- the loop -----------------------------------------------------
+    def _order(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        return torch.randperm(len(self.dataset.train_x), generator=g)
+
+    def _loop(self, start: int) -> int:
+        images = self.dataset.train_x.to(self.device)  # held on the device, uint8
+        labels = self.dataset.train_y.to(self.device)
+        fmt = memory_format(self.device)
+        for module in self.model.modules().values():
+            module.to(memory_format=fmt)
+        self.model.train(True)
+        saturated = 0
+        order, order_epoch = None, -1
+        log_file = open(self.folder / "log.jsonl", "a")
+        bar = tqdm(total=self.total_steps, initial=start, desc=f"train {type(self.model).__name__}", unit="step", dynamic_ncols=True, leave=False)
+        tick, tick_step = time.perf_counter(), start
+        try:
+            for step in range(start, self.total_steps):
+                epoch, i = divmod(step, self.steps_per_epoch)
+                if epoch != order_epoch:
+                    order, order_epoch = self._order(epoch).to(self.device), epoch
+                idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+                x = to_model_input(images[idx], self.model.image_size, self.model.value_range, self.device)
+                with autocast(self.device):
+                    stats = self.model.train_step(Batch(x.contiguous(memory_format=fmt), labels[idx]))
+                stats = {k: float(v) for k, v in stats.items()}
+                bad = [k for k, v in stats.items() if not math.isfinite(v)]
+                if bad:
+                    raise DivergedError(f"non-finite {', '.join(bad)} at step {step}", step)
+                saturated = saturated + 1 if self._saturated(stats) else 0
+                if saturated >= self.settings.saturation_patience:
+                    raise DivergedError(f"discriminator saturated (D(x) > {1 - self.settings.saturation_eps}, D(G(z)) < {self.settings.saturation_eps}) for {saturated} steps, at step {step}", step)
+                done = step + 1
+                now = time.perf_counter()
+                rate = (done - tick_step) * self.batch_size / max(now - tick, 1e-9)
+                log_file.write(json.dumps({"step": done, **stats, "images_per_s": round(rate, 1)}) + "\n")
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in stats.items()}, "img/s": f"{rate:.0f}"}, refresh=False)
+                bar.update(1)
+                if done % 20 == 0:
+                    tick, tick_step = now, done
+                if done % self.settings.checkpoint_every == 0 and done < self.total_steps:
+                    self._save_checkpoint(done)
+        finally:
+            bar.close()
+            log_file.close()
+        self.model.train(False)
+        return self.total_steps
+
+    def _saturated(self, stats: dict) -> bool:
+        eps = self.settings.saturation_eps
+        return "d_real" in stats and "d_fake" in stats and stats["d_real"] > 1 - eps and stats["d_fake"] < eps
+
+    def _real_sample(self, n: int = 10_000) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed)
+        idx = torch.randperm(len(self.dataset.train_x), generator=g)[:n]
+        return to_model_input(self.dataset.train_x[idx], self.model.image_size, self.model.value_range, self.device)
+
+
+def _contiguous(tensors: dict) -> dict:
+    return {k: v.detach().contiguous() for k, v in tensors.items()}
