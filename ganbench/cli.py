@@ -23,7 +23,30 @@ from .store import StoreWarning, append_rows, load_results, store_path
 KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
 
 
-@click.group()
+class GanbenchGroup(click.Group):
+    """A click group whose every user error is one line on stderr and exit code 2."""
+
+    def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
+        warnings.showwarning = _show_warning
+        try:
+            return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except UsageError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=GanbenchGroup)
 @click.version_option(__version__, prog_name="ganbench")
 def cli():
     """Benchmark the representations GANs learn: train, probe, compare."""
@@ -189,25 +212,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 _default_show = warnings.showwarning
+add_commands(cli)
 
 
 def main(argv=None):
-    """Console entry point: one line and exit 2 for every user error."""
-    warnings.showwarning = _show_warning
-    try:
-        add_commands(cli)
-        cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
-    except UsageError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help())
-        sys.exit(0)
-    except click.ClickException as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    """Console entry point."""
+    cli.main(args=argv, prog_name="ganbench")

@@ -1,0 +1,97 @@
+"""The CLI through click's CliRunner, and one real run on mnist-5k."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ganbench.cli import cli
+from ganbench.store import load_results
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--model", "pixls", "--probe", "knn"], "Unknown model 'pixls'. Did you mean 'pixels'? Available: "),
+        (["run", "--model", "pixels", "--probe", "knnn"], "Unknown probe 'knnn'. Did you mean 'knn'?"),
+        (["run", "--model", "pixels", "--probe", "knn", "--dataset", "mnist5k"], "Did you mean 'mnist-5k'?"),
+        (["run", "--model", "pixels", "--probe", "knn", "--probe-opt", "k=one"], "Bad value 'one' for option 'k' of probe 'knn'"),
+        (["run", "--model", "random-d", "--probe", "knn", "--model-opt", "width=0"], "option 'width' of model 'random-d': must be at least 1"),
+        (["run", "--model", "pixels", "--probe", "knn", "--probe-opt", "svm.C=1"], "probe 'svm' is not among --probe knn"),
+        (["run", "--model", "pixels", "--probe", "knn", "--view", "d"], "Model 'pixels' has no feature view 'd'. Views: pixels."),
+        (["run", "--model", "pixels", "--probe", "knn", "--dataset", "mnist", "--data-root", "/nonexistent/x"], "/nonexistent/x"),
+        (["run", "--model", "pixels", "--probe", "knn", "--device", "tpu"], "Bad --device 'tpu'"),
+        (["run", "--model", "pixels", "--probe", "knn", "--frobnicate"], "No such option"),
+        (["list", "modles"], "Invalid value"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    result = invoke(*args, *(["--results", str(tmp_path)] if args[0] == "run" else []))
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "results.jsonl").exists()
+
+
+def test_list_shows_every_kind_with_its_plugin():
+    result = invoke("list")
+    assert result.exit_code == 0
+    for word in ("models:", "probes:", "datasets:", "executors:", "pixels", "random-d", "knn", "mnist-5k",
+                 "ganbench.models.baselines"):
+        assert word in result.output
+
+
+def test_plugins_lists_builtins_with_their_hooks():
+    result = invoke("plugins")
+    assert result.exit_code == 0
+    line = next(l for l in result.output.splitlines() if l.startswith("ganbench.probes.knn"))
+    assert "register_probes" in line and "builtin" in line
+
+
+def test_run_on_mnist_5k_matches_an_independent_knn(tmp_path):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from ganbench.datasets.mnist import load_mnist_5k
+
+    result = invoke("run", "--model", "pixels", "--probe", "knn", "--probe-opt", "k=1,5", "--probe-opt", "metric=l2",
+                    "--probe-opt", "instdisc=false", "--results", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    frame = load_results(tmp_path)
+    assert len(frame) == 4 and set(frame["status"]) == {"ok"}
+    data = load_mnist_5k()
+    train = data.train_x.reshape(len(data.train_x), -1).numpy() / 255.0
+    test = data.test_x.reshape(len(data.test_x), -1).numpy() / 255.0
+    for k in (1, 5):
+        for weights, vote in (("uniform", "majority"), ("distance", "distance")):
+            clf = KNeighborsClassifier(k, weights=weights, algorithm="brute").fit(train, data.train_y.numpy())
+            expected = float((clf.predict(test) == data.test_y.numpy()).mean())
+            got = frame.loc[frame["metric"] == f"acc_l2_k{k}_{vote}", "value"].item()
+            assert got == pytest.approx(expected, abs=1e-9), (k, vote)
+    row = frame.iloc[0]
+    assert row["dataset"] == "mnist-5k" and row["n_train"] == 4000 and row["n_test"] == 1000
+    assert row["feature_dim"] == 784 and bool(row["higher_is_better"])
+    assert row["probe_config"]["k"] == [1, 5] and row["model_config"] == {}
+    assert row["dataset_fingerprint"] == data.fingerprint
+
+
+def test_results_formats_and_leaderboard(tmp_path):
+    for seed in ("0", "1"):
+        r = invoke("run", "--model", "random-d", "--model-opt", "width=4", "--probe", "knn", "--probe-opt", "k=1",
+                   "--probe-opt", "metric=l2", "--probe-opt", "instdisc=false", "--probe-opt", "vote=majority",
+                   "--view", "d-last", "--seed", seed, "--results", str(tmp_path))
+        assert r.exit_code == 0, r.output
+    as_json = json.loads(invoke("results", str(tmp_path), "--format", "json").output)
+    assert [row["seed"] for row in as_json] == [0, 1]
+    assert as_json[0]["model_config_hash"] != as_json[1]["model_config_hash"]
+    csv = invoke("results", str(tmp_path), "--format", "csv").output.splitlines()
+    assert csv[0].startswith("schema_version,run_id") and len(csv) == 3
+    values = np.array([row["value"] for row in as_json])
+    board = invoke("leaderboard", str(tmp_path), "--format", "md").output
+    expected = f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (2)"
+    assert expected in board and "random-d" in board and "mnist-5k knn acc_l2_k1_majority" in board

@@ -1,0 +1,49 @@
+import pytest
+
+from ganbench.errors import RegistryError
+from ganbench.registry import DatasetSpec, ModelSpec, ProbeSpec, Registry
+
+
+def make(name):
+    return ModelSpec(name, object, f"model {name}")
+
+
+def test_unknown_name_suggests_the_closest_and_lists_all():
+    reg = Registry()
+    for name in ("pixels", "random-d", "dcgan"):
+        reg.add("model", make(name), "plugin-a")
+    with pytest.raises(RegistryError) as err:
+        reg.get("model", "pixls")
+    assert str(err.value) == "Unknown model 'pixls'. Did you mean 'pixels'? Available: dcgan, pixels, random-d."
+
+
+def test_unknown_name_without_close_match_has_no_suggestion():
+    reg = Registry()
+    reg.add("probe", ProbeSpec("knn", object, "k-NN"), "p")
+    with pytest.raises(RegistryError, match=r"^Unknown probe 'zzzzzz'\. Available: knn\.$"):
+        reg.get("probe", "zzzzzz")
+
+
+def test_two_plugins_claiming_a_name_are_both_named():
+    reg = Registry()
+    reg.add("model", make("dcgan"), "ganbench.models.dcgan")
+    with pytest.raises(RegistryError) as err:
+        reg.add("model", make("dcgan"), "ganbench-mygan")
+    assert "'ganbench.models.dcgan' and 'ganbench-mygan'" in str(err.value)
+
+
+def test_dataset_patterns_match_and_pass_their_argument():
+    reg = Registry()
+    reg.add("dataset", DatasetSpec("lsun-{category}", object, "LSUN"), "p")
+    reg.add("dataset", DatasetSpec("folder:{path}", object, "folders"), "p")
+    assert reg.get("dataset", "lsun-bedroom").match("lsun-bedroom") == "bedroom"
+    assert reg.get("dataset", "folder:/data/x").match("folder:/data/x") == "/data/x"
+    with pytest.raises(RegistryError):
+        reg.get("dataset", "lsun")
+
+
+def test_specs_reject_unknown_capabilities():
+    with pytest.raises(ValueError, match="unknown capabilities"):
+        ModelSpec("m", object, "m", capabilities={"features", "telepathy"})
+    with pytest.raises(ValueError, match="unknown requirements"):
+        ProbeSpec("p", object, "p", requires={"sorcery"})
