@@ -160,7 +160,7 @@ def run_command(model, probes, dataset, data_root, seeds, results_dir, cache_dir
 def _print_rows(rows):
     table = [[r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-",
               "" if r["value"] is None else f"{r['value']:.4f}", r["status"]] for r in rows]
-    click.echo(tabulate(table, headers=["model", "view", "probe", "metric", "value", "status"]))
+    click.echo(tabulate(table, headers=["model", "view", "probe", "metric", "value", "status"], disable_numparse=True))
 
 
 # -- results / leaderboard --------------------------------------------------

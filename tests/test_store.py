@@ -24,7 +24,7 @@ def _writer(args):
 
 def test_concurrent_appends_lose_and_tear_nothing(tmp_path):
     writers, per_writer = 6, 40
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")  # separate processes, each with its own file handle and lock
     with ctx.Pool(writers) as pool:
         pool.map(_writer, [(str(tmp_path), w, per_writer) for w in range(writers)])
     with warnings.catch_warnings():
