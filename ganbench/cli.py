@@ -18,7 +18,7 @@ from .errors import UsageError
 from .options import split_assignments
 from .paths import DEFAULT_RESULTS, default_cache_dir
 from .plugins import PluginLoadWarning, add_commands, get_registry, plugin_infos
-from .store import StoreWarning, append_rows, load_results, store_path
+from .store import StoreWarning, append_rows, load_results, read_rows, store_path
 
 KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
 
@@ -90,59 +90,67 @@ def plugins_command():
     click.echo(tabulate(rows, headers=["plugin", "version", "hooks", "status"]))
 
 
-# -- run --------------------------------------------------------------------
-def _probe_options(probes: list[str], assignments: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
-    """Route ``knn.k=1`` to knn, and an unprefixed ``k=1`` to every probe that declares ``k``."""
+def route_options(kind: str, names: list[str], assignments: list[tuple[str, str]], flag: str) -> dict[str, dict[str, str]]:
+    """Route ``knn.k=1`` to knn, and an unprefixed ``k=1`` to every plugin named that declares ``k``."""
     registry = get_registry()
-    routed = {p: {} for p in probes}
+    routed = {n: {} for n in names}
     for key, value in assignments:
-        probe, dot, name = key.partition(".")
-        if dot:
-            if probe not in routed:
-                raise UsageError(f"--probe-opt {key}={value}: probe '{probe}' is not among --probe {', '.join(probes)}.")
-            routed[probe][name] = value
+        owner, dot, name = key.partition(".")
+        if dot:  # option names hold no dots: this names its plugin
+            if owner not in routed:
+                raise UsageError(f"{flag} {key}={value}: {kind} '{owner}' is not among --{kind} {', '.join(names)}.")
+            routed[owner][name] = value
             continue
-        takers = [p for p in probes if any(o.name == key for o in registry.get("probe", p).options)]
-        for p in takers or probes[:1]:  # no taker: the first probe reports the unknown option
-            routed[p][key] = value
+        takers = [n for n in names if any(o.name == key for o in registry.get(kind, n).options)]
+        for n in takers or names[:1]:  # no taker: the first plugin reports the unknown option
+            routed[n][key] = value
     return routed
 
 
-@cli.command("run")
-@click.option("--model", "model", required=True, help="Model plugin (see `ganbench list models`).")
-@click.option("--probe", "probes", multiple=True, required=True, help="Probe plugin; repeat for several.")
-@click.option("--dataset", default="mnist-5k", show_default=True, help="Dataset (see `ganbench list datasets`).")
-@click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files.")
-@click.option("--seed", "seeds", type=int, multiple=True, default=[0], show_default=True, help="Seed; repeat for several runs.")
-@click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True, help="Folder of the result store.")
-@click.option("--cache-dir", default=None, help="Trained models and features [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--epochs", type=click.IntRange(min=0), help="Training epochs [default: the model's schedule].")
-@click.option("--max-steps", type=click.IntRange(min=0), help="Stop training after this many steps.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size [default: the model's].")
-@click.option("--checkpoint-every", type=click.IntRange(min=1), default=200, show_default=True, help="Steps between checkpoints.")
-@click.option("--view", "views", multiple=True, help="Feature view to probe; repeat for several [default: all].")
-@click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE", help="Model option.")
-@click.option("--probe-opt", "probe_opts", multiple=True, metavar="[PROBE.]KEY=VALUE", help="Probe option.")
-@click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option.")
-@click.option("--executor", default="local", show_default=True, help="Job executor (see `ganbench list executors`).")
-@click.option("--dedup", is_flag=True, help="Train on the dataset without the duplicates `ganbench dedup` listed.")
-def run_command(model, probes, dataset, data_root, seeds, results_dir, cache_dir, device, epochs, max_steps,
-                batch_size, checkpoint_every, views, model_opts, probe_opts, dataset_opts, executor, dedup):
-    """Train (or load) a model, probe its features, append the rows to the store."""
+def job_options(command):
+    """The options ``run`` and ``sweep`` share."""
+    options = [
+        click.option("--probe", "probes", multiple=True, required=True, help="Probe plugin; repeat for several."),
+        click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files."),
+        click.option("--seed", "seeds", type=int, multiple=True, default=[0], show_default=True, help="Seed; repeat for several runs."),
+        click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True, help="Folder of the result store."),
+        click.option("--cache-dir", default=None, help="Trained models and features [default: $GANBENCH_CACHE or ~/.cache/ganbench]."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+        click.option("--epochs", type=click.IntRange(min=0), help="Training epochs [default: the model's schedule]."),
+        click.option("--max-steps", type=click.IntRange(min=0), help="Stop training after this many steps."),
+        click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size [default: the model's]."),
+        click.option("--checkpoint-every", type=click.IntRange(min=1), default=200, show_default=True, help="Steps between checkpoints."),
+        click.option("--view", "views", multiple=True, help="Feature view to probe; repeat for several [default: all]."),
+        click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL.]KEY=VALUE", help="Model option."),
+        click.option("--probe-opt", "probe_opts", multiple=True, metavar="[PROBE.]KEY=VALUE", help="Probe option."),
+        click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option."),
+        click.option("--executor", default="local", show_default=True, help="Job executor (see `ganbench list executors`)."),
+        click.option("--dedup", is_flag=True, help="Train on the dataset without the duplicates `ganbench dedup` listed."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_opts, cache_dir, views, **settings):
+    """One job per (model, dataset, seed), every name and option checked."""
     from .run import Job, ProbeRequest, resolve
 
-    routed = _probe_options(list(probes), split_assignments(probe_opts, "--probe-opt"))
+    models, probes = list(dict.fromkeys(models)), list(dict.fromkeys(probes))
+    routed_probe = route_options("probe", probes, split_assignments(probe_opts, "--probe-opt"), "--probe-opt")
+    routed_model = route_options("model", models, split_assignments(model_opts, "--model-opt"), "--model-opt")
     jobs = [
-        Job(model=model, dataset=dataset, probes=[ProbeRequest(p, routed[p]) for p in dict.fromkeys(probes)],
-            model_options=dict(split_assignments(model_opts, "--model-opt")),
-            dataset_options=dict(split_assignments(dataset_opts, "--dataset-opt")),
-            seed=seed, data_root=data_root, cache_dir=str(cache_dir or default_cache_dir()), device=device,
-            views=list(views) or None, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
-            checkpoint_every=checkpoint_every, dedup=dedup)
-        for seed in seeds
+        Job(model=m, dataset=d, probes=[ProbeRequest(p, routed_probe[p]) for p in probes], model_options=routed_model[m],
+            dataset_options=dict(split_assignments(dataset_opts, "--dataset-opt")), seed=seed,
+            cache_dir=str(cache_dir or default_cache_dir()), views=list(views) or None, **settings)
+        for m in models for d in dict.fromkeys(datasets) for seed in dict.fromkeys(seeds)
     ]
-    resolve(jobs[0])  # every name and option checked before anything loads or trains
+    for job in jobs:
+        resolve(job)  # before anything loads or trains
+    return jobs
+
+
+def execute(jobs, executor: str, results_dir: str) -> None:
     runner = get_registry().get("executor", executor).factory()
     produced = []
 
@@ -155,6 +163,32 @@ def run_command(model, probes, dataset, data_root, seeds, results_dir, cache_dir
     click.echo(f"{len(produced)} row(s) appended to {store_path(results_dir)}", err=True)
     if any(r["status"] == "failed" for r in produced):
         sys.exit(1)
+
+
+@cli.command("run")
+@click.option("--model", "model", required=True, help="Model plugin (see `ganbench list models`).")
+@click.option("--dataset", default="mnist-5k", show_default=True, help="Dataset (see `ganbench list datasets`).")
+@job_options
+def run_command(model, dataset, executor, results_dir, **options):
+    """Train (or load) a model, probe its features, append the rows to the store."""
+    execute(build_jobs([model], [dataset], **options), executor, results_dir)
+
+
+@cli.command("sweep")
+@click.option("--model", "models", multiple=True, required=True, help="Model plugin; repeat for several.")
+@click.option("--dataset", "datasets", multiple=True, default=["mnist-5k"], show_default=True, help="Dataset; repeat for several.")
+@job_options
+def sweep_command(models, datasets, executor, results_dir, **options):
+    """Run models x datasets x seeds, skipping the requests whose rows are stored."""
+    from .run import pending
+
+    done = {r.get("job_key") for r in read_rows(results_dir, warn=False) if r["status"] == "ok"}
+    jobs = build_jobs(models, datasets, **options)
+    left = [j for j in (pending(job, done) for job in jobs) if j is not None]
+    skipped = sum(len(j.probes) for j in jobs) - sum(len(j.probes) for j in left)
+    click.echo(f"{len(jobs)} job(s); {skipped} (job, probe) request(s) already stored, skipped.", err=True)
+    if left:
+        execute(left, executor, results_dir)
 
 
 def _print_rows(rows):

@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -96,6 +96,30 @@ def resolve(job: Job) -> Resolved:
             if view not in views:
                 raise UsageError(f"Model '{mspec.name}' has no feature view '{view}'. Views: {', '.join(views) or 'none'}.")
     return Resolved(mspec, mopts, probes, dspec, dspec.match(job.dataset), dopts)
+
+
+def job_key(job: Job, resolved: Resolved, probe_index: int) -> str:
+    """Hash of what one (job, probe) asks for, known before any data loads.
+
+    A sweep skips the requests whose ``ok`` rows already carry this key.
+    """
+    pspec, popts = resolved.probes[probe_index]
+    return model_key({
+        "model": resolved.model_spec.name, "model_version": resolved.model_spec.version,
+        "model_options": resolved.model_options, "dataset": job.dataset, "dataset_options": resolved.dataset_options,
+        "data_root": job.data_root, "dedup": job.dedup, "seed": job.seed, "epochs": job.epochs,
+        "max_steps": job.max_steps, "batch_size": job.batch_size, "views": job.views,
+        "probe": pspec.name, "probe_version": pspec.version, "probe_options": popts,
+    })
+
+
+def pending(job: Job, done_keys: set[str]) -> Job | None:
+    """``job`` without the probes whose rows are stored (``None`` when nothing is left)."""
+    resolved = resolve(job)
+    left = [req for i, req in enumerate(job.probes) if job_key(job, resolved, i) not in done_keys]
+    if not left:
+        return None
+    return replace(job, probes=left)
 
 
 def load_dataset(job: Job, resolved: Resolved) -> Dataset:
@@ -235,15 +259,17 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     extra = {"model": model.report(), "dataset": dataset.notes} if (model.report() or dataset.notes) else {}
     all_rows = []
     if outcome.status != "ok":
-        rows = [_row(base, p, o, None, None, outcome, 0.0, outcome.status, outcome.error, None, extra) for p, o in resolved.probes]
+        rows = [_row({**base, "job_key": job_key(job, resolved, i)}, p, o, None, None, outcome, 0.0, outcome.status,
+                     outcome.error, None, extra) for i, (p, o) in enumerate(resolved.probes)]
         on_rows(rows)
         return rows
     feature_cache = folder / "features" if model.cache_features else None
     features = FeatureSource(model, dataset, device, feature_cache)
     generate = generator_for(model, dataset, device) if "generator" in resolved.model_spec.capabilities else _no_generator
     artifacts = Path(job.cache_dir) / "artifacts" / run_id
-    for pspec, popts in resolved.probes:
+    for index, (pspec, popts) in enumerate(resolved.probes):
         probe = pspec.factory(**popts)
+        base["job_key"] = job_key(job, resolved, index)
         for view in views if "features" in pspec.requires else [None]:
             ctx = ProbeContext(
                 dataset=dataset, view=view, seed=job.seed, device=device, artifacts_dir=artifacts / pspec.name,

@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "torch_version": ("str", "torch version"),
     "status": ("str", "ok, failed or diverged"),
     "error": ("str|null", "the error when status is not ok"),
+    "job_key": ("str", "hash of the request (model and options, dataset, seed, schedule, views, probe and options); `ganbench sweep` skips requests with ok rows"),
     "details": ("dict", "probe-specific facts needed to reproduce the figure (chosen C, directions removed, ...)"),
 }
 REQUIRED = ("schema_version", "run_id", "model", "probe", "dataset", "metric", "value", "status")

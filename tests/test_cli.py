@@ -95,3 +95,22 @@ def test_results_formats_and_leaderboard(tmp_path):
     board = invoke("leaderboard", str(tmp_path), "--format", "md").output
     expected = f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (2)"
     assert expected in board and "random-d" in board and "mnist-5k knn acc_l2_k1_majority" in board
+
+
+def test_sweep_skips_stored_requests_and_runs_new_ones(tmp_path):
+    common = ["--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2", "--probe-opt", "instdisc=false",
+              "--probe-opt", "vote=majority", "--results", str(tmp_path)]
+    first = invoke("sweep", "--model", "pixels", "--seed", "0", "--seed", "1", *common)
+    assert first.exit_code == 0, first.output
+    assert len(load_results(tmp_path)) == 2
+    again = invoke("sweep", "--model", "pixels", "--model", "random-d", "--model-opt", "random-d.width=4",
+                   "--seed", "0", "--seed", "1", "--view", "pixels", "--view", "d", *common)
+    # --view names must exist for every model: pixels has no view d
+    assert again.exit_code == 2 and "has no feature view" in again.output
+    again = invoke("sweep", "--model", "pixels", "--model", "random-d", "--model-opt", "random-d.width=4",
+                   "--seed", "0", "--seed", "1", *common)
+    assert again.exit_code == 0, again.output
+    assert "2 (job, probe) request(s) already stored, skipped" in again.output
+    frame = load_results(tmp_path)
+    assert sorted(frame.groupby("model").size().items()) == [("pixels", 2), ("random-d", 4)]
+    assert frame.loc[frame["model"] == "random-d", "model_config"].map(lambda c: c["width"]).eq(4).all()
