@@ -252,7 +252,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     base = _row_base(job, resolved, dataset, key, device, run_id)
     if trainer is not None:
         trainer.folder = folder  # known only once the schedule is part of the key
-        outcome = trainer.run()
+        outcome = _train(trainer, log)
     else:
         outcome = TrainOutcome("ok", 0, 0.0, {}, "untrained")
     model.train(False)
@@ -280,6 +280,15 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             on_rows(rows)
             all_rows += rows
     return all_rows
+
+
+def _train(trainer: Trainer, log) -> TrainOutcome:
+    """Train; a crash inside a model plugin becomes ``failed`` rows, not a lost job."""
+    try:
+        return trainer.run()
+    except Exception as exc:
+        log(traceback.format_exc())
+        return TrainOutcome("failed", 0, 0.0, trainer.schedule(0), "trained", f"training failed: {type(exc).__name__}: {exc}")
 
 
 def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict]:

@@ -1,0 +1,49 @@
+"""The Ray executor: a sweep's jobs run across a Ray cluster, rows come back here.
+
+Each job is one Ray task. A job that may use CUDA (``--device auto`` or
+``cuda``) asks Ray for one GPU when the cluster has any; Ray then sets
+``CUDA_VISIBLE_DEVICES`` so that ``auto`` finds it. Rows are appended to the
+one store on the submitting machine as each job finishes. The cluster is
+``$RAY_ADDRESS`` when set, else a local Ray started for the sweep. Ray is an
+optional extra: ``pip install 'ganbench[ray]'``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import hookimpl
+from ..errors import UsageError
+from ..registry import ExecutorSpec
+
+
+def _run_remote(job):
+    from ..run import run_job
+
+    rows: list[dict] = []
+    run_job(job, rows.extend)
+    return rows
+
+
+class RayExecutor:
+    def run(self, jobs, on_rows):
+        try:
+            import ray
+        except ImportError:
+            raise UsageError("The 'ray' executor needs Ray: pip install 'ganbench[ray]'.") from None
+        ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=True)
+        has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+        task = ray.remote(_run_remote)
+        pending = {}
+        for job in jobs:
+            gpus = 1 if has_gpus and job.device != "cpu" else 0
+            pending[task.options(num_gpus=gpus).remote(job)] = job
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            pending.pop(done[0])
+            on_rows(ray.get(done[0]))
+
+
+@hookimpl
+def register_executors(register):
+    register(ExecutorSpec("ray", RayExecutor, "run each job as a Ray task (one GPU per job where the cluster has GPUs)"))
