@@ -34,6 +34,7 @@ BUILTIN_PLUGINS = (
     ("ganbench.models.baselines", "ganbench.models.baselines"),
     ("ganbench.probes.knn", "ganbench.probes.knn"),
     ("ganbench.executors.local", "ganbench.executors.local"),
+    ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
 )
 
 
@@ -150,7 +151,7 @@ def get_registry() -> Registry:
     registry = Registry()
     for kind in KINDS:
         hook = getattr(pm.hook, f"register_{kind}s")
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order: built-ins first
             _call_register(registry, kind, impl)
     _registry = registry
     return registry
@@ -177,7 +178,7 @@ def _call_register(registry: Registry, kind: str, impl) -> None:
 def add_commands(cli) -> None:
     """Let every plugin add CLI commands."""
     load_plugins()
-    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+    for impl in pm.hook.register_commands.get_hookimpls():
         try:
             impl.function(cli=cli)
         except Exception as exc:
