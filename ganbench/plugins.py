@@ -31,6 +31,12 @@ ENTRY_POINT_GROUP = "ganbench"
 # (plugin name, module): registered exactly as an entry point would be.
 BUILTIN_PLUGINS = (
     ("ganbench.datasets.mnist", "ganbench.datasets.mnist"),
+    ("ganbench.datasets.fashion_mnist", "ganbench.datasets.fashion_mnist"),
+    ("ganbench.datasets.cifar10", "ganbench.datasets.cifar10"),
+    ("ganbench.datasets.svhn", "ganbench.datasets.svhn"),
+    ("ganbench.datasets.lsun", "ganbench.datasets.lsun"),
+    ("ganbench.datasets.folder", "ganbench.datasets.folder"),
+    ("ganbench.datasets.commands", "ganbench.datasets.commands"),
     ("ganbench.models.baselines", "ganbench.models.baselines"),
     ("ganbench.probes.knn", "ganbench.probes.knn"),
     ("ganbench.executors.local", "ganbench.executors.local"),

