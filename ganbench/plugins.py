@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     ("ganbench.datasets.commands", "ganbench.datasets.commands"),
     ("ganbench.models.baselines", "ganbench.models.baselines"),
     ("ganbench.probes.knn", "ganbench.probes.knn"),
+    ("ganbench.probes.memorization", "ganbench.probes.memorization"),
     ("ganbench.executors.local", "ganbench.executors.local"),
     ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
 )

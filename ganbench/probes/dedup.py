@@ -1,0 +1,94 @@
+"""``ganbench dedup``: list the duplicate groups of a dataset's training split.
+
+Duplicates are found with the DCGAN-paper hash
+(:mod:`ganbench.probes.memorization_hash`): an autoencoder trained on the
+training split, its 128 ReLU code units thresholded at 0. The list is JSON::
+
+    {"format": "ganbench-dedup", "version": 1,
+     "dataset": "mnist", "fingerprint": "<the dataset's fingerprint>",
+     "split": "train", "n_train": 60000,
+     "hash": {<HashSettings: noise, dropout, epochs, radius, seed, ...>},
+     "groups": [[3, 17], [40, 41, 900], ...],   # train indices, ascending
+     "drop": [17, 41, 900, ...]}                 # all but the first of each group
+
+It is written by default to ``<cache dir>/dedup/<dataset>-<fingerprint>.json``
+(:func:`ganbench.paths.dedup_path`), where ``ganbench run ... --dedup``
+reads it; the fingerprint in the name ties the list to the exact bytes it
+was computed from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..data import Dataset
+from ..device import resolve_device
+from ..paths import dedup_path, default_cache_dir
+from .memorization_hash import HashSettings, duplicate_groups, hash_bits, indices_to_drop, train_hash
+
+FORMAT = "ganbench-dedup"
+VERSION = 1
+
+
+def dedup_report(dataset: Dataset, settings: HashSettings, device="cpu", log=lambda message: None) -> dict:
+    """Train the hash on ``dataset``'s training split and list its duplicate groups."""
+    log(f"dedup: training the hash autoencoder on {len(dataset.train_x)} images ({settings.epochs} epochs)")
+    trained = train_hash(dataset.train_x, settings, device)
+    groups = duplicate_groups(hash_bits(trained.codes(dataset.train_x)), settings.radius)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "ganbench_version": __version__,
+        "dataset": dataset.name,
+        "fingerprint": dataset.fingerprint,
+        "split": "train",
+        "n_train": len(dataset.train_x),
+        "hash": {**settings.describe(), "final_loss": trained.final_loss, "seconds": round(trained.seconds, 2)},
+        "groups": groups,
+        "drop": indices_to_drop(groups),
+    }
+
+
+def write_report(report: dict, path: Path) -> Path:
+    """Write atomically, so a reader never sees half a list."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as handle:
+        json.dump(report, handle)
+        handle.write("\n")
+    os.replace(handle.name, path)
+    return path
+
+
+def load_dataset(name: str, data_root: str | None) -> Dataset:
+    from ..plugins import get_registry
+
+    spec = get_registry().get("dataset", name)
+    return spec.loader(data_root, spec.match(name))
+
+
+@click.command("dedup")
+@click.option("--dataset", required=True, help="Dataset (see `ganbench list datasets`).")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
+@click.option("--cache-dir", default=None, help="Cache folder [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
+@click.option("--radius", type=click.IntRange(min=0), default=0, show_default=True, help="Hamming radius: hashes this many bits apart are duplicates (0 = the paper's rule).")
+@click.option("--epochs", type=click.IntRange(min=1), default=HashSettings.epochs, show_default=True, help="Epochs of hash-autoencoder training.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the hash autoencoder.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+def dedup_command(dataset, data_root, output, cache_dir, radius, epochs, seed, device):
+    """List near-duplicate training images (DCGAN §4.1.1 hash) for `ganbench run --dedup`."""
+    data = load_dataset(dataset, data_root)
+    settings = HashSettings(radius=radius, epochs=epochs, seed=seed)
+    report = dedup_report(data, settings, resolve_device(device), log=lambda m: click.echo(m, err=True))
+    path = Path(output) if output else dedup_path(Path(cache_dir) if cache_dir else default_cache_dir(),
+                                                   data.name, data.fingerprint)
+    write_report(report, path)
+    click.echo(f"{data.name}: {len(report['groups'])} duplicate group(s), {len(report['drop'])} of "
+               f"{report['n_train']} training images to drop; wrote {path}")
