@@ -1,0 +1,126 @@
+"""``dcgan``: the deep convolutional GAN of Radford et al. 2015, features from D."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import hookimpl
+from ..data import DataInfo
+from ..model import Batch, Model, Schedule
+from ..options import Option
+from ..registry import ModelSpec
+from .common import ADAM_OPTIONS, LATENTS, adam, bce, draw_latent, epochs_for_images, eval_mode, mean_prob, step
+from .dcgan_nets import D_VIEWS, Discriminator, Generator
+
+# 25 epochs is the reference implementation's default for small datasets; past
+# 600k images the budget is the paper's LSUN run: 5 epochs of 3M bedrooms.
+DCGAN_IMAGE_BUDGET = 15_000_000
+DCGAN_MAX_EPOCHS = 25
+
+DCGAN_OPTIONS = [
+    Option("width", "int", 64, "base width w: channels of D's first and G's last conv layer", minimum=1),
+    Option("nz", "int", 100, "latent size (the paper: 100)", minimum=1),
+    Option("latent", "str", "uniform", "latent distribution (the paper: uniform on [-1, 1])", choices=LATENTS),
+    Option("image_size", "int", 32, "network size: 32 (MNIST padded, CIFAR-10, SVHN) or 64 (LSUN, folders)", choices=(32, 64)),
+    *ADAM_OPTIONS,
+]
+
+
+class DCGAN(Model):
+    """DCGAN (Radford et al. 2015): an unconditional GAN whose D features are probed.
+
+    Networks: :mod:`ganbench.models.dcgan_nets` (all tensor shapes there).
+    Images are seen in [-1, 1] at ``image_size``; 28 px MNIST is zero-padded
+    to 32.
+
+    Attributes:
+        width (int): D's first / G's last conv layer channels ``w``; default 64.
+        nz (int): latent size; default 100 (the paper).
+        latent (str): ``uniform`` on [-1, 1] (the paper) or ``normal``.
+        image_size (int): 32 or 64; default 32.
+        lr (float): Adam learning rate; default 0.0002 (the paper).
+        beta1 (float): Adam beta1; default 0.5 (the paper).
+        beta2 (float): Adam beta2; default 0.999.
+
+    Training step (one D update, then one G update, on batch ``x`` of B images):
+    D minimises BCE(D(x), 1) + BCE(D(G(z)), 0), with real and generated images
+    in separate batches (separate batch-norm statistics, as in the reference
+    code); G minimises the non-saturating BCE(D(G(z)), 1) on the same z.
+
+    Default schedule: batch 128 (the paper); 25 epochs (the reference
+    implementation's default) on datasets up to 600k images, else the epochs
+    that show 15M images (the paper's 5 epochs over 3M LSUN bedrooms).
+
+    Feature views (eval-mode batch norm): ``d`` -- ``(B, 112 w)`` at 32 px,
+    ``(B, 240 w)`` at 64 px; ``d-last`` -- ``(B, 64 w)`` / ``(B, 128 w)``.
+    ``sample(n, generator)`` -> ``(n, c, s, s)`` in [-1, 1].
+    """
+
+    value_range = (-1.0, 1.0)
+
+    def __init__(self, width: int = 64, nz: int = 100, latent: str = "uniform", image_size: int = 32,
+                 lr: float = 2e-4, beta1: float = 0.5, beta2: float = 0.999):
+        super().__init__(width=width, nz=nz, latent=latent, image_size=image_size, lr=lr, beta1=beta1, beta2=beta2)
+        self.image_size = image_size
+
+    # -- building -----------------------------------------------------
+    def setup(self, info: DataInfo, device: torch.device) -> None:
+        o = self.options
+        self.device = device
+        self.g = self.build_generator(info).to(device)
+        self.d = self.build_discriminator(info).to(device)
+        self.opt_g = adam([self.g], o["lr"], o["beta1"], o["beta2"])
+        self.opt_d = adam([self.d], o["lr"], o["beta1"], o["beta2"])
+
+    def build_generator(self, info: DataInfo) -> Generator:
+        return Generator(info.channels, self.options["width"], self.image_size, self.options["nz"])
+
+    def build_discriminator(self, info: DataInfo) -> Discriminator:
+        return Discriminator(info.channels, self.options["width"], self.image_size)
+
+    def modules(self):
+        return {"g": self.g, "d": self.d}
+
+    def optimizers(self):
+        return {"g": self.opt_g, "d": self.opt_d}
+
+    def feature_views(self):
+        return dict(D_VIEWS)
+
+    def default_schedule(self, info: DataInfo) -> Schedule:
+        return Schedule(epochs_for_images(DCGAN_IMAGE_BUDGET, info.n_train, DCGAN_MAX_EPOCHS), batch_size=128)
+
+    # -- training -----------------------------------------------------
+    def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return draw_latent(n, self.options["nz"], self.options["latent"], self.device, generator)
+
+    def train_step(self, batch: Batch) -> dict:
+        fake = self.g(self.latent(len(batch.x)))
+        real_logits = self.d(batch.x)
+        fake_logits = self.d(fake.detach())
+        loss_d = bce(real_logits, 1.0) + bce(fake_logits, 0.0)
+        step(self.opt_d, loss_d)
+        loss_g = bce(self.d(fake), 1.0)
+        step(self.opt_g, loss_g)
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                "d_real": mean_prob(real_logits), "d_fake": mean_prob(fake_logits)}
+
+    # -- using --------------------------------------------------------
+    @torch.no_grad()
+    def features(self, x: torch.Tensor, view: str) -> torch.Tensor:
+        with eval_mode(self.d):
+            return self.d.features(x, view)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        z = self.latent(n, generator)
+        with eval_mode(self.g):
+            return self.g(z)
+
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec(
+        "dcgan", DCGAN, "DCGAN (Radford et al. 2015); features: D's conv layers pooled to 4x4 (§5.1)",
+        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator"},
+    ))

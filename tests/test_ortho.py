@@ -1,0 +1,149 @@
+"""The orthogonal-subspace projections: INLP on planted directions, rank-1 on a real D, the saved figures."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from sklearn.linear_model import LogisticRegression
+
+from ganbench.data import Dataset, to_model_input
+from ganbench.options import resolve_options
+from ganbench.plugins import get_registry
+from ganbench.models.projections import RealFakeSeparability, project_out
+from ganbench.training import Trainer, TrainSettings, set_seed
+
+CPU = torch.device("cpu")
+DIM = 24
+
+
+@pytest.fixture(autouse=True)
+def small_cpu_kernels():
+    """Tiny networks run fastest on one thread of plain kernels: oneDNN compiles kernels for
+    every new tensor shape (seconds each on a busy machine), and a second thread only waits.
+    Results are compared within one process, so the choice of kernels does not matter."""
+    previous = torch.backends.mkldnn.enabled, torch.get_num_threads()
+    torch.backends.mkldnn.enabled = False
+    torch.set_num_threads(1)
+    yield
+    torch.backends.mkldnn.enabled = previous[0]
+    torch.set_num_threads(previous[1])
+
+
+def planted(n: int, directions: torch.Tensor, seed: int):
+    """Features with real/fake along ``directions[:, 0]`` (strong) and ``[:, 1]`` (weak),
+    and a two-class label along ``directions[:, 2]``, in isotropic noise."""
+    g = torch.Generator().manual_seed(seed)
+    rf_strong, rf_weak, cls = directions[:, 0], directions[:, 1], directions[:, 2]
+
+    def draw(sign: float):
+        y = torch.randint(0, 2, (n,), generator=g)
+        x = torch.randn(n, DIM, generator=g) + sign * (2.0 * rf_strong + 0.6 * rf_weak) + 3.0 * (2 * y[:, None] - 1) * cls
+        return x, y
+
+    (real, real_y), (fake, fake_y) = draw(+1.0), draw(-1.0)
+    return real, fake, torch.cat([real_y, fake_y])
+
+
+def held_out_accuracy(train_x, train_y, test_x, test_y) -> float:
+    """An independent check: scikit-learn's logistic regression, fitted and scored on separate draws."""
+    clf = LogisticRegression(max_iter=2000).fit(train_x.numpy(), train_y.numpy())
+    return float(clf.score(test_x.numpy(), test_y.numpy()))
+
+
+@pytest.fixture(scope="module")
+def directions() -> torch.Tensor:
+    q, _ = torch.linalg.qr(torch.randn(DIM, DIM, generator=torch.Generator().manual_seed(1)))
+    return q[:, :3]  # orthonormal, and not along any axis
+
+
+def test_inlp_brings_real_fake_to_chance_and_keeps_the_class_direction(directions):
+    real, fake, _ = planted(1500, directions, seed=2)
+    fit = RealFakeSeparability(real, fake, torch.Generator().manual_seed(0)).inlp(max_directions=20, tolerance=0.02)
+    assert fit.accuracy_before > 0.95
+    assert fit.accuracy_after <= 0.52
+    assert 2 <= fit.directions < 20  # both planted directions, far from all of them
+    assert torch.allclose(fit.basis.T @ fit.basis, torch.eye(fit.directions), atol=1e-5)
+
+    # Fresh draws, scored by a classifier INLP never saw.
+    fit_real, fit_fake, fit_cls = planted(1500, directions, seed=3)
+    test_real, test_fake, test_cls = planted(1500, directions, seed=4)
+    source = lambda r, f: torch.cat([torch.ones(len(r)), torch.zeros(len(f))])  # noqa: E731
+    before = (torch.cat([fit_real, fit_fake]), torch.cat([test_real, test_fake]))
+    after = tuple(project_out(x, fit.basis) for x in before)
+    rf_y = (source(fit_real, fit_fake), source(test_real, test_fake))
+    assert held_out_accuracy(before[0], rf_y[0], before[1], rf_y[1]) > 0.95
+    assert held_out_accuracy(after[0], rf_y[0], after[1], rf_y[1]) <= 0.55
+    class_before = held_out_accuracy(before[0], fit_cls, before[1], test_cls)
+    class_after = held_out_accuracy(after[0], fit_cls, after[1], test_cls)
+    assert class_before > 0.95 and class_after >= class_before - 0.01
+    # the class direction itself is (almost) untouched by the projection
+    cls_dir = directions[:, 2]
+    assert torch.dot(project_out(cls_dir[None], fit.basis)[0], cls_dir) > 0.95
+
+
+def test_inlp_removes_nothing_when_real_and_fake_are_alike(directions):
+    real, _, _ = planted(1000, directions, seed=5)
+    also_real, _, _ = planted(1000, directions, seed=6)
+    fit = RealFakeSeparability(real, also_real, torch.Generator().manual_seed(0)).inlp(20, 0.03)
+    assert fit.directions == 0 and fit.accuracy_before == fit.accuracy_after <= 0.53
+
+
+def test_projection_is_idempotent_and_orthogonal_to_the_basis(directions):
+    x = torch.randn(50, DIM, generator=torch.Generator().manual_seed(7))
+    once = project_out(x, directions[:, :2])
+    assert torch.allclose(project_out(once, directions[:, :2]), once, atol=1e-5)
+    assert (once @ directions[:, :2]).abs().max() < 1e-5
+    # what is orthogonal to the basis passes unchanged
+    assert torch.allclose(once @ directions[:, 2], x @ directions[:, 2], atol=1e-5)
+
+
+def tiny_digits() -> Dataset:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=g)
+    y = torch.arange(64) % 10
+    return Dataset("noise", x, y, x[:16].clone(), y[:16].clone(), [str(i) for i in range(10)])
+
+
+def trained_ortho(folder, seed: int = 0, **given):
+    spec = get_registry().get("model", "ortho")
+    options = resolve_options(spec.options, {"width": "4", "nz": "8", **given}, "ortho")
+    data = tiny_digits()
+    set_seed(seed)
+    model = spec.factory(**options)
+    model.setup(data.info(), CPU)
+    outcome = Trainer(model, data, CPU, 0, TrainSettings(max_steps=4, batch_size=16), folder, log=lambda m: None).run()
+    assert outcome.status == "ok"
+    return model, to_model_input(data.test_x, model.image_size, model.value_range, CPU)
+
+
+def test_rank1_view_has_nothing_along_the_real_fake_weights(tmp_path):
+    model, x = trained_ortho(tmp_path)
+    w = model.d.real_fake_direction()
+    last = model.features(x, "d-last")
+    rank1 = model.features(x, "d-last-rank1")
+    assert (last @ w).abs().max() > 1e-3  # there was something to remove
+    assert (rank1 @ w).abs().max() < 1e-4 * last.norm(dim=1).max()
+    # only that one direction changed
+    removed = last - rank1
+    assert torch.allclose(removed, (last @ w)[:, None] * w[None], atol=1e-5)
+
+
+def test_fitted_projection_and_its_figures_are_saved_with_the_weights(tmp_path):
+    model, x = trained_ortho(tmp_path, inlp_max_directions="6")
+    report = model.report()
+    assert report["inlp_view"] == "d-last"
+    assert 0 <= report["inlp_directions_removed"] <= 6
+    for key in ("real_fake_acc_before", "real_fake_acc_after", "rank1_real_fake_acc_before", "rank1_real_fake_acc_after"):
+        assert 0.0 <= report[key] <= 1.0
+    if report["inlp_directions_removed"] < 6:  # stopped by the tolerance, not the cap
+        assert report["real_fake_acc_after"] <= 0.52
+    stored = load_file(str(tmp_path / "weights.safetensors"))
+    assert int(stored["projection.directions"]) == report["inlp_directions_removed"]
+
+    reloaded, _ = trained_ortho(tmp_path, seed=1, inlp_max_directions="6")  # loads, does not refit
+    assert reloaded.report() == report
+    assert torch.equal(reloaded.features(x, "d-last-inlp"), model.features(x, "d-last-inlp"))
+    basis = model.projection.active_basis()
+    projected = model.features(x, "d-last-inlp")
+    assert (projected @ basis).abs().max() < 1e-4 * projected.norm(dim=1).max()

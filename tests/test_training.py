@@ -1,0 +1,152 @@
+"""The core training loop with real models: resume after an interruption, the divergence guard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ganbench.data import Dataset
+from ganbench.options import resolve_options
+from ganbench.plugins import get_registry
+from ganbench.training import Trainer, TrainSettings, set_seed
+
+CPU = torch.device("cpu")
+SEED = 7
+TINY = {"width": "4", "hidden": "16", "nz": "8", "inlp_max_directions": "4"}
+
+
+@pytest.fixture(autouse=True)
+def small_cpu_kernels():
+    """Tiny networks run fastest on one thread of plain kernels: oneDNN compiles kernels for
+    every new tensor shape (seconds each on a busy machine), and a second thread only waits.
+    Results are compared within one process, so the choice of kernels does not matter."""
+    previous = torch.backends.mkldnn.enabled, torch.get_num_threads()
+    torch.backends.mkldnn.enabled = False
+    torch.set_num_threads(1)
+    yield
+    torch.backends.mkldnn.enabled = previous[0]
+    torch.set_num_threads(previous[1])
+
+
+class Interrupted(Exception):
+    """Stands in for a crash or a kill in the middle of training."""
+
+
+def tiny_dataset() -> Dataset:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8, generator=g)
+    y = torch.arange(40) % 10
+    return Dataset("noise", x, y, x[:10].clone(), y[:10].clone(), [str(i) for i in range(10)])
+
+
+def build(name: str, data: Dataset, seed: int = SEED):
+    """As the runner does: seed, then build and set up the model."""
+    spec = get_registry().get("model", name)
+    given = {k: v for k, v in TINY.items() if k in {o.name for o in spec.options}}
+    set_seed(seed)
+    model = spec.factory(**resolve_options(spec.options, given, name))
+    model.setup(data.info(), CPU)
+    return model
+
+
+def trainer(model, data, folder, log=lambda m: None, **settings):
+    # 40 images in batches of 8: 5 steps an epoch, so 12 steps cross two epoch boundaries
+    defaults = dict(max_steps=12, batch_size=8, checkpoint_every=4)
+    return Trainer(model, data, CPU, SEED, TrainSettings(**{**defaults, **settings}), folder, log=log)
+
+
+def interrupt_after(model, calls: int) -> None:
+    """Make the model's train_step raise on call number ``calls + 1``."""
+    real_step = model.train_step
+    count = {"n": 0}
+
+    def step(batch):
+        if count["n"] == calls:
+            raise Interrupted()
+        count["n"] += 1
+        return real_step(batch)
+
+    model.train_step = step
+
+
+def trainable_models() -> list[str]:
+    return [s.name for s in get_registry().all("model") if s.name in ("dcgan", "acgan", "bigan", "ortho")]
+
+
+@pytest.mark.parametrize("name", trainable_models())
+def test_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(name, tmp_path):
+    data = tiny_dataset()
+    straight = build(name, data)
+    assert trainer(straight, data, tmp_path / "straight").run().source == "trained"
+
+    broken = build(name, data)
+    interrupt_after(broken, 9)  # last checkpoint at step 8
+    with pytest.raises(Interrupted):
+        trainer(broken, data, tmp_path / "resumed").run()
+    assert (tmp_path / "resumed" / "checkpoint.pt").exists()
+    assert not (tmp_path / "resumed" / "weights.safetensors").exists()
+
+    torch.manual_seed(12345)  # the restarted process's RNG is not the interrupted one's
+    restarted = build(name, data, seed=SEED)
+    messages = []
+    outcome = trainer(restarted, data, tmp_path / "resumed", log=messages.append).run()
+    assert outcome.status == "ok" and outcome.source == "resumed"
+    assert any("Resuming training from step 8" in m for m in messages)
+    expected, got = straight.state_tensors(), restarted.state_tensors()
+    assert expected.keys() == got.keys()
+    different = [k for k in expected if not torch.equal(expected[k], got[k])]
+    assert not different, f"weights differ after resume: {different[:5]}"
+    assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
+
+
+def poison_after(model, calls: int) -> None:
+    """After ``calls`` steps, D's weights turn NaN, so the next losses are NaN."""
+    real_step = model.train_step
+    count = {"n": 0}
+
+    def step(batch):
+        if count["n"] == calls:
+            with torch.no_grad():
+                for p in model.d.parameters():
+                    p.fill_(float("nan"))
+        count["n"] += 1
+        return real_step(batch)
+
+    model.train_step = step
+
+
+def test_nan_loss_stops_training_as_diverged_and_is_not_retried(tmp_path):
+    data = tiny_dataset()
+    model = build("dcgan", data)
+    poison_after(model, 3)
+    outcome = trainer(model, data, tmp_path).run()
+    assert outcome.status == "diverged"
+    assert outcome.steps == 3 and "non-finite" in outcome.error
+    assert json.loads((tmp_path / "meta.json").read_text())["status"] == "diverged"
+    assert not (tmp_path / "weights.safetensors").exists()
+
+    again = build("dcgan", data)
+    interrupt_after(again, 0)  # must not train at all
+    messages = []
+    second = trainer(again, data, tmp_path, log=messages.append).run()
+    assert second.status == "diverged" and second.source == "cache"
+    assert any("diverged before" in m for m in messages)
+
+
+def test_saturated_discriminator_stops_training_as_diverged(tmp_path):
+    data = tiny_dataset()
+    model = build("dcgan", data)
+    model.train_step = lambda batch: {"loss_d": 0.0, "loss_g": 20.0, "d_real": 1.0, "d_fake": 0.0}
+    outcome = trainer(model, data, tmp_path, saturation_patience=5).run()
+    assert outcome.status == "diverged"
+    assert outcome.steps == 4 and "saturated" in outcome.error
+
+
+def test_balanced_discriminator_is_not_called_saturated(tmp_path):
+    data = tiny_dataset()
+    model = build("dcgan", data)
+    model.train_step = lambda batch: {"loss_d": 1.3, "loss_g": 0.7, "d_real": 0.6, "d_fake": 0.4}
+    outcome = trainer(model, data, tmp_path, saturation_patience=5).run()
+    assert outcome.status == "ok" and outcome.steps == 12
