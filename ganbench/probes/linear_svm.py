@@ -1,0 +1,345 @@
+"""One-vs-rest L2-SVM (squared hinge, L2 regularised) solvers used by the ``svm`` probe.
+
+For every class ``k`` (``y_ik = +1`` when example ``i`` is of class ``k``,
+``-1`` otherwise) both solvers minimise, on standardized features ``z_i``::
+
+    0.5 * (||w_k||^2 + b_k^2) + C * sum_i max(0, 1 - y_ik * (w_k . z_i + b_k))^2
+
+This is exactly scikit-learn's ``LinearSVC(loss="squared_hinge",
+penalty="l2", C=C, fit_intercept=True, intercept_scaling=1)`` objective
+(liblinear treats the intercept as one more constant feature, so it is
+regularised too), which is why ``C`` means the same thing for both solvers.
+
+:class:`SquaredHingeOvR` (the fast solver):
+
+- The features stay float32 and are never copied or modified, on the CPU or
+  on the GPU. Standardization is folded into the weights,
+  ``z . w = x . (w / sigma) - mu . (w / sigma)``, so the (N, D) matrix is
+  only ever read, by two matrix products per iteration (``X @ P`` for the
+  search direction and ``X^T @ R`` for the gradient).
+- All K classes are solved at once, as the columns of a (D + 1, K) weight
+  matrix, but each column has its own L-BFGS memory, its own exact line
+  search and its own stopping test; a converged column leaves the products.
+- The line search is exact and costs no pass over the data: along a
+  direction ``p`` the margins move linearly (``z + t * X p``), so the 1-d
+  objective is a convex piecewise quadratic, minimised by safeguarded Newton
+  steps on (N, K) vectors.
+- The small iterates ((D + 1, K) weights, (N, K) margins) are float64; only
+  the data matrix is float32.
+- A column stops when its gradient norm falls below ``tol`` times its norm
+  at ``w = 0`` (the criterion liblinear's primal solver uses, without its
+  class-ratio factor).
+- ``rows`` selects the fitting examples by masking the loss, so a
+  validation split carved from the training split costs no copy; the
+  standardization statistics come from the fitting rows only.
+
+:class:`SklearnOvR` is the reference: the same objective through
+``LinearSVC`` on an explicitly standardized float64 copy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+CHUNK_BYTES = 64 * 2**20  # float64 work space per block of rows when reading features in chunks
+STALL_GAIN = 1e-12  # a step that lowers a class's objective by less than this fraction ends that class's fit
+
+
+def as_tensor(features: np.ndarray) -> torch.Tensor:
+    """A float32 tensor sharing memory with ``features`` (copied only when not float32 C-contiguous)."""
+    array = np.ascontiguousarray(features, dtype=np.float32)
+    with warnings.catch_warnings():  # read-only arrays (memory maps) are fine: nothing here writes to them
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(array)
+
+
+def row_blocks(x: torch.Tensor, rows: torch.Tensor | None = None, device=None) -> Iterator[torch.Tensor]:
+    """Blocks of rows of ``x`` (all rows, or ``rows``), each small enough for float64 work space."""
+    per_block = max(1, CHUNK_BYTES // (8 * max(1, x.shape[1])))
+    n = len(x) if rows is None else len(rows)
+    for start in range(0, n, per_block):
+        if rows is None:
+            block = x[start : start + per_block]
+        else:
+            block = x[rows[start : start + per_block].to(x.device)]
+        yield block.to(device) if device is not None else block
+
+
+@dataclass
+class Standardizer:
+    """Per-feature mean and scale (the standard deviation; 1 for constant features)."""
+
+    mean: torch.Tensor  # (D,) float64
+    scale: torch.Tensor  # (D,) float64
+
+    @classmethod
+    def fit(cls, x: torch.Tensor, rows: torch.Tensor | None = None) -> "Standardizer":
+        """Statistics of ``x[rows]`` (two chunked float64 passes: exact, no full copy)."""
+        n = len(x) if rows is None else len(rows)
+        total = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
+        for block in row_blocks(x, rows):
+            total += block.double().sum(0)
+        mean = total / n
+        squares = torch.zeros_like(mean)
+        for block in row_blocks(x, rows):
+            squares += (block.double() - mean).square_().sum(0)
+        std = (squares / n).sqrt_()
+        # A feature whose spread is below float32 resolution of its value is constant: scale 1, like scikit-learn.
+        constant = std <= 1e-6 * mean.abs()
+        return cls(mean, torch.where(constant, torch.ones_like(std), std))
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        """Explicitly standardized float64 copy (for the reference solver and tests)."""
+        return (x.double().to(self.mean.device) - self.mean) / self.scale
+
+    def to(self, device) -> "Standardizer":
+        return Standardizer(self.mean.to(device), self.scale.to(device))
+
+
+@dataclass
+class LinearModel:
+    """K one-vs-rest linear classifiers in standardized space, with their standardization."""
+
+    weight: torch.Tensor  # (K, D) float64, one row per class (scikit-learn's coef_ layout)
+    bias: torch.Tensor  # (K,) float64
+    stats: Standardizer
+    c: float
+    iterations: int = 0
+
+    def raw_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(u, offset)`` with ``scores = x @ u.T + offset`` on raw (unstandardized) features."""
+        u = self.weight / self.stats.scale
+        return u, self.bias - u @ self.stats.mean
+
+    def scores(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, K) float64 decision values of ``x`` (or ``x[rows]``), read in chunks, on the model's device."""
+        u, offset = self.raw_weights()
+        u32 = u.float()
+        out = [(block @ u32.T).double() + offset for block in row_blocks(x, rows, device=u.device)]
+        return torch.cat(out) if out else torch.zeros(0, len(u), dtype=torch.float64, device=u.device)
+
+    def accuracy(self, x: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor | None = None) -> float:
+        predicted = self.scores(x, rows).argmax(1).cpu()
+        truth = labels if rows is None else labels[rows.cpu()]
+        return float((predicted == truth.cpu()).double().mean())
+
+
+def one_vs_rest_targets(labels: torch.Tensor, num_classes: int, device) -> torch.Tensor:
+    """(K, N) float64 matrix: +1 in the row of the example's class, -1 in every other row."""
+    y = -torch.ones(num_classes, len(labels), dtype=torch.float64, device=device)
+    y[labels.to(device), torch.arange(len(labels), device=device)] = 1.0
+    return y
+
+
+def objective(model: LinearModel, z: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """Per-class primal objective of ``model`` on explicitly standardized float64 features ``z``."""
+    y = one_vs_rest_targets(labels, len(model.weight), z.device)
+    margins = y * (model.weight.to(z.device) @ z.T + model.bias.to(z.device)[:, None])
+    loss = (1 - margins).clamp_min(0).square().sum(1)
+    reg = 0.5 * (model.weight.square().sum(1) + model.bias.square()).to(z.device)
+    return (reg + model.c * loss).cpu().numpy()
+
+
+class SquaredHingeOvR:
+    """Fast float32 solver; ``solve(c)`` warm-starts from the previous solution (see module docstring).
+
+    Everything per class is a row: weights ``theta`` (K, D + 1) with the bias
+    last, targets and margins (K, N), so per-class reductions run along
+    contiguous memory.
+    """
+
+    def __init__(self, x: torch.Tensor, labels: torch.Tensor, num_classes: int, rows: torch.Tensor | None = None,
+                 tol: float = 1e-4, max_iter: int = 1000, memory: int = 10, init: LinearModel | None = None,
+                 log: Callable[[str], None] | None = None):
+        self.x = x
+        self.device = x.device
+        self.tol, self.max_iter, self.memory = tol, max_iter, memory
+        self.log = log or (lambda message: None)
+        self.y = one_vs_rest_targets(labels, num_classes, self.device)
+        self.fitting = torch.ones(len(x), dtype=torch.bool, device=self.device)
+        if rows is not None:
+            self.fitting.zero_()[rows.to(self.device)] = True
+        self.stats = Standardizer.fit(x, rows)
+        self.dim = x.shape[1]
+        self.theta = torch.zeros(num_classes, self.dim + 1, dtype=torch.float64, device=self.device)
+        self.margins = torch.zeros(num_classes, len(x), dtype=torch.float64, device=self.device)
+        if init is not None:  # warm start from another fit (e.g. on a subset): one pass for its margins
+            self.theta[:, : self.dim] = init.weight.to(self.device)
+            self.theta[:, self.dim] = init.bias.to(self.device)
+            self.margins = self._scores(self.theta)
+        self._data_grad = None  # (K, D + 1) loss gradient / 2C at theta: reused when only C changes
+        self._zero_grad_norm = None  # (K,) ||loss gradient / 2C|| at theta = 0
+
+    # -- the only two products with the data --
+
+    def _scores(self, direction: torch.Tensor) -> torch.Tensor:
+        """(k, N) float64 ``p_w . z_i + p_b`` for (k, D + 1) ``direction``, standardization folded in."""
+        u = direction[:, : self.dim] / self.stats.scale
+        offset = direction[:, self.dim] - u @ self.stats.mean
+        return (u.float() @ self.x.T).double() + offset[:, None]
+
+    def _transposed(self, residual: torch.Tensor) -> torch.Tensor:
+        """(k, D + 1) ``[r . z ; sum r]`` for (k, N) float64 ``residual``."""
+        sums = residual.sum(1, keepdim=True)
+        top = ((residual.float() @ self.x).double() - sums * self.stats.mean) / self.stats.scale
+        return torch.cat([top, sums], dim=1)
+
+    def _residual(self, cols: torch.Tensor) -> torch.Tensor:
+        """Half the loss gradient with respect to the margins, ``-y * max(0, 1 - y * margin)``, fitting rows only."""
+        y = self.y[cols]
+        slack = (1 - y * self.margins[cols]).clamp_min_(0).mul_(self.fitting)
+        return slack.mul_(-y)
+
+    # -- the solver --
+
+    def solve(self, c: float) -> LinearModel:
+        """Minimise the objective at ``c``, starting from the current weights."""
+        k = len(self.theta)
+        every_class = torch.arange(k, device=self.device)
+        if self._data_grad is None:
+            self._data_grad = self._transposed(self._residual(every_class))
+        if self._zero_grad_norm is None:
+            self._zero_grad_norm = self._transposed(-self.y * self.fitting).norm(dim=1)
+        threshold = self.tol * 2 * c * self._zero_grad_norm
+        grad = self.theta + 2 * c * self._data_grad
+        history: deque = deque(maxlen=self.memory)
+        gamma = torch.ones(k, dtype=torch.float64, device=self.device)
+        stalled = torch.zeros(k, dtype=torch.bool, device=self.device)
+        for iteration in range(self.max_iter + 1):
+            active = (grad.norm(dim=1) > threshold) & ~stalled
+            if not active.any() or iteration == self.max_iter:
+                break
+            cols = active.nonzero().squeeze(1)
+            direction = self._direction(grad, history, gamma)[cols]
+            direction_scores = self._scores(direction)
+            step, gain = self._line_search(c, cols, direction, direction_scores)
+            # float32 products bound how small the gradient can get: a class whose objective no longer
+            # moves in float64 terms has converged as far as its data allows.
+            stalled[cols] = gain <= STALL_GAIN
+            step = step[:, None]
+            self.theta[cols] += step * direction
+            self.margins[cols] += step * direction_scores
+            self._data_grad[cols] = self._transposed(self._residual(cols))
+            new_grad = self.theta + 2 * c * self._data_grad
+            self._remember(history, gamma, cols, step * direction, new_grad[cols] - grad[cols])
+            grad = new_grad
+        if active.any():
+            worst = float((grad.norm(dim=1) / threshold).max() * self.tol)
+            self.log(f"svm: C={c:g} stopped at max_iter={self.max_iter} (gradient at {worst:.1e} of its start)")
+        return LinearModel(self.theta[:, : self.dim].clone(), self.theta[:, self.dim].clone(), self.stats, c, iteration)
+
+    def _direction(self, grad: torch.Tensor, history: deque, gamma: torch.Tensor) -> torch.Tensor:
+        """L-BFGS two-loop recursion, class by class; steepest descent where it is not a descent direction."""
+        q = grad.clone()
+        alphas = []
+        for s, y, rho in reversed(history):
+            alpha = rho * (s * q).sum(1)
+            q -= alpha[:, None] * y
+            alphas.append(alpha)
+        q *= gamma[:, None]
+        for (s, y, rho), alpha in zip(history, reversed(alphas)):
+            beta = rho * (y * q).sum(1)
+            q += (alpha - beta)[:, None] * s
+        direction = q.neg_()
+        uphill = (direction * grad).sum(1) >= 0
+        if uphill.any():
+            direction[uphill] = -grad[uphill]
+        return direction
+
+    def _remember(self, history: deque, gamma: torch.Tensor, cols, s_cols, y_cols) -> None:
+        """Store the curvature pair of the updated classes (rho = 0, i.e. no effect, elsewhere or when s.y <= 0)."""
+        s = torch.zeros_like(self.theta)
+        y = torch.zeros_like(self.theta)
+        s[cols], y[cols] = s_cols, y_cols
+        sy, yy = (s * y).sum(1), (y * y).sum(1)
+        good = sy > 1e-12 * s.norm(dim=1) * y.norm(dim=1)
+        rho = torch.where(good, 1.0 / torch.where(good, sy, torch.ones_like(sy)), torch.zeros_like(sy))
+        gamma[good] = sy[good] / yy[good]
+        history.append((s, y, rho))
+
+    def _line_search(self, c: float, cols, direction: torch.Tensor, direction_scores: torch.Tensor):
+        """``(t, gain)`` per class: the exact minimiser ``t >= 0`` of the objective along ``direction``
+        (safeguarded Newton) and the relative decrease of the objective it brings.
+
+        Along the direction every margin moves linearly, so the 1-d objective is
+        a convex piecewise quadratic whose slope is cheap to evaluate from
+        (k, N) vectors: no pass over the features.
+        """
+        y = self.y[cols]
+        moved = y * direction_scores  # margin gained per unit step
+        slack = (1 - y * self.margins[cols]).masked_fill_(~self.fitting, -float("inf"))  # held-out rows never count
+        moved_squared = moved.square()
+        along = (self.theta[cols] * direction).sum(1)
+        curvature = direction.square().sum(1)
+
+        def slope_and_second(step):
+            violation = torch.addcmul(slack, step[:, None], moved, value=-1).clamp_min_(0)
+            slope = along + step * curvature - 2 * c * (moved * violation).sum(1)
+            return slope, curvature + 2 * c * (moved_squared * (violation > 0)).sum(1)
+
+        step = torch.zeros_like(along)
+        slope, second = slope_and_second(step)
+        start_slope = slope.abs()
+        low, high = torch.zeros_like(along), torch.full_like(along, float("inf"))
+        for _ in range(50):
+            newton = step - slope / second
+            inside = (newton > low) & (newton < high)
+            step = torch.where(inside, newton, torch.where(torch.isinf(high), 2 * newton, (low + high) / 2))
+            slope, second = slope_and_second(step)
+            low = torch.where(slope < 0, step, low)
+            high = torch.where(slope > 0, step, high)
+            if ((slope.abs() <= 1e-10 * start_slope) | (high - low <= 1e-12 * step)).all():
+                break
+        start_loss = slack.clamp_min(0).square().sum(1)
+        end_loss = torch.addcmul(slack, step[:, None], moved, value=-1).clamp_min_(0).square_().sum(1)
+        start = 0.5 * self.theta[cols].square().sum(1) + c * start_loss
+        decrease = -(step * along + 0.5 * step.square() * curvature + c * (end_loss - start_loss))
+        return step, decrease / start
+
+
+class SklearnOvR:
+    """Reference solver: scikit-learn ``LinearSVC`` (liblinear) at the same C, on a standardized float64 copy."""
+
+    def __init__(self, x: torch.Tensor, labels: torch.Tensor, num_classes: int, rows: torch.Tensor | None = None,
+                 tol: float = 1e-4, max_iter: int = 1000, log: Callable[[str], None] | None = None, **_ignored):
+        self.stats = Standardizer.fit(x, rows)
+        self.z = torch.cat([self.stats.transform(block) for block in row_blocks(x, rows)]).numpy()
+        self.labels = (labels if rows is None else labels[rows]).numpy()
+        self.num_classes = num_classes
+        self.tol, self.max_iter = tol, max_iter
+        self.log = log or (lambda message: None)
+
+    def solve(self, c: float) -> LinearModel:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.svm import LinearSVC
+
+        clf = LinearSVC(C=c, loss="squared_hinge", penalty="l2", dual="auto", tol=self.tol,
+                        max_iter=self.max_iter, fit_intercept=True, intercept_scaling=1.0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            clf.fit(self.z, self.labels)
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            self.log(f"svm: LinearSVC did not converge at C={c:g} within max_iter={self.max_iter}")
+        weight, bias = self._all_classes(clf)
+        iterations = int(np.max(clf.n_iter_))
+        return LinearModel(torch.from_numpy(weight), torch.from_numpy(bias), self.stats, c, iterations)
+
+    def _all_classes(self, clf) -> tuple[np.ndarray, np.ndarray]:
+        """(K, D) weights and (K,) biases; absent classes never win (-inf bias); binary -> [-w, w]."""
+        coef, intercept = clf.coef_.astype(np.float64), clf.intercept_.astype(np.float64)
+        if len(clf.classes_) == 2:  # liblinear fits one classifier; one-vs-rest of two classes is [-w, w]
+            coef, intercept = np.concatenate([-coef, coef]), np.concatenate([-intercept, intercept])
+        weight = np.zeros((self.num_classes, coef.shape[1]))
+        bias = np.full(self.num_classes, -np.inf)
+        weight[clf.classes_] = coef
+        bias[clf.classes_] = intercept
+        return weight, bias
+
+
+SOLVERS = {"torch": SquaredHingeOvR, "sklearn": SklearnOvR}

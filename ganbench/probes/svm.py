@@ -1,0 +1,203 @@
+"""``svm``: the L2-SVM probe of DCGAN (§5.1, §5.2) and ALI.
+
+Protocol, on the features of the current view:
+
+- Classifier: one-vs-rest linear SVM with the squared hinge loss and an L2
+  penalty (an "L2-SVM"), the class with the highest decision value wins. The
+  objective, per class, is scikit-learn's ``LinearSVC`` one:
+  ``0.5 * ||(w, b)||^2 + C * sum_i max(0, 1 - y_i (w . z_i + b))^2``
+  (see :mod:`ganbench.probes.linear_svm`).
+- Standardization: every feature is centred and scaled by the mean and
+  standard deviation of the examples the classifier is fitted on, never of
+  validation or test examples.
+- Choosing C: a validation split is carved from the training split (never
+  the test split); C is walked up the grid ``c_grid`` (default
+  1e-5, 1e-4, ..., 1: the L2-SVM's C on standardized features, where useful
+  values shrink as the feature dimension grows), each fit warm-started from
+  the previous one. The walk stops once ``grid_patience`` values in a row
+  have not beaten the best validation accuracy (the expensive large-C end is
+  usually past the best); ties go to the smaller C. The validation
+  accuracy of every C tried and the chosen C are in the metric's details.
+- All labels (``labels_per_class=0``): the validation split has
+  ``val_size`` examples (10,000 as in DCGAN §5.2, at most a sixth of the
+  training split), stratified by class. With the chosen C the classifier is
+  refitted on the whole training split (fit + validation, warm-started,
+  statistics recomputed): the validation examples have only served to pick
+  C, and more labelled data can only help the final figure.
+- Label budget (``labels_per_class=N``, DCGAN §5.2 / ALI): the validation
+  split (as above, fixed for all draws) is set aside first; each of the
+  ``repeats`` draws then takes N examples per class from the remaining
+  training examples (``label_budget(..., draw=r)``), chooses C on the
+  validation split and is scored with the classifier fitted on its N * K
+  examples only (no refit: the budget is the point). The value is the mean
+  test accuracy over draws and ``stderr`` its standard error
+  (std with ddof=1 / sqrt(repeats)); ``details`` hold the per-draw
+  accuracies and chosen Cs and the std (ALI reports mean +- std).
+- The test split is read once, after every classifier is final.
+
+Metrics: ``acc`` and ``err`` (test error, lower is better), with the label
+budget ``acc_<N*K>labels`` and ``err_<N*K>labels`` (``acc_1000labels`` for
+100 labels per class on 10 classes, the papers' setting).
+
+Solvers (option ``solver``): ``torch`` (default), a float32 L-BFGS solver
+that never copies or modifies the features and runs on the run's device;
+``sklearn``, scikit-learn's ``LinearSVC`` at the same C, as a reference.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import hookimpl
+from ..options import Option
+from ..probe import Metric, Probe, ProbeContext
+from ..registry import ProbeSpec
+from ..splits import label_budget, validation_split
+from .linear_svm import SOLVERS, LinearModel, as_tensor
+
+C_GRID = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+
+OPTIONS = [
+    Option("c_grid", "floats", C_GRID, "values of C tried on the validation split (C as in sklearn's LinearSVC)",
+           minimum=1e-12),
+    Option("grid_patience", "int", 2, "stop walking up the C grid after this many values without a better "
+           "validation accuracy (0 = try every value)", minimum=0),
+    Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all labels)", minimum=0),
+    Option("repeats", "int", 1, "label draws when labels_per_class > 0", minimum=1),
+    Option("val_size", "int", 10000, "validation examples carved from the training split (at most a sixth of it)",
+           minimum=1),
+    Option("solver", "str", "torch", "torch: fast float32 L-BFGS on the run's device; sklearn: LinearSVC reference",
+           choices=("torch", "sklearn")),
+    Option("tol", "float", 1e-4, "stop when each class's gradient norm is below tol times its norm at w = 0",
+           minimum=0.0),
+    Option("max_iter", "int", 1000, "iteration limit per fit", minimum=1),
+]
+
+
+def validation_size(n_train: int, val_size: int) -> int:
+    """``val_size`` capped at a sixth of the training split (and at least one example)."""
+    return max(1, min(val_size, n_train // 6))
+
+
+def budget_draws(train_labels: np.ndarray, per_class: int, repeats: int, seed: int, val_size: int):
+    """``(val, [labelled indices of draw r for r in range(repeats)])``: val first, draws exclude it."""
+    _, val = validation_split(train_labels, size=validation_size(len(train_labels), val_size), seed=seed)
+    draws = [label_budget(train_labels, per_class, seed=seed, draw=r, exclude=val) for r in range(repeats)]
+    return val, draws
+
+
+@dataclass
+class Selection:
+    """The outcome of walking the C grid: the model at the chosen C and every validation accuracy."""
+
+    model: LinearModel
+    val_acc: dict[float, float]
+
+    @property
+    def c(self) -> float:
+        return self.model.c
+
+
+def walk_c_grid(solver, c_grid, patience: int, val_accuracy, log) -> Selection:
+    """Fit at increasing C (warm-started), keep the best validation accuracy (ties: smaller C)."""
+    best, val_acc, without_gain = None, {}, 0
+    for c in sorted(set(c_grid)):
+        started = time.perf_counter()
+        model = solver.solve(c)
+        val_acc[c] = val_accuracy(model)
+        log(f"svm: C={c:g} validation accuracy {val_acc[c]:.4f} ({model.iterations} iterations, "
+            f"{time.perf_counter() - started:.1f} s)")
+        if best is None or val_acc[c] > val_acc[best.c]:
+            best, without_gain = model, 0
+        else:
+            without_gain += 1
+            if patience and without_gain >= patience:
+                break
+    return Selection(best, val_acc)
+
+
+def standard_error(values) -> float | None:
+    """std (ddof=1) / sqrt(n) of the per-draw figures; None for a single draw."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
+
+
+class SVM(Probe):
+    def _solver(self, x, labels, num_classes, rows, init, ctx):
+        o = self.options
+        return SOLVERS[o["solver"]](x, labels, num_classes, rows=rows, tol=o["tol"], max_iter=o["max_iter"],
+                                    init=init, log=ctx.log)
+
+    def _device(self, ctx: ProbeContext) -> torch.device:
+        return ctx.device if self.options["solver"] == "torch" else torch.device("cpu")
+
+    def run(self, ctx: ProbeContext) -> list[Metric]:
+        train_x, train_y = ctx.features("train")
+        x = as_tensor(train_x).to(self._device(ctx))
+        labels = torch.from_numpy(np.asarray(train_y, dtype=np.int64))
+        if self.options["labels_per_class"] == 0:
+            return self._all_labels(ctx, x, labels)
+        return self._label_budget(ctx, x, labels)
+
+    def _all_labels(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
+        o, k = self.options, ctx.dataset.num_classes
+        fit, val = validation_split(labels.numpy(), size=validation_size(len(labels), o["val_size"]), seed=ctx.seed)
+        fit, val = torch.from_numpy(fit), torch.from_numpy(val)
+        solver = self._solver(x, labels, k, fit, None, ctx)
+        selection = walk_c_grid(solver, o["c_grid"], o["grid_patience"],
+                                lambda model: model.accuracy(x, labels, val), ctx.log)
+        ctx.log(f"svm: refitting on all {len(labels)} training examples at C={selection.c:g}")
+        final = self._solver(x, labels, k, None, selection.model, ctx).solve(selection.c)
+        accuracy, n_test = self._test_accuracies(ctx, [final])
+        details = {"c": selection.c, "val_acc": _by_c(selection.val_acc), "c_grid": list(o["c_grid"]),
+                   "n_fit": len(fit), "n_val": len(val), "refit": "fit+val", "dim": int(x.shape[1]),
+                   "solver": o["solver"], "iterations": final.iterations}
+        return _metrics("", accuracy[0], None, len(labels), n_test, None, details)
+
+    def _label_budget(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
+        o, k = self.options, ctx.dataset.num_classes
+        val, draws = budget_draws(labels.numpy(), o["labels_per_class"], o["repeats"], ctx.seed, o["val_size"])
+        val = torch.from_numpy(val)
+        selections = []
+        for r, chosen in enumerate(draws):
+            ctx.log(f"svm: label draw {r + 1}/{len(draws)}")
+            chosen = torch.from_numpy(chosen)
+            solver = self._solver(x[chosen.to(x.device)], labels[chosen], k, None, None, ctx)
+            selections.append(walk_c_grid(solver, o["c_grid"], o["grid_patience"],
+                                          lambda model: model.accuracy(x, labels, val), ctx.log))
+        accuracies, n_test = self._test_accuracies(ctx, [s.model for s in selections])
+        n_labels = o["labels_per_class"] * k
+        details = {"c_per_draw": [s.c for s in selections], "acc_per_draw": accuracies,
+                   "val_acc_per_draw": [_by_c(s.val_acc) for s in selections], "std": float(np.std(accuracies, ddof=1))
+                   if len(accuracies) > 1 else None, "draws": len(draws), "labels_per_class": o["labels_per_class"],
+                   "n_val": len(val), "val_labels_for_model_selection": len(val), "c_grid": list(o["c_grid"]),
+                   "dim": int(x.shape[1]), "solver": o["solver"]}
+        return _metrics(f"_{n_labels}labels", float(np.mean(accuracies)), standard_error(accuracies), n_labels,
+                        n_test, n_labels, details)
+
+    def _test_accuracies(self, ctx: ProbeContext, models: list[LinearModel]) -> tuple[list[float], int]:
+        """Test accuracy of each final model; the only place the test split is read."""
+        test_x, test_y = ctx.features("test")
+        x, labels = as_tensor(test_x), torch.from_numpy(np.asarray(test_y, dtype=np.int64))
+        return [model.accuracy(x, labels) for model in models], len(labels)
+
+
+def _by_c(val_acc: dict[float, float]) -> dict[str, float]:
+    return {f"{c:g}": acc for c, acc in val_acc.items()}
+
+
+def _metrics(suffix, accuracy, stderr, n_train, n_test, labels_used, details) -> list[Metric]:
+    common = dict(stderr=stderr, n_train=n_train, n_test=n_test, labels_used=labels_used)
+    return [Metric("acc" + suffix, accuracy, True, details=dict(details), **common),
+            Metric("err" + suffix, 1.0 - accuracy, False, details=dict(details), **common)]
+
+
+@hookimpl
+def register_probes(register):
+    register(ProbeSpec("svm", SVM, "one-vs-rest L2-SVM (squared hinge) on standardized features, C chosen on a "
+                       "validation split; label budgets with repeated draws (DCGAN, ALI)",
+                       version="1", options=OPTIONS, requires={"features"}))

@@ -1,0 +1,256 @@
+"""The ``svm`` probe: its solver against scikit-learn, its protocol's use of the splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.svm import LinearSVC
+
+import ganbench
+from ganbench.probes import svm
+from ganbench.probes.linear_svm import (LinearModel, SklearnOvR, SquaredHingeOvR, Standardizer, as_tensor,
+                                        objective)
+from ganbench.splits import label_budget, validation_split
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These problems are tiny: extra threads only add synchronisation (badly so on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def blobs(n, dim, classes, separation, seed, offset=0.0):
+    """Gaussian classes with different per-feature scales and an offset (standardization must matter)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    centres = rng.normal(size=(classes, dim)) * separation
+    x = centres[labels] + rng.normal(size=(n, dim))
+    scales = rng.uniform(0.05, 20.0, dim)
+    return (x * scales + offset).astype(np.float32), labels.astype(np.int64)
+
+
+def dataset(train_labels, test_labels, classes):
+    """A tiny ganbench.Dataset: the images are never looked at, the features come from the context."""
+    def images(n):
+        return torch.zeros(n, 1, 2, 2, dtype=torch.uint8)
+    return ganbench.Dataset("synthetic", images(len(train_labels)), torch.from_numpy(train_labels),
+                            images(len(test_labels)), torch.from_numpy(test_labels), [str(c) for c in range(classes)])
+
+
+def context(train, test, classes, tmp_path, on_read=None, seed=0):
+    """A ProbeContext over fixed features; ``on_read(split)`` is called on every feature read."""
+    (train_x, train_y), (test_x, test_y) = train, test
+    features = {"train": train_x, "test": test_x}
+
+    def read(split):
+        if on_read is not None:
+            on_read(split)
+        return features[split]
+
+    def unavailable(*args):
+        raise AssertionError("the svm probe needs no images or samples")
+
+    return ganbench.ProbeContext(dataset(train_y, test_y, classes), "synthetic", seed, torch.device("cpu"), tmp_path,
+                                 None, read, unavailable, unavailable, log=lambda message: None)
+
+
+def probe(**options):
+    resolved = {o.name: o.default for o in svm.OPTIONS}
+    resolved.update(options)
+    return svm.SVM(**resolved)
+
+
+def by_name(metrics):
+    return {m.name: m for m in metrics}
+
+
+# -- the solver ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("separation, c", [(3.0, 1.0), (0.4, 1e-3), (0.4, 1.0)], ids=["separable", "overlap-smallC",
+                                                                                      "overlap-largeC"])
+def test_torch_solver_matches_linearsvc_at_equal_c(separation, c):
+    x, y = blobs(1500, 30, 4, separation, seed=1, offset=50.0)
+    X, Y = as_tensor(x), torch.from_numpy(y)
+    ours = SquaredHingeOvR(X, Y, 4, tol=1e-8, max_iter=5000).solve(c)
+    reference = SklearnOvR(X, Y, 4, tol=1e-8, max_iter=100000).solve(c)
+    z = ours.stats.transform(X)
+    assert np.allclose(objective(ours, z, Y), objective(reference, z, Y), rtol=1e-5)
+    assert torch.linalg.norm(ours.weight - reference.weight) <= 1e-3 * torch.linalg.norm(reference.weight)
+    assert torch.allclose(ours.bias, reference.bias, atol=1e-3)
+    assert ours.accuracy(X, Y) == pytest.approx(reference.accuracy(X, Y), abs=1 / len(y))
+    if separation > 1:
+        assert ours.accuracy(X, Y) == 1.0
+
+
+def test_rows_mask_equals_fitting_on_the_subset():
+    x, y = blobs(800, 20, 3, 0.5, seed=2, offset=-7.0)
+    X, Y = as_tensor(x), torch.from_numpy(y)
+    rows = torch.from_numpy(np.flatnonzero(np.arange(800) % 3 != 0))
+    masked = SquaredHingeOvR(X, Y, 3, rows=rows, tol=1e-8, max_iter=5000).solve(0.05)
+    subset = SquaredHingeOvR(X[rows], Y[rows], 3, tol=1e-8, max_iter=5000).solve(0.05)
+    assert torch.allclose(masked.stats.mean, subset.stats.mean) and torch.allclose(masked.stats.scale, subset.stats.scale)
+    assert torch.allclose(masked.weight, subset.weight, atol=1e-5)
+
+
+def test_warm_start_along_the_grid_reaches_the_cold_solution():
+    x, y = blobs(800, 20, 3, 0.5, seed=3)
+    X, Y = as_tensor(x), torch.from_numpy(y)
+    walked = SquaredHingeOvR(X, Y, 3, tol=1e-8, max_iter=5000)
+    for c in (1e-4, 1e-2, 1.0):
+        warm = walked.solve(c)
+    cold = SquaredHingeOvR(X, Y, 3, tol=1e-8, max_iter=5000).solve(1.0)
+    assert torch.allclose(warm.weight, cold.weight, atol=1e-4)
+
+
+def test_standardizer_uses_the_fitting_rows_and_keeps_constant_features():
+    x = np.random.default_rng(4).normal(size=(100, 3)).astype(np.float32)
+    x[:, 2] = 5.0
+    rows = torch.arange(0, 100, 2)
+    stats = Standardizer.fit(as_tensor(x), rows)
+    assert np.allclose(stats.mean.numpy(), x[::2].astype(np.float64).mean(0))
+    assert np.allclose(stats.scale.numpy()[:2], x[::2, :2].astype(np.float64).std(0))
+    assert stats.scale[2] == 1.0
+
+
+def test_probe_never_modifies_the_features(tmp_path):
+    train, test = blobs(400, 10, 3, 1.0, seed=5, offset=3.0), blobs(200, 10, 3, 1.0, seed=6, offset=3.0)
+    before = train[0].copy(), test[0].copy()
+    probe(c_grid=[1e-3, 1e-1]).run(context(train, test, 3, tmp_path))
+    assert np.array_equal(train[0], before[0]) and np.array_equal(test[0], before[1])
+
+
+# -- the protocol: C is never chosen on test data -----------------------------
+
+
+def noisy_high_dimensional(seed):
+    """Few examples, many features, 30% flipped labels: the validation split favours a small C."""
+    rng = np.random.default_rng(seed)
+    x, y = blobs(600, 300, 2, 0.15, seed=seed)
+    flip = rng.random(len(y)) < 0.3
+    y[flip] = 1 - y[flip]
+    return x, y
+
+
+def test_chosen_c_ignores_a_test_split_that_favours_another_c(tmp_path):
+    train = noisy_high_dimensional(7)
+    honest_test = noisy_high_dimensional(8)
+    grid = [1e-5, 1e-3, 1e-1, 10.0]
+    # Poisoned test split: the training examples themselves, where the least regularised fit scores best.
+    poisoned_test = train
+    X, Y = as_tensor(train[0]), torch.from_numpy(train[1])
+    solver = SquaredHingeOvR(X, Y, 2)
+    test_best = max(grid, key=lambda c: (solver.solve(c).accuracy(X, Y), c))
+
+    options = dict(c_grid=grid, grid_patience=0)
+    honest = by_name(probe(**options).run(context(train, honest_test, 2, tmp_path)))["acc"]
+    poisoned = by_name(probe(**options).run(context(train, poisoned_test, 2, tmp_path)))["acc"]
+    assert honest.details["c"] != test_best, "set-up: the test split must favour another C than validation"
+    assert poisoned.details["c"] == honest.details["c"]
+    assert poisoned.details["val_acc"] == honest.details["val_acc"]
+    assert honest.details["c"] == float(max(honest.details["val_acc"], key=honest.details["val_acc"].get))
+
+
+@pytest.mark.parametrize("budget", [{}, {"labels_per_class": 20, "repeats": 2}], ids=["all-labels", "label-budget"])
+def test_test_split_is_read_once_after_every_fit(tmp_path, monkeypatch, budget):
+    events = []
+    real_solve = SquaredHingeOvR.solve
+
+    def recorded_solve(self, c):
+        events.append("fit")
+        return real_solve(self, c)
+
+    monkeypatch.setattr(SquaredHingeOvR, "solve", recorded_solve)
+    train, test = blobs(600, 10, 3, 1.0, seed=9), blobs(300, 10, 3, 1.0, seed=10)
+    probe(c_grid=[1e-3, 1e-1], **budget).run(context(train, test, 3, tmp_path, on_read=events.append))
+    assert events.count("test") == 1
+    assert events.index("test") > max(i for i, e in enumerate(events) if e == "fit")
+    assert events[0] == "train"
+
+
+# -- label budgets ------------------------------------------------------------
+
+
+def test_label_budget_draws_are_balanced_disjoint_from_validation_and_repeatable():
+    labels = np.random.default_rng(11).integers(0, 4, 2000)
+    val, draws = svm.budget_draws(labels, per_class=25, repeats=3, seed=5, val_size=300)
+    val_again, draws_again = svm.budget_draws(labels, per_class=25, repeats=3, seed=5, val_size=300)
+    assert abs(len(val) - 300) <= 4 and np.array_equal(val, val_again)  # stratified rounding
+    for draw, again in zip(draws, draws_again):
+        assert np.array_equal(draw, again)
+        assert np.array_equal(np.bincount(labels[draw], minlength=4), [25] * 4)
+        assert not set(draw) & set(val)
+    assert not np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[1], draws[2])
+    _, other_seed = svm.budget_draws(labels, per_class=25, repeats=1, seed=6, val_size=300)
+    assert not np.array_equal(other_seed[0], draws[0])
+
+
+def test_validation_is_scaled_down_for_small_training_splits():
+    assert svm.validation_size(60000, 10000) == 10000
+    assert svm.validation_size(4000, 10000) == 666
+    assert svm.validation_size(4000, 100) == 100
+
+
+def test_label_budget_mean_and_stderr_equal_an_independent_computation(tmp_path):
+    classes, per_class, repeats, seed, val_size = 3, 10, 4, 3, 150
+    train, test = blobs(900, 6, classes, 0.6, seed=12), blobs(400, 6, classes, 0.6, seed=13)
+    metrics = by_name(probe(solver="sklearn", labels_per_class=per_class, repeats=repeats, val_size=val_size,
+                            c_grid=[1e-3, 1e-1], tol=1e-8, max_iter=100000)
+                      .run(context(train, test, classes, tmp_path, seed=seed)))
+    acc, err = metrics["acc_30labels"], metrics["err_30labels"]
+
+    # The documented protocol, redone with the core's split helpers, numpy and scikit-learn.
+    _, val = validation_split(train[1], size=val_size, seed=seed)
+    accuracies = []
+    for r, c in enumerate(acc.details["c_per_draw"]):
+        chosen = label_budget(train[1], per_class, seed=seed, draw=r, exclude=val)
+        fit_x = train[0][chosen].astype(np.float64)
+        mean, std = fit_x.mean(0), fit_x.std(0)
+        clf = LinearSVC(C=c, loss="squared_hinge", tol=1e-8, max_iter=100000).fit((fit_x - mean) / std, train[1][chosen])
+        accuracies.append(float((clf.predict((test[0] - mean) / std) == test[1]).mean()))
+
+    assert acc.details["acc_per_draw"] == pytest.approx(accuracies, abs=1e-12)
+    assert acc.value == pytest.approx(np.mean(accuracies))
+    assert acc.stderr == pytest.approx(np.std(accuracies, ddof=1) / np.sqrt(repeats))
+    assert err.value == pytest.approx(1 - np.mean(accuracies)) and err.stderr == acc.stderr
+    assert acc.higher_is_better and not err.higher_is_better
+    assert acc.labels_used == acc.n_train == per_class * classes and acc.n_test == 400
+
+
+def test_all_labels_metrics_and_details(tmp_path):
+    train, test = blobs(900, 8, 3, 1.0, seed=14), blobs(300, 8, 3, 1.0, seed=15)
+    metrics = by_name(probe(c_grid=[1e-4, 1e-2, 1.0], val_size=200).run(context(train, test, 3, tmp_path)))
+    acc = metrics["acc"]
+    assert set(metrics) == {"acc", "err"}
+    assert acc.details["n_val"] == 150 and acc.details["n_fit"] == 750 and acc.n_train == 900
+    assert acc.details["c"] in (1e-4, 1e-2, 1.0) and acc.stderr is None
+    assert metrics["err"].value == pytest.approx(1 - acc.value)
+
+
+def test_grid_walk_stops_after_patience_values_without_gain():
+    class Scripted:
+        def __init__(self):
+            self.tried = []
+
+        def solve(self, c):
+            self.tried.append(c)
+            return LinearModel(torch.zeros(1, 1), torch.zeros(1), None, c)
+
+    val_acc = {1: 0.5, 2: 0.7, 3: 0.7, 4: 0.6, 5: 0.9}
+    solver = Scripted()
+    selection = svm.walk_c_grid(solver, [5, 4, 3, 2, 1], 2, lambda model: val_acc[model.c], lambda message: None)
+    assert solver.tried == [1, 2, 3, 4] and selection.c == 2  # a tie keeps the smaller C
+    everything = svm.walk_c_grid(Scripted(), [5, 4, 3, 2, 1], 0, lambda model: val_acc[model.c], lambda message: None)
+    assert everything.c == 5
+
+
+def test_svm_is_a_registered_probe_with_its_options():
+    from ganbench.plugins import get_registry
+
+    spec = get_registry().get("probe", "svm")
+    assert spec.requires == frozenset({"features"})
+    assert {o.name for o in spec.options} >= {"c_grid", "labels_per_class", "repeats", "val_size", "solver"}
