@@ -219,17 +219,24 @@ def results_command(results_dir, fmt):
 @click.argument("results_dir", default=DEFAULT_RESULTS, required=False)
 @click.option("--format", "fmt", type=click.Choice(["md", "table", "csv"]), default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the leaderboard to this file too.")
-def leaderboard_command(results_dir, fmt, output):
+@click.option("--metric", "metrics", multiple=True, help="Only metrics matching this name or glob (acc_l2_k1_*); repeatable.")
+def leaderboard_command(results_dir, fmt, output, metrics):
     """Pivot the stored rows: models x comparable figures (mean ± std over seeds)."""
+    from fnmatch import fnmatchcase
+
     from .leaderboard import LABEL_MARK, leaderboard
 
-    table = leaderboard(load_results(results_dir))
+    frame = load_results(results_dir)
+    if metrics:
+        frame = frame[frame["metric"].map(lambda m: isinstance(m, str) and any(fnmatchcase(m, p) for p in metrics))]
+    table = leaderboard(frame)
     if table.empty:
         text = "no ok rows"
     elif fmt == "csv":
         text = table.to_csv()
     else:
-        text = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple")
+        text = tabulate(table.reset_index(), headers="keys", showindex=False, disable_numparse=True,
+                        tablefmt="github" if fmt == "md" else "simple")
         text += f"\n\n{LABEL_MARK} trained on labels"
     click.echo(text)
     if output:
