@@ -102,10 +102,16 @@ class Model:
         """Every optimizer whose state a resumed run needs."""
         return {}
 
+    def plan(self, total_steps: int) -> None:
+        """Called before training starts (or resumes) with the number of steps
+        the run will take, so schedules such as learning-rate decay follow
+        ``--epochs`` / ``--max-steps``."""
+
     def after_training(self, real: torch.Tensor) -> None:
-        """Called once after training or loading, with real training images in
-        ``value_range`` on the device; fit anything derived from the trained
-        networks here and keep it in a registered buffer so it is saved."""
+        """Called once after training, before the weights are saved, with real
+        training images in ``value_range`` on the device; fit anything derived
+        from the trained networks here and keep it in a registered buffer, so
+        loading the weights restores it."""
 
     # -- using --------------------------------------------------------
     def features(self, x: torch.Tensor, view: str) -> torch.Tensor:

@@ -172,6 +172,7 @@ class Trainer:
         fmt = memory_format(self.device)
         for module in self.model.modules().values():
             module.to(memory_format=fmt)
+        self.model.plan(self.total_steps)
         self.model.train(True)
         saturated = 0
         order, order_epoch = None, -1
