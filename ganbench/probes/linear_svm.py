@@ -17,18 +17,21 @@ regularised too), which is why ``C`` means the same thing for both solvers.
   ``z . w = x . (w / sigma) - mu . (w / sigma)``, so the (N, D) matrix is
   only ever read, by two matrix products per iteration (``X @ P`` for the
   search direction and ``X^T @ R`` for the gradient).
-- All K classes are solved at once, as the columns of a (D + 1, K) weight
-  matrix, but each column has its own L-BFGS memory, its own exact line
-  search and its own stopping test; a converged column leaves the products.
+- All K classes are solved at once, as the rows of a (K, D + 1) weight
+  matrix (bias last), but each class has its own L-BFGS memory, its own
+  exact line search and its own stopping test; a converged class leaves the
+  products.
 - The line search is exact and costs no pass over the data: along a
   direction ``p`` the margins move linearly (``z + t * X p``), so the 1-d
   objective is a convex piecewise quadratic, minimised by safeguarded Newton
   steps on (N, K) vectors.
-- The small iterates ((D + 1, K) weights, (N, K) margins) are float64; only
-  the data matrix is float32.
-- A column stops when its gradient norm falls below ``tol`` times its norm
+- The small iterates ((K, D + 1) weights, (K, N) margins) are float64; only
+  the data matrix and the products with it are float32.
+- A class stops when its gradient norm falls below ``tol`` times its norm
   at ``w = 0`` (the criterion liblinear's primal solver uses, without its
-  class-ratio factor).
+  class-ratio factor), or when a step no longer lowers its objective by
+  more than a float64 rounding error (float32 products put a floor under
+  the gradient).
 - ``rows`` selects the fitting examples by masking the loss, so a
   validation split carved from the training split costs no copy; the
   standardization statistics come from the fitting rows only.
@@ -71,6 +74,18 @@ def row_blocks(x: torch.Tensor, rows: torch.Tensor | None = None, device=None) -
         yield block.to(device) if device is not None else block
 
 
+def thin_times(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``r @ x`` for a thin (k, N) ``r`` and a large (N, D) ``x``.
+
+    On the CPU this goes through numpy's BLAS (OpenBLAS), about twice as fast
+    as torch's for this shape (measured in benchmarks/svm_speed.md); both
+    share memory with the tensors, nothing large is copied.
+    """
+    if x.device.type != "cpu":
+        return r @ x
+    return torch.from_numpy(r.contiguous().numpy() @ x.numpy())
+
+
 @dataclass
 class Standardizer:
     """Per-feature mean and scale (the standard deviation; 1 for constant features)."""
@@ -80,15 +95,16 @@ class Standardizer:
 
     @classmethod
     def fit(cls, x: torch.Tensor, rows: torch.Tensor | None = None) -> "Standardizer":
-        """Statistics of ``x[rows]`` (two chunked float64 passes: exact, no full copy)."""
+        """Statistics of ``x[rows]``: two passes over row blocks, float64 sums, no full copy."""
         n = len(x) if rows is None else len(rows)
         total = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
         for block in row_blocks(x, rows):
-            total += block.double().sum(0)
+            total += block.sum(0, dtype=torch.float64)
         mean = total / n
+        mean32 = mean.float()  # centring in float32 loses only (mean - mean32)^2 ~ 1e-14 mean^2 of variance
         squares = torch.zeros_like(mean)
         for block in row_blocks(x, rows):
-            squares += (block.double() - mean).square_().sum(0)
+            squares += (block - mean32).square_().sum(0, dtype=torch.float64)
         std = (squares / n).sqrt_()
         # A feature whose spread is below float32 resolution of its value is constant: scale 1, like scikit-learn.
         constant = std <= 1e-6 * mean.abs()
@@ -97,9 +113,6 @@ class Standardizer:
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         """Explicitly standardized float64 copy (for the reference solver and tests)."""
         return (x.double().to(self.mean.device) - self.mean) / self.scale
-
-    def to(self, device) -> "Standardizer":
-        return Standardizer(self.mean.to(device), self.scale.to(device))
 
 
 @dataclass
@@ -182,12 +195,13 @@ class SquaredHingeOvR:
         """(k, N) float64 ``p_w . z_i + p_b`` for (k, D + 1) ``direction``, standardization folded in."""
         u = direction[:, : self.dim] / self.stats.scale
         offset = direction[:, self.dim] - u @ self.stats.mean
-        return (u.float() @ self.x.T).double() + offset[:, None]
+        # (N, D) @ (D, k) is the fast layout for a thin product (u @ X.T is several times slower on the CPU)
+        return (self.x @ u.float().T).T.contiguous().double() + offset[:, None]
 
     def _transposed(self, residual: torch.Tensor) -> torch.Tensor:
         """(k, D + 1) ``[r . z ; sum r]`` for (k, N) float64 ``residual``."""
         sums = residual.sum(1, keepdim=True)
-        top = ((residual.float() @ self.x).double() - sums * self.stats.mean) / self.stats.scale
+        top = (thin_times(residual.float(), self.x).double() - sums * self.stats.mean) / self.stats.scale
         return torch.cat([top, sums], dim=1)
 
     def _residual(self, cols: torch.Tensor) -> torch.Tensor:

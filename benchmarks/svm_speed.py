@@ -1,0 +1,158 @@
+"""Speed, accuracy and memory of the ``svm`` probe's solver.
+
+Two benchmarks, figures appended as JSON lines to ``--out`` (default
+``benchmarks/svm_speed.jsonl``) and summarised in ``benchmarks/svm_speed.md``:
+
+``mnist``
+    Full MNIST, raw pixels / 255, standardized with the statistics of the
+    60,000 training images; the torch solver and scikit-learn's ``LinearSVC``
+    fit the same objective at the same C and tolerance in one process, one
+    after the other. Reports seconds, their ratio, train/test accuracy, the
+    objective of each solution and the relative distance between weights.
+
+``large``
+    50,000 x 28,672 float32 features, the DCGAN §5.1 feature size: random
+    ReLU features of real MNIST digits, ``relu(pixels @ R)`` with a fixed
+    Gaussian ``R`` (784 x 28,672), for the first 50,000 training and all
+    10,000 test images (so the class structure is MNIST's). The whole probe
+    runs on them with its default options (validation split, C grid walk,
+    refit, test). Reports minutes, the chosen C, test accuracy and the
+    peak resident memory (``resource.getrusage``), next to the bytes the
+    feature arrays themselves take.
+
+Usage::
+
+    python benchmarks/svm_speed.py mnist --c 0.01 --threads 2
+    python benchmarks/svm_speed.py large --threads 2
+
+On a machine shared with other jobs, timings move with the load; the ratio
+is measured in one run so both solvers see the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MNIST = "/work/shared/data/mnist"
+LARGE_DIM = 28672
+LARGE_TRAIN = 50000
+
+
+def peak_rss_gib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def mnist_pixels(root: str):
+    from ganbench.datasets.mnist import load_mnist
+
+    ds = load_mnist(root)
+    as_pixels = lambda images: images.flatten(1).float().div_(255.0).numpy()  # noqa: E731
+    return as_pixels(ds.train_x), ds.train_y, as_pixels(ds.test_x), ds.test_y
+
+
+def run_mnist(args) -> dict:
+    from ganbench.probes.linear_svm import SklearnOvR, SquaredHingeOvR, as_tensor, objective
+
+    train_x, train_y, test_x, test_y = mnist_pixels(args.data)
+    if args.subsample:
+        train_x, train_y = train_x[: args.subsample], train_y[: args.subsample]
+    x, xt = as_tensor(train_x), as_tensor(test_x)
+    row = {"benchmark": "mnist", "c": args.c, "tol": args.tol, "n_train": len(train_x), "dim": x.shape[1]}
+    fits = {}
+    for name, solver in (("torch", SquaredHingeOvR), ("sklearn", SklearnOvR)):
+        started = time.perf_counter()
+        model = solver(x, train_y, 10, tol=args.tol, max_iter=args.max_iter, log=print).solve(args.c)
+        seconds = time.perf_counter() - started
+        fits[name] = model
+        row[name] = {"seconds": round(seconds, 2), "iterations": model.iterations,
+                     "train_acc": model.accuracy(x, train_y), "test_acc": model.accuracy(xt, test_y)}
+        print(name, row[name], flush=True)
+    z = fits["torch"].stats.transform(x)  # both solvers' statistics are the training split's
+    for name, model in fits.items():
+        row[name]["objective"] = float(objective(model, z, train_y).sum())
+    ours, reference = fits["torch"], fits["sklearn"]
+    row["speedup"] = round(row["sklearn"]["seconds"] / row["torch"]["seconds"], 2)
+    row["test_acc_diff_points"] = round(100 * (row["torch"]["test_acc"] - row["sklearn"]["test_acc"]), 3)
+    row["objective_rel_diff"] = (row["torch"]["objective"] - row["sklearn"]["objective"]) / row["sklearn"]["objective"]
+    row["weight_rel_diff"] = float(torch.linalg.norm(ours.weight - reference.weight) / torch.linalg.norm(reference.weight))
+    return row
+
+
+def random_relu_features(pixels: np.ndarray, projection: torch.Tensor, block: int = 2048) -> np.ndarray:
+    """``relu(pixels @ projection)`` written block by block into one float32 array (no float64, no copy)."""
+    out = np.empty((len(pixels), projection.shape[1]), dtype=np.float32)
+    for start in range(0, len(pixels), block):
+        chunk = torch.from_numpy(pixels[start : start + block]) @ projection
+        out[start : start + block] = chunk.clamp_min_(0).numpy()
+    return out
+
+
+def run_large(args) -> dict:
+    import ganbench
+    from ganbench.probes import svm
+
+    train_x, train_y, test_x, test_y = mnist_pixels(args.data)
+    generator = torch.Generator().manual_seed(0)
+    projection = torch.randn(train_x.shape[1], args.dim, generator=generator) / np.sqrt(train_x.shape[1])
+    started = time.perf_counter()
+    features = {"train": random_relu_features(train_x[: args.n_train], projection),
+                "test": random_relu_features(test_x, projection)}
+    labels = {"train": train_y[: args.n_train], "test": test_y}
+    feature_seconds = time.perf_counter() - started
+    feature_gib = sum(f.nbytes for f in features.values()) / 2**30
+    rss_before = peak_rss_gib()
+    print(f"features: {feature_gib:.2f} GiB in {feature_seconds:.0f} s; peak RSS so far {rss_before:.2f} GiB", flush=True)
+
+    images = lambda n: torch.zeros(n, 1, 1, 1, dtype=torch.uint8)  # noqa: E731  (the probe reads features only)
+    dataset = ganbench.Dataset("mnist-random-relu", images(len(labels["train"])), labels["train"],
+                               images(len(labels["test"])), labels["test"], [str(d) for d in range(10)])
+    unused = lambda *a: None  # noqa: E731
+    ctx = ganbench.ProbeContext(dataset, "random-relu", 0, torch.device(args.device), Path("/tmp"), None,
+                                features.__getitem__, unused, unused, log=lambda m: print(m, flush=True))
+    options = {o.name: o.default for o in svm.OPTIONS}
+    started = time.perf_counter()
+    metrics = svm.SVM(**options).run(ctx)
+    minutes = (time.perf_counter() - started) / 60
+    acc = next(m for m in metrics if m.name == "acc")
+    return {"benchmark": "large", "n_train": args.n_train, "dim": args.dim, "device": args.device,
+            "probe_minutes": round(minutes, 2), "feature_seconds": round(feature_seconds, 1),
+            "feature_gib": round(feature_gib, 2), "peak_rss_gib_before_probe": round(rss_before, 2),
+            "peak_rss_gib": round(peak_rss_gib(), 2), "test_acc": acc.value, "details": acc.details}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("which", choices=("mnist", "large"))
+    parser.add_argument("--data", default=MNIST, help="folder of the MNIST IDX files")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--c", type=float, default=0.01, help="mnist: the C both solvers use")
+    parser.add_argument("--tol", type=float, default=1e-4, help="mnist: tolerance of both solvers")
+    parser.add_argument("--max-iter", type=int, default=1000, help="mnist: iteration limit of both solvers")
+    parser.add_argument("--subsample", type=int, default=0, help="mnist: first N training images only (0 = all)")
+    parser.add_argument("--n-train", type=int, default=LARGE_TRAIN, help="large: training examples")
+    parser.add_argument("--dim", type=int, default=LARGE_DIM, help="large: feature dimension")
+    parser.add_argument("--device", default="cpu", help="large: device the probe runs on")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("svm_speed.jsonl")))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    row = run_mnist(args) if args.which == "mnist" else run_large(args)
+    row.update(threads=args.threads, cpu_count=os.cpu_count(), machine=platform.processor() or platform.machine(),
+               torch_version=torch.__version__, when=time.strftime("%Y-%m-%d %H:%M:%S"),
+               load_average=os.getloadavg(), omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"))
+    print(json.dumps(row, indent=1))
+    with open(args.out, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
