@@ -30,3 +30,16 @@ def tiny_dataset(n_train=60, n_test=20, classes=3, size=8, channels=1, seed=0, n
     train_x, train_y = split(n_train)
     test_x, test_y = split(n_test)
     return Dataset(name, train_x, train_y, test_x, test_y, [str(c) for c in range(classes)])
+
+
+@pytest.fixture
+def small_cpu_kernels():
+    """Tiny networks run fastest on one thread of plain kernels: oneDNN compiles kernels for
+    every new tensor shape (seconds each on a busy machine), and a second thread only waits.
+    Results are compared within one process, so the choice of kernels does not matter."""
+    previous = torch.backends.mkldnn.enabled, torch.get_num_threads()
+    torch.backends.mkldnn.enabled = False
+    torch.set_num_threads(1)
+    yield
+    torch.backends.mkldnn.enabled = previous[0]
+    torch.set_num_threads(previous[1])

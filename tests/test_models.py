@@ -26,17 +26,7 @@ STEPS = 3
 SETTINGS = TrainSettings(max_steps=STEPS, batch_size=16, checkpoint_every=2)
 
 
-@pytest.fixture(autouse=True)
-def small_cpu_kernels():
-    """Tiny networks run fastest on one thread of plain kernels: oneDNN compiles kernels for
-    every new tensor shape (seconds each on a busy machine), and a second thread only waits.
-    Results are compared within one process, so the choice of kernels does not matter."""
-    previous = torch.backends.mkldnn.enabled, torch.get_num_threads()
-    torch.backends.mkldnn.enabled = False
-    torch.set_num_threads(1)
-    yield
-    torch.backends.mkldnn.enabled = previous[0]
-    torch.set_num_threads(previous[1])
+pytestmark = pytest.mark.usefixtures("small_cpu_kernels")
 
 
 # Option values that make any model tiny; applied where a model declares the option.
