@@ -93,7 +93,8 @@ def test_rows_mask_equals_fitting_on_the_subset():
     rows = torch.from_numpy(np.flatnonzero(np.arange(800) % 3 != 0))
     masked = SquaredHingeOvR(X, Y, 3, rows=rows, tol=1e-8, max_iter=5000).solve(0.05)
     subset = SquaredHingeOvR(X[rows], Y[rows], 3, tol=1e-8, max_iter=5000).solve(0.05)
-    assert torch.allclose(masked.stats.mean, subset.stats.mean) and torch.allclose(masked.stats.scale, subset.stats.scale)
+    assert torch.allclose(masked.stats.mean, subset.stats.mean)
+    assert torch.allclose(masked.stats.scale, subset.stats.scale)
     assert torch.allclose(masked.weight, subset.weight, atol=1e-5)
 
 
@@ -105,6 +106,21 @@ def test_warm_start_along_the_grid_reaches_the_cold_solution():
         warm = walked.solve(c)
     cold = SquaredHingeOvR(X, Y, 3, tol=1e-8, max_iter=5000).solve(1.0)
     assert torch.allclose(warm.weight, cold.weight, atol=1e-4)
+
+
+def test_duality_gap_bounds_the_distance_to_the_optimum_and_stops_a_warm_start():
+    x, y = blobs(1000, 25, 3, 0.4, seed=16)
+    X, Y = as_tensor(x), torch.from_numpy(y)
+    z = Standardizer.fit(X).transform(X)
+    optimum = objective(SquaredHingeOvR(X, Y, 3, tol=1e-10, max_iter=5000).solve(1.0), z, Y)
+    walked = SquaredHingeOvR(X, Y, 3, tol=1e-2)
+    walked.solve(1e-2)
+    loose = walked.solve(1.0)  # warm start from C = 0.01: far from the C = 1 optimum, must keep going
+    gap = walked.relative_gap(1.0).numpy()
+    reached = objective(loose, z, Y)
+    assert np.all(gap >= 0) and np.all(gap <= 1e-2)
+    assert np.all(reached - optimum <= gap * reached + 1e-9)
+    assert np.all(reached - optimum <= 1e-2 * reached)
 
 
 def test_standardizer_uses_the_fitting_rows_and_keeps_constant_features():
@@ -210,7 +226,8 @@ def test_label_budget_mean_and_stderr_equal_an_independent_computation(tmp_path)
         chosen = label_budget(train[1], per_class, seed=seed, draw=r, exclude=val)
         fit_x = train[0][chosen].astype(np.float64)
         mean, std = fit_x.mean(0), fit_x.std(0)
-        clf = LinearSVC(C=c, loss="squared_hinge", tol=1e-8, max_iter=100000).fit((fit_x - mean) / std, train[1][chosen])
+        clf = LinearSVC(C=c, loss="squared_hinge", tol=1e-8, max_iter=100000)
+        clf.fit((fit_x - mean) / std, train[1][chosen])
         accuracies.append(float((clf.predict((test[0] - mean) / std) == test[1]).mean()))
 
     assert acc.details["acc_per_draw"] == pytest.approx(accuracies, abs=1e-12)
