@@ -13,8 +13,10 @@ import numpy as np
 def validation_split(labels: np.ndarray, fraction: float = 0.1, size: int | None = None, seed: int = 0):
     """Indices ``(fit, val)`` into the training split, stratified by class.
 
-    ``size`` (a count) wins over ``fraction``. Every class keeps at least one
-    example on each side when it has two or more.
+    ``size`` (a count) wins over ``fraction``. The split has exactly that
+    many examples, shared out in proportion to the class counts, except that
+    every class keeps at least one example on each side when it has two or
+    more.
     """
     labels = np.asarray(labels)
     n = len(labels)
@@ -22,16 +24,22 @@ def validation_split(labels: np.ndarray, fraction: float = 0.1, size: int | None
     if not 0 < n_val < n:
         raise ValueError(f"validation size {n_val} must be between 1 and {n - 1}")
     rng = np.random.default_rng(seed)
-    val = []
     classes, counts = np.unique(labels, return_counts=True)
-    for cls, count in zip(classes, counts):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        take = int(round(n_val * count / n))
-        take = min(max(take, 1 if count > 1 else 0), count - 1 if count > 1 else 0)
-        val.append(idx[:take])
+    val = []
+    for cls, take in zip(classes, per_class_counts(counts, n_val)):
+        val.append(rng.permutation(np.flatnonzero(labels == cls))[:take])
     val = np.sort(np.concatenate(val))
     fit = np.setdiff1d(np.arange(n), val, assume_unique=True)
     return fit, val
+
+
+def per_class_counts(counts: np.ndarray, total: int) -> np.ndarray:
+    """``total`` shared out in proportion to ``counts`` (largest remainders), each within [1, count - 1]."""
+    exact = total * counts / counts.sum()
+    take = np.floor(exact).astype(int)
+    short = total - take.sum()
+    take[np.argsort(take - exact, kind="stable")[:short]] += 1  # largest fractional parts first
+    return np.clip(take, (counts > 1).astype(int), np.maximum(counts - 1, 0))
 
 
 def label_budget(labels: np.ndarray, per_class: int, seed: int = 0, draw: int = 0, exclude=None) -> np.ndarray:
