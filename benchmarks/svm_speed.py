@@ -21,10 +21,19 @@ Two benchmarks, figures appended as JSON lines to ``--out`` (default
     peak resident memory (``resource.getrusage``), next to the bytes the
     feature arrays themselves take.
 
+``products``
+    The two products with the data each solver iteration makes, for a thin
+    (10, N) residual ``r`` and (D, 10) weights ``u`` against an (N, D)
+    float32 ``x``: ``r @ x`` through torch and through numpy's BLAS (the
+    solver uses numpy's on the CPU), and ``x @ u`` against ``(u.T @ x.T).T``
+    (the solver uses the first). Median of ``--repeats`` timings each, at
+    MNIST's shape and at ``--n-train`` x ``--dim``.
+
 Usage::
 
     python benchmarks/svm_speed.py mnist --c 0.01 --threads 2
     python benchmarks/svm_speed.py large --threads 2
+    python benchmarks/svm_speed.py products --threads 2 --n-train 20000
 
 On a machine shared with other jobs, timings move with the load; the ratio
 is measured in one run so both solvers see the same machine.
@@ -134,9 +143,41 @@ def run_large(args) -> dict:
             "peak_rss_gib": round(peak_rss_gib(), 2), "test_acc": acc.value, "details": acc.details}
 
 
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def run_products(args) -> dict:
+    shapes = {"mnist": (60000, 784), "large": (args.n_train, args.dim)}
+    generator = torch.Generator().manual_seed(0)
+    row = {"benchmark": "products", "repeats": args.repeats}
+    for name, (n, d) in shapes.items():
+        x = torch.rand(n, d, generator=generator)
+        r = torch.randn(10, n, generator=generator)
+        u = torch.randn(d, 10, generator=generator)
+        x_np, r_np = x.numpy(), r.numpy()
+        timings = {
+            "r_x_torch": median_seconds(lambda: r @ x, args.repeats),
+            "r_x_numpy": median_seconds(lambda: r_np @ x_np, args.repeats),
+            "x_u": median_seconds(lambda: x @ u, args.repeats),
+            "u_t_x_t": median_seconds(lambda: (u.T @ x.T).T, args.repeats),
+        }
+        row[name] = {"n": n, "dim": d, **{k: round(v, 4) for k, v in timings.items()},
+                     "r_x_numpy_speedup": round(timings["r_x_torch"] / timings["r_x_numpy"], 2),
+                     "x_u_speedup": round(timings["u_t_x_t"] / timings["x_u"], 2)}
+        print(name, row[name], flush=True)
+        del x, r, u, x_np, r_np
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=("mnist", "large"))
+    parser.add_argument("which", choices=("mnist", "large", "products"))
     parser.add_argument("--data", default=MNIST, help="folder of the MNIST IDX files")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--c", type=float, default=0.01, help="mnist: the C both solvers use")
@@ -145,13 +186,14 @@ def main():
     parser.add_argument("--sklearn-tol", type=float, default=1e-4, help="mnist: LinearSVC's tol (its default)")
     parser.add_argument("--max-iter", type=int, default=1000, help="mnist: iteration limit of both solvers")
     parser.add_argument("--subsample", type=int, default=0, help="mnist: first N training images only (0 = all)")
-    parser.add_argument("--n-train", type=int, default=LARGE_TRAIN, help="large: training examples")
-    parser.add_argument("--dim", type=int, default=LARGE_DIM, help="large: feature dimension")
+    parser.add_argument("--n-train", type=int, default=LARGE_TRAIN, help="large, products: training examples")
+    parser.add_argument("--dim", type=int, default=LARGE_DIM, help="large, products: feature dimension")
     parser.add_argument("--device", default="cpu", help="large: device the probe runs on")
+    parser.add_argument("--repeats", type=int, default=5, help="products: timings per product (median kept)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("svm_speed.jsonl")))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    row = run_mnist(args) if args.which == "mnist" else run_large(args)
+    row = {"mnist": run_mnist, "large": run_large, "products": run_products}[args.which](args)
     row.update(threads=args.threads, cpu_count=os.cpu_count(), machine=platform.processor() or platform.machine(),
                torch_version=torch.__version__, when=time.strftime("%Y-%m-%d %H:%M:%S"),
                load_average=os.getloadavg(), omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"))

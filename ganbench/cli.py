@@ -113,7 +113,7 @@ def job_options(command):
         click.option("--probe", "probes", multiple=True, required=True, help="Probe plugin; repeat for several."),
         click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files."),
         click.option("--seed", "seeds", type=int, multiple=True, default=[0], show_default=True, help="Seed; repeat for several runs."),
-        click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True, help="Folder of the result store."),
+        click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True, help="Folder of the result store (or a .jsonl file)."),
         click.option("--cache-dir", default=None, help="Trained models and features [default: $GANBENCH_CACHE or ~/.cache/ganbench]."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
         click.option("--epochs", type=click.IntRange(min=0), help="Training epochs [default: the model's schedule]."),

@@ -71,12 +71,13 @@ def by_name(metrics):
 # -- the solver ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("rank", [0, 8, 100], ids=["no-preconditioner", "top-8-of-30", "exact-spectrum"])
 @pytest.mark.parametrize("separation, c", [(3.0, 1.0), (0.4, 1e-3), (0.4, 1.0)], ids=["separable", "overlap-smallC",
                                                                                       "overlap-largeC"])
-def test_torch_solver_matches_linearsvc_at_equal_c(separation, c):
+def test_torch_solver_matches_linearsvc_at_equal_c(separation, c, rank):
     x, y = blobs(1500, 30, 4, separation, seed=1, offset=50.0)
     X, Y = as_tensor(x), torch.from_numpy(y)
-    ours = SquaredHingeOvR(X, Y, 4, tol=1e-8, max_iter=5000).solve(c)
+    ours = SquaredHingeOvR(X, Y, 4, tol=1e-8, max_iter=5000, rank=rank).solve(c)
     reference = SklearnOvR(X, Y, 4, tol=1e-8, max_iter=100000).solve(c)
     z = ours.stats.transform(X)
     assert np.allclose(objective(ours, z, Y), objective(reference, z, Y), rtol=1e-5)
@@ -85,6 +86,41 @@ def test_torch_solver_matches_linearsvc_at_equal_c(separation, c):
     assert ours.accuracy(X, Y) == pytest.approx(reference.accuracy(X, Y), abs=1 / len(y))
     if separation > 1:
         assert ours.accuracy(X, Y) == 1.0
+
+
+def correlated(n, dim, classes, seed):
+    """Features that are noisy mixtures of a few factors: a few huge eigenvalues, as in real network features."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    factors = rng.normal(size=(n, 5)) + rng.normal(size=(classes, 5))[labels]
+    x = factors @ rng.normal(size=(5, dim)) + 0.3 * rng.normal(size=(n, dim))
+    return x.astype(np.float32), labels.astype(np.int64)
+
+
+def test_spectrum_equals_the_top_eigenpairs_of_the_standardized_gram_matrix():
+    x, y = correlated(600, 40, 3, seed=20)
+    X, Y = as_tensor(x), torch.from_numpy(y)
+    rows = torch.arange(0, 600, 2)
+    z = Standardizer.fit(X, rows).transform(X[rows])
+    values, vectors = torch.linalg.eigh(z.T @ z)  # ascending
+    for rank in (5, 40):
+        spectrum = SquaredHingeOvR(X, Y, 3, rows=rows, rank=rank).spectrum
+        # float32 products with the data: errors relative to the largest eigenvalue
+        assert torch.allclose(spectrum.values, values.flip(0)[:rank], rtol=1e-4, atol=1e-6 * float(values.max()))
+        assert torch.allclose(spectrum.vectors.T @ spectrum.vectors, torch.eye(rank, dtype=torch.float64), atol=1e-8)
+        # the same subspace (eigenvectors are defined up to sign)
+        overlap = (spectrum.vectors.T @ vectors.flip(1)[:, :rank]).abs().diagonal()
+        assert torch.all(overlap[:5] > 1 - 1e-6)
+
+
+def test_preconditioner_reaches_the_same_optimum_in_fewer_iterations_on_correlated_features():
+    x, y = correlated(2000, 200, 4, seed=21)
+    X, Y = as_tensor(x), torch.from_numpy(y)
+    plain = SquaredHingeOvR(X, Y, 4, tol=1e-6, max_iter=5000, rank=0).solve(0.1)
+    conditioned = SquaredHingeOvR(X, Y, 4, tol=1e-6, max_iter=5000, rank=20).solve(0.1)
+    z = plain.stats.transform(X)
+    assert np.allclose(objective(plain, z, Y), objective(conditioned, z, Y), rtol=1e-5)
+    assert conditioned.iterations < plain.iterations / 2
 
 
 def test_rows_mask_equals_fitting_on_the_subset():
@@ -168,7 +204,8 @@ def test_chosen_c_ignores_a_test_split_that_favours_another_c(tmp_path):
     assert honest.details["c"] != test_best, "set-up: the test split must favour another C than validation"
     assert poisoned.details["c"] == honest.details["c"]
     assert poisoned.details["val_acc"] == honest.details["val_acc"]
-    assert honest.details["c"] == float(max(honest.details["val_acc"], key=honest.details["val_acc"].get))
+    by_c = {float(c): acc for c, acc in honest.details["val_acc"].items()}
+    assert honest.details["c"] == svm.one_standard_error_choice(by_c, honest.details["n_val"])
 
 
 @pytest.mark.parametrize("budget", [{}, {"labels_per_class": 20, "repeats": 2}], ids=["all-labels", "label-budget"])
@@ -195,7 +232,7 @@ def test_label_budget_draws_are_balanced_disjoint_from_validation_and_repeatable
     labels = np.random.default_rng(11).integers(0, 4, 2000)
     val, draws = svm.budget_draws(labels, per_class=25, repeats=3, seed=5, val_size=300)
     val_again, draws_again = svm.budget_draws(labels, per_class=25, repeats=3, seed=5, val_size=300)
-    assert abs(len(val) - 300) <= 4 and np.array_equal(val, val_again)  # stratified rounding
+    assert len(val) == 300 and np.array_equal(val, val_again)
     for draw, again in zip(draws, draws_again):
         assert np.array_equal(draw, again)
         assert np.array_equal(np.bincount(labels[draw], minlength=4), [25] * 4)
@@ -203,6 +240,19 @@ def test_label_budget_draws_are_balanced_disjoint_from_validation_and_repeatable
     assert not np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[1], draws[2])
     _, other_seed = svm.budget_draws(labels, per_class=25, repeats=1, seed=6, val_size=300)
     assert not np.array_equal(other_seed[0], draws[0])
+
+
+@pytest.mark.parametrize("size", [1, 7, 999, 10000])
+def test_validation_split_has_exactly_the_asked_size_in_class_proportions(size):
+    counts = np.array([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])  # MNIST's training classes
+    labels = np.random.default_rng(0).permutation(np.repeat(np.arange(10), counts))
+    fit, val = validation_split(labels, size=size, seed=3)
+    per_class = np.bincount(labels[val], minlength=10)
+    if size >= 10:
+        assert len(val) == size and np.all(np.abs(per_class - size * counts / counts.sum()) < 1)
+    else:  # fewer than one per class: every class still gets one
+        assert np.array_equal(per_class, np.ones(10))
+    assert np.all(per_class >= 1) and len(np.intersect1d(fit, val)) == 0 and len(fit) + len(val) == len(labels)
 
 
 def test_validation_is_scaled_down_for_small_training_splits():
@@ -248,7 +298,7 @@ def test_all_labels_metrics_and_details(tmp_path):
     assert metrics["err"].value == pytest.approx(1 - acc.value)
 
 
-def test_grid_walk_stops_after_patience_values_without_gain():
+def test_grid_walk_stops_after_patience_values_without_a_gain_beyond_one_standard_error():
     class Scripted:
         def __init__(self):
             self.tried = []
@@ -257,12 +307,25 @@ def test_grid_walk_stops_after_patience_values_without_gain():
             self.tried.append(c)
             return LinearModel(torch.zeros(1, 1), torch.zeros(1), None, c)
 
-    val_acc = {1: 0.5, 2: 0.7, 3: 0.7, 4: 0.6, 5: 0.9}
-    solver = Scripted()
-    selection = svm.walk_c_grid(solver, [5, 4, 3, 2, 1], 2, lambda model: val_acc[model.c], lambda message: None)
-    assert solver.tried == [1, 2, 3, 4] and selection.c == 2  # a tie keeps the smaller C
-    everything = svm.walk_c_grid(Scripted(), [5, 4, 3, 2, 1], 0, lambda model: val_acc[model.c], lambda message: None)
-    assert everything.c == 5
+    # n_val = 100: gains must beat the best by its standard error (0.046 at 0.7, 0.043 at 0.75, 0.029 at 0.91)
+    val_acc = {1: 0.5, 2: 0.7, 3: 0.75, 4: 0.6, 5: 0.9, 6: 0.91, 7: 0.2, 8: 0.99}
+    grid = sorted(val_acc, reverse=True)  # the order given does not matter: the walk goes up
+
+    def walk(patience):
+        solver = Scripted()
+        selection = svm.walk_c_grid(solver, grid, patience, lambda model: val_acc[model.c], 100, lambda message: None)
+        return solver.tried, selection.c
+
+    assert walk(1) == ([1, 2, 3, 4], 3)  # 0.7 is more than one stderr below 0.75
+    assert walk(2) == ([1, 2, 3, 4, 5, 6, 7], 5)  # 6 is no gain beyond noise; 5 is within one stderr of it
+    assert walk(0) == ([1, 2, 3, 4, 5, 6, 7, 8], 8)
+
+
+def test_one_standard_error_rule_picks_the_smallest_c_close_to_the_best():
+    assert svm.one_standard_error_choice({1e-3: 0.900, 1e-2: 0.905, 1e-1: 0.906}, 10000) == 1e-2  # se 0.0029
+    assert svm.one_standard_error_choice({1e-3: 0.900, 1e-2: 0.905, 1e-1: 0.906}, 100) == 1e-3  # se 0.029
+    assert svm.one_standard_error_choice({1e-3: 0.5, 1e-2: 1.0}, 10) == 1e-2  # se 0 at 100%
+    assert svm.accuracy_stderr(0.9, 100) == pytest.approx(0.03)
 
 
 def test_svm_is_a_registered_probe_with_its_options():

@@ -25,6 +25,15 @@ regularised too), which is why ``C`` means the same thing for both solvers.
   direction ``p`` the margins move linearly (``z + t * X p``), so the 1-d
   objective is a convex piecewise quadratic, minimised by safeguarded Newton
   steps on (N, K) vectors.
+- Preconditioning: on network features (thousands of correlated
+  dimensions) the curvature ``I + 2C Z^T Z`` has a few huge eigenvalues,
+  and plain L-BFGS needs hundreds of iterations. The solver first finds the
+  top ``rank`` eigenpairs of ``Z^T Z`` by randomized subspace iteration
+  (six passes over the data, once for the whole C grid) and starts every
+  L-BFGS recursion from an inverse Hessian that is exact along them
+  (:meth:`SquaredHingeOvR._initial_inverse`). On 20,000 x 7,168 random
+  ReLU features of MNIST digits, iterations to a 1e-2 gap drop from 106 to
+  29 at C = 1e-3 and from 254 to 81 at C = 1e-2 (benchmarks/svm_speed.md).
 - The small iterates ((K, D + 1) weights, (K, N) margins) are float64; only
   the data matrix and the products with it are float32.
 - A class stops when its relative duality gap ``(P - D) / P`` is at most
@@ -47,6 +56,7 @@ regularised too), which is why ``C`` means the same thing for both solvers.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections import deque
 from dataclasses import dataclass
@@ -148,6 +158,35 @@ class LinearModel:
         return float((predicted == truth.cpu()).double().mean())
 
 
+@dataclass
+class Spectrum:
+    """Approximate top eigenpairs of the standardized Gram matrix ``Z^T Z`` (the SVM's curvature)."""
+
+    values: torch.Tensor  # (r,) float64, descending
+    vectors: torch.Tensor  # (D, r) float64, orthonormal columns
+    n_rows: int  # rows of Z (the eigenvalues grow with it)
+
+    @classmethod
+    def top(cls, gram_times: Callable[[torch.Tensor], torch.Tensor], dim: int, n_rows: int, rank: int, device,
+            power_iterations: int = 2, oversample: int = 10, seed: int = 0) -> "Spectrum":
+        """Randomized subspace iteration (Halko, Martinsson, Tropp 2011, alg. 4.4 with Rayleigh-Ritz):
+        ``power_iterations + 1`` products with ``Z^T Z`` of width ``rank + oversample``.
+        With ``rank + oversample >= dim`` the subspace is the whole space and the pairs are exact."""
+        width = min(rank + oversample, dim)
+        if width == dim:
+            basis = torch.eye(dim, dtype=torch.float64, device=device)
+        else:
+            generator = torch.Generator(device="cpu").manual_seed(seed)
+            start = torch.randn(dim, width, generator=generator, dtype=torch.float64).to(device)
+            basis = torch.linalg.qr(start).Q
+            for _ in range(power_iterations):
+                basis = torch.linalg.qr(gram_times(basis)).Q
+        projected = basis.T @ gram_times(basis)
+        values, rotation = torch.linalg.eigh(0.5 * (projected + projected.T))
+        keep = torch.arange(len(values) - 1, len(values) - 1 - min(rank, width), -1, device=values.device)
+        return cls(values[keep].clamp_min(0), basis @ rotation[:, keep], n_rows)
+
+
 def one_vs_rest_targets(labels: torch.Tensor, num_classes: int, device) -> torch.Tensor:
     """(K, N) float64 matrix: +1 in the row of the example's class, -1 in every other row."""
     y = -torch.ones(num_classes, len(labels), dtype=torch.float64, device=device)
@@ -173,8 +212,8 @@ class SquaredHingeOvR:
     """
 
     def __init__(self, x: torch.Tensor, labels: torch.Tensor, num_classes: int, rows: torch.Tensor | None = None,
-                 tol: float = 1e-4, max_iter: int = 1000, memory: int = 10, init: LinearModel | None = None,
-                 log: Callable[[str], None] | None = None):
+                 tol: float = 1e-4, max_iter: int = 1000, memory: int = 30, init: LinearModel | None = None,
+                 rank: int = 100, spectrum: "Spectrum | None" = None, log: Callable[[str], None] | None = None):
         self.x = x
         self.device = x.device
         self.tol, self.max_iter, self.memory = tol, max_iter, memory
@@ -192,6 +231,13 @@ class SquaredHingeOvR:
             self.theta[:, self.dim] = init.bias.to(self.device)
             self.margins = self._scores(self.theta)
         self._data_grad = None  # (K, D + 1) loss gradient / 2C at theta: reused when only C changes
+        self.n_fit = int(self.fitting.sum())
+        if spectrum is None and rank:
+            started = time.perf_counter()
+            spectrum = Spectrum.top(self._gram_times, self.dim, self.n_fit, rank, self.device)
+            self.log(f"svm: top {len(spectrum.values)} eigenpairs of the Gram matrix (preconditioner) "
+                     f"in {time.perf_counter() - started:.1f} s")
+        self.spectrum = spectrum if rank else None  # any approximate spectrum (e.g. of a subset) is a valid start
 
     # -- the only two products with the data --
 
@@ -207,6 +253,11 @@ class SquaredHingeOvR:
         sums = residual.sum(1, keepdim=True)
         top = (thin_times(residual.float(), self.x).double() - sums * self.stats.mean) / self.stats.scale
         return torch.cat([top, sums], dim=1)
+
+    def _gram_times(self, q: torch.Tensor) -> torch.Tensor:
+        """(D, l) ``Z^T Z q`` over the fitting rows for (D, l) float64 ``q``: two passes over the data."""
+        direction = torch.cat([q.T, torch.zeros(q.shape[1], 1, dtype=q.dtype, device=q.device)], dim=1)
+        return self._transposed(self._scores(direction).mul_(self.fitting))[:, : self.dim].T
 
     def _residual(self, cols: torch.Tensor) -> torch.Tensor:
         """Half the loss gradient with respect to the margins, ``-y * max(0, 1 - y * margin)``, fitting rows only."""
@@ -224,7 +275,7 @@ class SquaredHingeOvR:
             self._data_grad = self._transposed(self._residual(every_class))
         grad = self.theta + 2 * c * self._data_grad
         history: deque = deque(maxlen=self.memory)
-        gamma = torch.ones(k, dtype=torch.float64, device=self.device)
+        gamma = None  # (K,) inverse curvature outside the top eigenvectors, from the latest curvature pair
         stalled = torch.zeros(k, dtype=torch.bool, device=self.device)
         for iteration in range(self.max_iter + 1):
             gap = self.relative_gap(c)
@@ -232,7 +283,7 @@ class SquaredHingeOvR:
             if not active.any() or iteration == self.max_iter:
                 break
             cols = active.nonzero().squeeze(1)
-            direction = self._direction(grad, history, gamma)[cols]
+            direction = self._direction(grad, history, self._initial_inverse(c, gamma))[cols]
             direction_scores = self._scores(direction)
             step, gain = self._line_search(c, cols, direction, direction_scores)
             # float32 products bound how small the gradient can get: a class whose objective no longer
@@ -243,7 +294,7 @@ class SquaredHingeOvR:
             self.margins[cols] += step * direction_scores
             self._data_grad[cols] = self._transposed(self._residual(cols))
             new_grad = self.theta + 2 * c * self._data_grad
-            self._remember(history, gamma, cols, step * direction, new_grad[cols] - grad[cols])
+            gamma = self._remember(history, gamma, cols, step * direction, new_grad[cols] - grad[cols])
             grad = new_grad
         if active.any():
             self.log(f"svm: C={c:g} stopped at max_iter={self.max_iter} (relative duality gap {float(gap.max()):.1e})")
@@ -257,34 +308,78 @@ class SquaredHingeOvR:
         dual = 2 * c * slack.sum(1) - 0.5 * dual_weights.square().sum(1) - c * slack.square().sum(1)
         return (primal - dual) / primal
 
-    def _direction(self, grad: torch.Tensor, history: deque, gamma: torch.Tensor) -> torch.Tensor:
-        """L-BFGS two-loop recursion, class by class; steepest descent where it is not a descent direction."""
+    def _initial_inverse(self, c: float, gamma: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The L-BFGS starting inverse Hessian ``H0`` of every class, as a function of (K, D + 1) ``q``.
+
+        The Hessian of a class is ``I + 2C Z_A^T Z_A`` over its active rows
+        ``A`` (positive slack), and a column of 1s for the bias. Its large
+        eigenvalues, which make plain L-BFGS slow on correlated features, are
+        taken from the top eigenpairs of ``Z^T Z`` over all fitting rows,
+        scaled by the class's active fraction; the rest of the space gets
+        ``gamma`` (the usual L-BFGS scaling, measured outside those
+        eigenvectors); the bias ``1 / (1 + 2C |A|)`` (standardized columns
+        sum to zero, so the bias is decoupled). Any positive definite ``H0``
+        keeps L-BFGS correct; a good one only makes it faster.
+        """
+        slack = (1 - self.y * self.margins).mul_(self.fitting)
+        active = (slack > 0).sum(1).double()  # (K,)
+        bias_scale = 1.0 / (1.0 + 2 * c * active)
+        gamma = torch.full_like(active, float("nan")) if gamma is None else gamma
+        if self.spectrum is None:
+            rest = torch.nan_to_num(gamma, nan=1.0)
+            return lambda q: torch.cat([q[:, : self.dim] * rest[:, None], q[:, self.dim :] * bias_scale[:, None]], 1)
+        active_fraction = (active / self.spectrum.n_rows)[:, None]
+        top_scale = 1.0 / (1.0 + 2 * c * active_fraction * self.spectrum.values)  # (K, r)
+        # Before its first curvature pair, a class's rest of the space gets the smallest eigenvalue kept (a bound).
+        rest = torch.where(torch.isnan(gamma), top_scale[:, -1], gamma)
+        vectors = self.spectrum.vectors
+
+        def apply(q: torch.Tensor) -> torch.Tensor:
+            w = q[:, : self.dim]
+            along = w @ vectors  # (K, r)
+            w = (w - along @ vectors.T) * rest[:, None] + (along * top_scale) @ vectors.T
+            return torch.cat([w, q[:, self.dim :] * bias_scale[:, None]], 1)
+
+        return apply
+
+    def _direction(self, grad: torch.Tensor, history: deque, initial_inverse) -> torch.Tensor:
+        """L-BFGS two-loop recursion, class by class; ``-H0 grad`` where it is not a descent direction."""
         q = grad.clone()
         alphas = []
         for s, y, rho in reversed(history):
             alpha = rho * (s * q).sum(1)
             q -= alpha[:, None] * y
             alphas.append(alpha)
-        q *= gamma[:, None]
+        q = initial_inverse(q)
         for (s, y, rho), alpha in zip(history, reversed(alphas)):
             beta = rho * (y * q).sum(1)
             q += (alpha - beta)[:, None] * s
         direction = q.neg_()
         uphill = (direction * grad).sum(1) >= 0
         if uphill.any():
-            direction[uphill] = -grad[uphill]
+            direction[uphill] = -initial_inverse(grad)[uphill]
         return direction
 
-    def _remember(self, history: deque, gamma: torch.Tensor, cols, s_cols, y_cols) -> None:
-        """Store the curvature pair of the updated classes (rho = 0, i.e. no effect, elsewhere or when s.y <= 0)."""
+    def _remember(self, history: deque, gamma, cols, s_cols, y_cols) -> torch.Tensor:
+        """Store the curvature pair of the updated classes (rho = 0, i.e. no effect, elsewhere or when s.y <= 0);
+        return the updated ``gamma``: ``s.y / y.y`` outside the top eigenvectors, per class."""
         s = torch.zeros_like(self.theta)
         y = torch.zeros_like(self.theta)
         s[cols], y[cols] = s_cols, y_cols
-        sy, yy = (s * y).sum(1), (y * y).sum(1)
+        sy = (s * y).sum(1)
         good = sy > 1e-12 * s.norm(dim=1) * y.norm(dim=1)
         rho = torch.where(good, 1.0 / torch.where(good, sy, torch.ones_like(sy)), torch.zeros_like(sy))
-        gamma[good] = sy[good] / yy[good]
         history.append((s, y, rho))
+        s_rest, y_rest = s[:, : self.dim], y[:, : self.dim]
+        if self.spectrum is not None:
+            s_rest = s_rest - (s_rest @ self.spectrum.vectors) @ self.spectrum.vectors.T
+            y_rest = y_rest - (y_rest @ self.spectrum.vectors) @ self.spectrum.vectors.T
+        sy_rest, yy_rest = (s_rest * y_rest).sum(1), (y_rest * y_rest).sum(1)
+        measured = good & (sy_rest > 0) & (yy_rest > 0)
+        # NaN: not measured yet (the default scale applies); a class without a usable pair keeps its scale
+        gamma = torch.full_like(sy, float("nan")) if gamma is None else gamma.clone()
+        gamma[measured] = sy_rest[measured] / yy_rest[measured]
+        return gamma
 
     def _line_search(self, c: float, cols, direction: torch.Tensor, direction_scores: torch.Tensor):
         """``(t, gain)`` per class: the exact minimiser ``t >= 0`` of the objective along ``direction``

@@ -16,10 +16,15 @@ Protocol, on the features of the current view:
   values shrink as the feature dimension grows), each fit warm-started from
   the previous one and converged to ``select_tol`` (validation accuracy
   settles long before the weights do; the final fit uses ``tol``). The
-  walk stops once ``grid_patience`` values in a row
-  have not beaten the best validation accuracy (the expensive large-C end is
-  usually past the best); ties go to the smaller C. The validation
-  accuracy of every C tried and the chosen C are in the metric's details.
+  chosen C is the smallest whose validation accuracy is within one
+  standard error (binomial, on the validation examples) of the best: the
+  one-standard-error rule of Hastie, Tibshirani and Friedman (ESL §7.10),
+  which prefers the more regularised of classifiers the validation split
+  cannot tell apart. The walk stops once ``grid_patience`` values in a row
+  have not beaten the best by more than that standard error: fits get
+  slower as C grows, and the large-C end is usually past the best. The
+  validation accuracy of every C tried and the chosen C are in the
+  metric's details.
 - All labels (``labels_per_class=0``): the validation split has
   ``val_size`` examples (10,000 as in DCGAN §5.2, at most a sixth of the
   training split), stratified by class. With the chosen C the classifier is
@@ -68,8 +73,8 @@ C_GRID = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 OPTIONS = [
     Option("c_grid", "floats", C_GRID, "values of C tried on the validation split (C as in sklearn's LinearSVC)",
            minimum=1e-12),
-    Option("grid_patience", "int", 2, "stop walking up the C grid after this many values without a better "
-           "validation accuracy (0 = try every value)", minimum=0),
+    Option("grid_patience", "int", 1, "stop walking up the C grid after this many values that do not beat the "
+           "best validation accuracy by more than its standard error (0 = try every value)", minimum=0),
     Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all labels)", minimum=0),
     Option("repeats", "int", 1, "label draws when labels_per_class > 0", minimum=1),
     Option("val_size", "int", 10000, "validation examples carved from the training split (at most a sixth of it)",
@@ -81,6 +86,8 @@ OPTIONS = [
     Option("select_tol", "float", 1e-2, "the same while walking the C grid (validation accuracy settles long "
            "before the weights do)", minimum=0.0),
     Option("max_iter", "int", 1000, "iteration limit per fit", minimum=1),
+    Option("precondition_rank", "int", 100, "torch solver: top eigenvectors of the features' Gram matrix used "
+           "to precondition L-BFGS (0 = none)", minimum=0),
 ]
 
 
@@ -108,22 +115,34 @@ class Selection:
         return self.model.c
 
 
-def walk_c_grid(solver, c_grid, patience: int, val_accuracy, log) -> Selection:
-    """Fit at increasing C (warm-started), keep the best validation accuracy (ties: smaller C)."""
-    best, val_acc, without_gain = None, {}, 0
+def accuracy_stderr(accuracy: float, n: int) -> float:
+    """Binomial standard error of an accuracy measured on ``n`` examples."""
+    return float(np.sqrt(max(accuracy * (1 - accuracy), 0.0) / max(n, 1)))
+
+
+def one_standard_error_choice(val_acc: dict[float, float], n_val: int) -> float:
+    """The smallest C whose validation accuracy is within one standard error of the best (ESL §7.10)."""
+    best = max(val_acc.values())
+    return min(c for c, acc in val_acc.items() if acc >= best - accuracy_stderr(best, n_val))
+
+
+def walk_c_grid(solver, c_grid, patience: int, val_accuracy, n_val: int, log) -> Selection:
+    """Fit at increasing C (warm-started) until ``patience`` values in a row have not beaten the best
+    validation accuracy by more than its standard error; choose by :func:`one_standard_error_choice`."""
+    models, val_acc, best, without_gain = {}, {}, None, 0
     for c in sorted(set(c_grid)):
         started = time.perf_counter()
-        model = solver.solve(c)
-        val_acc[c] = val_accuracy(model)
-        log(f"svm: C={c:g} validation accuracy {val_acc[c]:.4f} ({model.iterations} iterations, "
+        models[c] = solver.solve(c)
+        val_acc[c] = val_accuracy(models[c])
+        log(f"svm: C={c:g} validation accuracy {val_acc[c]:.4f} ({models[c].iterations} iterations, "
             f"{time.perf_counter() - started:.1f} s)")
-        if best is None or val_acc[c] > val_acc[best.c]:
-            best, without_gain = model, 0
+        if best is None or val_acc[c] > best + accuracy_stderr(best, n_val):
+            best, without_gain = val_acc[c], 0
         else:
-            without_gain += 1
+            best, without_gain = max(best, val_acc[c]), without_gain + 1
             if patience and without_gain >= patience:
                 break
-    return Selection(best, val_acc)
+    return Selection(models[one_standard_error_choice(val_acc, n_val)], val_acc)
 
 
 def standard_error(values) -> float | None:
@@ -133,10 +152,11 @@ def standard_error(values) -> float | None:
 
 
 class SVM(Probe):
-    def _solver(self, ctx, x, labels, rows=None, init=None, final=False):
+    def _solver(self, ctx, x, labels, rows=None, init=None, final=False, spectrum=None):
         o = self.options
         return SOLVERS[o["solver"]](x, labels, ctx.dataset.num_classes, rows=rows, init=init, log=ctx.log,
-                                    tol=o["tol"] if final else o["select_tol"], max_iter=o["max_iter"])
+                                    tol=o["tol"] if final else o["select_tol"], max_iter=o["max_iter"],
+                                    rank=o["precondition_rank"], spectrum=spectrum)
 
     def _device(self, ctx: ProbeContext) -> torch.device:
         return ctx.device if self.options["solver"] == "torch" else torch.device("cpu")
@@ -153,10 +173,13 @@ class SVM(Probe):
         o = self.options
         fit, val = validation_split(labels.numpy(), size=validation_size(len(labels), o["val_size"]), seed=ctx.seed)
         fit, val = torch.from_numpy(fit), torch.from_numpy(val)
-        selection = walk_c_grid(self._solver(ctx, x, labels, rows=fit), o["c_grid"], o["grid_patience"],
-                                lambda model: model.accuracy(x, labels, val), ctx.log)
+        selecting = self._solver(ctx, x, labels, rows=fit)
+        selection = walk_c_grid(selecting, o["c_grid"], o["grid_patience"],
+                                lambda model: model.accuracy(x, labels, val), len(val), ctx.log)
         ctx.log(f"svm: refitting on all {len(labels)} training examples at C={selection.c:g}")
-        final = self._solver(ctx, x, labels, init=selection.model, final=True).solve(selection.c)
+        # the fitting rows' spectrum preconditions the refit well enough: no second eigen-decomposition
+        final = self._solver(ctx, x, labels, init=selection.model, final=True,
+                             spectrum=getattr(selecting, "spectrum", None)).solve(selection.c)
         accuracy, n_test = self._test_accuracies(ctx, [final])
         details = {"c": selection.c, "val_acc": _by_c(selection.val_acc), "c_grid": list(o["c_grid"]),
                    "n_fit": len(fit), "n_val": len(val), "refit": "fit+val", "dim": int(x.shape[1]),
@@ -172,10 +195,12 @@ class SVM(Probe):
             ctx.log(f"svm: label draw {r + 1}/{len(draws)}")
             chosen = torch.from_numpy(chosen)
             fit_x, fit_labels = x[chosen.to(x.device)], labels[chosen]
-            selection = walk_c_grid(self._solver(ctx, fit_x, fit_labels), o["c_grid"], o["grid_patience"],
-                                    lambda model: model.accuracy(x, labels, val), ctx.log)
+            selecting = self._solver(ctx, fit_x, fit_labels)
+            selection = walk_c_grid(selecting, o["c_grid"], o["grid_patience"],
+                                    lambda model: model.accuracy(x, labels, val), len(val), ctx.log)
             # Same examples, same C: only converged to the final tolerance.
-            finals.append(self._solver(ctx, fit_x, fit_labels, init=selection.model, final=True).solve(selection.c))
+            finals.append(self._solver(ctx, fit_x, fit_labels, init=selection.model, final=True,
+                                       spectrum=getattr(selecting, "spectrum", None)).solve(selection.c))
             selections.append(selection)
         accuracies, n_test = self._test_accuracies(ctx, finals)
         n_labels = o["labels_per_class"] * k
