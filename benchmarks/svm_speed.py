@@ -29,11 +29,19 @@ Two benchmarks, figures appended as JSON lines to ``--out`` (default
     (the solver uses the first). Median of ``--repeats`` timings each, at
     MNIST's shape and at ``--n-train`` x ``--dim``.
 
+``conditioning``
+    Iterations of one solve from zero to a relative duality gap of 1e-2 at
+    C = 1e-3 and 1e-2, for L-BFGS memory 10 and 30 without preconditioner
+    and 30 with preconditioner ranks 100 and 200, on ``--n-train`` x
+    ``--dim`` random ReLU features as in ``large``; plus the top eigenvalues
+    of the standardized Gram matrix.
+
 Usage::
 
     python benchmarks/svm_speed.py mnist --c 0.01 --threads 2
     python benchmarks/svm_speed.py large --threads 2
     python benchmarks/svm_speed.py products --threads 2 --n-train 20000
+    python benchmarks/svm_speed.py conditioning --threads 2 --n-train 20000 --dim 7168
 
 On a machine shared with other jobs, timings move with the load; the ratio
 is measured in one run so both solvers see the same machine.
@@ -109,13 +117,17 @@ def random_relu_features(pixels: np.ndarray, projection: torch.Tensor, block: in
     return out
 
 
+def random_projection(dim: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(784, dim, generator=generator) / np.sqrt(784)
+
+
 def run_large(args) -> dict:
     import ganbench
     from ganbench.probes import svm
 
     train_x, train_y, test_x, test_y = mnist_pixels(args.data)
-    generator = torch.Generator().manual_seed(0)
-    projection = torch.randn(train_x.shape[1], args.dim, generator=generator) / np.sqrt(train_x.shape[1])
+    projection = random_projection(args.dim)
     started = time.perf_counter()
     features = {"train": random_relu_features(train_x[: args.n_train], projection),
                 "test": random_relu_features(test_x, projection)}
@@ -141,6 +153,28 @@ def run_large(args) -> dict:
             "probe_minutes": round(minutes, 2), "feature_seconds": round(feature_seconds, 1),
             "feature_gib": round(feature_gib, 2), "peak_rss_gib_before_probe": round(rss_before, 2),
             "peak_rss_gib": round(peak_rss_gib(), 2), "test_acc": acc.value, "details": acc.details}
+
+
+def run_conditioning(args) -> dict:
+    from ganbench.probes.linear_svm import Spectrum, SquaredHingeOvR, as_tensor
+
+    train_x, train_y, _, _ = mnist_pixels(args.data)
+    x = as_tensor(random_relu_features(train_x[: args.n_train], random_projection(args.dim)))
+    labels = train_y[: args.n_train]
+    row = {"benchmark": "conditioning", "n_train": len(x), "dim": args.dim, "tol": 1e-2, "solves": []}
+    for c in (1e-3, 1e-2):
+        for memory, rank in ((10, 0), (30, 0), (30, 100), (30, 200)):
+            started = time.perf_counter()
+            model = SquaredHingeOvR(x, labels, 10, tol=1e-2, memory=memory, rank=rank).solve(c)
+            solve = {"c": c, "memory": memory, "rank": rank, "iterations": model.iterations,
+                     "seconds": round(time.perf_counter() - started, 1)}
+            print(solve, flush=True)
+            row["solves"].append(solve)
+    solver = SquaredHingeOvR(x, labels, 10, rank=0)
+    spectrum = Spectrum.top(solver._gram_times, args.dim, len(x), 200, x.device, power_iterations=3)
+    row["eigenvalues"] = {str(i + 1): round(float(spectrum.values[i]), 1) for i in (0, 9, 49, 99, 199)}
+    row["gram_trace"] = round(float(args.dim * len(x)), 1)  # standardized: every column has sum of squares N
+    return row
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -177,7 +211,7 @@ def run_products(args) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", choices=("mnist", "large", "products"))
+    parser.add_argument("which", choices=("mnist", "large", "products", "conditioning"))
     parser.add_argument("--data", default=MNIST, help="folder of the MNIST IDX files")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--c", type=float, default=0.01, help="mnist: the C both solvers use")
@@ -186,14 +220,15 @@ def main():
     parser.add_argument("--sklearn-tol", type=float, default=1e-4, help="mnist: LinearSVC's tol (its default)")
     parser.add_argument("--max-iter", type=int, default=1000, help="mnist: iteration limit of both solvers")
     parser.add_argument("--subsample", type=int, default=0, help="mnist: first N training images only (0 = all)")
-    parser.add_argument("--n-train", type=int, default=LARGE_TRAIN, help="large, products: training examples")
-    parser.add_argument("--dim", type=int, default=LARGE_DIM, help="large, products: feature dimension")
+    parser.add_argument("--n-train", type=int, default=LARGE_TRAIN, help="large, products, conditioning: training examples")
+    parser.add_argument("--dim", type=int, default=LARGE_DIM, help="large, products, conditioning: feature dimension")
     parser.add_argument("--device", default="cpu", help="large: device the probe runs on")
     parser.add_argument("--repeats", type=int, default=5, help="products: timings per product (median kept)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("svm_speed.jsonl")))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    row = {"mnist": run_mnist, "large": run_large, "products": run_products}[args.which](args)
+    runs = {"mnist": run_mnist, "large": run_large, "products": run_products, "conditioning": run_conditioning}
+    row = runs[args.which](args)
     row.update(threads=args.threads, cpu_count=os.cpu_count(), machine=platform.processor() or platform.machine(),
                torch_version=torch.__version__, when=time.strftime("%Y-%m-%d %H:%M:%S"),
                load_average=os.getloadavg(), omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"))
