@@ -167,6 +167,10 @@ class Spectrum:
     vectors: torch.Tensor  # (D, r) float64, orthonormal columns
     n_rows: int  # rows of Z (the eigenvalues grow with it)
 
+    def outside(self, w: torch.Tensor) -> torch.Tensor:
+        """The part of the rows of (K, D) ``w`` orthogonal to every kept eigenvector."""
+        return w - (w @ self.vectors) @ self.vectors.T
+
     @classmethod
     def top(cls, gram_times: Callable[[torch.Tensor], torch.Tensor], dim: int, n_rows: int, rank: int, device,
             power_iterations: int = 2, oversample: int = 10, seed: int = 0) -> "Spectrum":
@@ -337,8 +341,7 @@ class SquaredHingeOvR:
 
         def apply(q: torch.Tensor) -> torch.Tensor:
             w = q[:, : self.dim]
-            along = w @ vectors  # (K, r)
-            w = (w - along @ vectors.T) * rest[:, None] + (along * top_scale) @ vectors.T
+            w = self.spectrum.outside(w) * rest[:, None] + ((w @ vectors) * top_scale) @ vectors.T
             return torch.cat([w, q[:, self.dim :] * bias_scale[:, None]], 1)
 
         return apply
@@ -373,8 +376,7 @@ class SquaredHingeOvR:
         history.append((s, y, rho))
         s_rest, y_rest = s[:, : self.dim], y[:, : self.dim]
         if self.spectrum is not None:
-            s_rest = s_rest - (s_rest @ self.spectrum.vectors) @ self.spectrum.vectors.T
-            y_rest = y_rest - (y_rest @ self.spectrum.vectors) @ self.spectrum.vectors.T
+            s_rest, y_rest = self.spectrum.outside(s_rest), self.spectrum.outside(y_rest)
         sy_rest, yy_rest = (s_rest * y_rest).sum(1), (y_rest * y_rest).sum(1)
         measured = good & (sy_rest > 0) & (yy_rest > 0)
         # NaN: not measured yet (the default scale applies); a class without a usable pair keeps its scale
@@ -424,6 +426,8 @@ class SquaredHingeOvR:
 
 class SklearnOvR:
     """Reference solver: scikit-learn ``LinearSVC`` (liblinear) at the same C, on a standardized float64 copy."""
+
+    spectrum = None  # no preconditioner to hand on to a refit
 
     def __init__(self, x: torch.Tensor, labels: torch.Tensor, num_classes: int, rows: torch.Tensor | None = None,
                  tol: float = 1e-4, max_iter: int = 1000, log: Callable[[str], None] | None = None, **_ignored):

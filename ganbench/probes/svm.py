@@ -179,7 +179,7 @@ class SVM(Probe):
         ctx.log(f"svm: refitting on all {len(labels)} training examples at C={selection.c:g}")
         # the fitting rows' spectrum preconditions the refit well enough: no second eigen-decomposition
         final = self._solver(ctx, x, labels, init=selection.model, final=True,
-                             spectrum=getattr(selecting, "spectrum", None)).solve(selection.c)
+                             spectrum=selecting.spectrum).solve(selection.c)
         accuracy, n_test = self._test_accuracies(ctx, [final])
         details = {"c": selection.c, "val_acc": _by_c(selection.val_acc), "c_grid": list(o["c_grid"]),
                    "n_fit": len(fit), "n_val": len(val), "refit": "fit+val", "dim": int(x.shape[1]),
@@ -200,7 +200,7 @@ class SVM(Probe):
                                     lambda model: model.accuracy(x, labels, val), len(val), ctx.log)
             # Same examples, same C: only converged to the final tolerance.
             finals.append(self._solver(ctx, fit_x, fit_labels, init=selection.model, final=True,
-                                       spectrum=getattr(selecting, "spectrum", None)).solve(selection.c))
+                                       spectrum=selecting.spectrum).solve(selection.c))
             selections.append(selection)
         accuracies, n_test = self._test_accuracies(ctx, finals)
         n_labels = o["labels_per_class"] * k
