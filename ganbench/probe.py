@@ -27,16 +27,22 @@ class Metric:
     ``name`` says the setting (``acc_l2_k1_majority``); ``stderr`` is set when
     the probe repeats (label draws); ``details`` holds what a reader needs to
     reproduce the figure (the chosen C, the feature dimension, ...).
+
+    The direction is either ``higher_is_better`` (``True`` or ``False``) or,
+    for figures where closer to a value is better (a nearest-neighbour
+    distance ratio near 1, a data-copying statistic near 0),
+    ``higher_is_better=None`` and ``target`` set to that value.
     """
 
     name: str
     value: float
-    higher_is_better: bool
+    higher_is_better: bool | None
     stderr: float | None = None
     n_train: int | None = None
     n_test: int | None = None
     labels_used: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    target: float | None = None
 
 
 @dataclass

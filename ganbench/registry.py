@@ -55,7 +55,9 @@ class ProbeSpec:
     ``factory(**options)`` returns a :class:`ganbench.Probe`. ``requires`` is
     what the probe needs from a model: ``features`` (it is run once per
     feature view) and/or ``generator`` (it draws samples). A model lacking a
-    requirement is refused before anything trains.
+    requirement is refused before anything trains. ``headline`` names the
+    metrics (exact names or globs such as ``acc_l2_k1_*``) the leaderboard
+    shows by default; empty means every metric the probe writes.
     """
 
     name: str
@@ -65,6 +67,7 @@ class ProbeSpec:
     options: Sequence[Option] = ()
     requires: frozenset = frozenset({"features"})
     plugin: str = ""
+    headline: Sequence[str] = ()
 
     def __post_init__(self):
         self.requires = frozenset(self.requires)

@@ -223,6 +223,7 @@ def _row(base: dict, pspec, popts: dict, view, metric: Metric | None, outcome: T
         "metric": metric.name if metric else None, "value": metric.value if metric else None,
         "stderr": metric.stderr if metric else None,
         "higher_is_better": metric.higher_is_better if metric else None,
+        "target": metric.target if metric else None,
         "n_train": metric.n_train if metric else None, "n_test": metric.n_test if metric else None,
         "train_seconds": round(outcome.seconds, 3), "probe_seconds": round(probe_seconds, 3),
         "schedule": outcome.schedule, "status": status, "error": error,

@@ -167,6 +167,11 @@ class BiGAN(Model):
 
     - E: ``(B, c, H, W)`` -> flatten ``(B, p)`` -> Linear, LReLU(0.2) ``(B, h)``
       -> Linear, BN, LReLU ``(B, h)`` (view ``e-hidden``) -> Linear ``(B, nz)`` (view ``e``).
+      D is handed ``2 sigmoid(e) - 1`` under the uniform latent, so that E(x)
+      lies in z's range [-1, 1] (see :meth:`code_for_d`); the ``e`` view is
+      the linear output before that squash: the squash is monotone in each
+      coordinate, and the raw output keeps its resolution where the sigmoid
+      saturates.
     - G: ``(B, nz)`` -> Linear, BN, ReLU ``(B, h)`` -> Linear + Linear(z), BN, ReLU
       ``(B, h)`` -> Linear, sigmoid ``(B, p)`` -> ``(B, c, H, W)``.
     - D: x ``(B, p)`` -> Linear, LReLU ``(B, h)`` (view ``d``, x alone) -> Linear +
@@ -184,7 +189,8 @@ class BiGAN(Model):
       ``(B, 512)``; [flattened last activation ``(B, 16 L)``, z units] -> Linear,
       LReLU ``(B, h)`` (view ``d-joint``) -> Linear ``(B,)``.
 
-    Training step: D minimises BCE(D(x, E(x)), 1) + BCE(D(G(z), z), 0); then E
+    Training step: D minimises BCE(D(x, E'(x)), 1) + BCE(D(G(z), z), 0) with
+    E'(x) = 2 sigmoid(E(x)) - 1 under the uniform latent; then E
     and G, with one Adam, minimise the same terms with the labels swapped.
 
     Default schedule: batch 128; 400 epochs (the paper's MNIST run) on datasets
@@ -235,7 +241,7 @@ class BiGAN(Model):
 
     def feature_views(self):
         return {
-            "e": "E(x), the inferred latent code (the paper's representation)",
+            "e": "E(x), the inferred latent code (the paper's representation): E's linear output, before D's squash",
             "e-hidden": "E's layer before its output",
             "d": "D's features of the image alone (mlp: its first hidden layer; conv: conv layers pooled to 4x4)",
             "d-joint": "D's last hidden layer on the pair (x, E(x))",
@@ -252,6 +258,18 @@ class BiGAN(Model):
     def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return draw_latent(n, self.options["nz"], self.options["latent"], self.device, generator)
 
+    def code_for_d(self, code: torch.Tensor) -> torch.Tensor:
+        """E's linear output as D sees it: in z's range.
+
+        With the uniform latent z lies in [-1, 1]^nz, so the output is squashed
+        by 2 sigmoid(.) - 1 first (the authors' ``UniformDistribution.logits_to_recon``);
+        unbounded, it would let D tell (x, E(x)) from (G(z), z) by |E(x)| > 1
+        alone. The normal latent is unbounded, so the output goes as it is.
+        """
+        if self.options["latent"] == "uniform":
+            return 2 * torch.sigmoid(code) - 1
+        return code
+
     def learning_rate(self, step: int) -> float:
         lr = self.options["lr"]
         half = max(1, self.planned_steps // 2)
@@ -266,7 +284,7 @@ class BiGAN(Model):
                 group["lr"] = lr
         x, z = batch.x, self.latent(len(batch.x))
         fake = self.g(z)
-        _, code = self.e(x)
+        code = self.code_for_d(self.e(x)[1])
         real_logits = self.d(x, code.detach())
         fake_logits = self.d(fake.detach(), z)
         loss_d = bce(real_logits, 1.0) + bce(fake_logits, 0.0)
@@ -289,7 +307,7 @@ class BiGAN(Model):
             if view == "e-hidden":
                 return hidden.float()
             if view == "d-joint":
-                return self.d.joint_features(x, code).float()
+                return self.d.joint_features(x, self.code_for_d(code)).float()
         raise ValueError(f"unknown bigan view {view!r}; views: {', '.join(self.feature_views())}")
 
     @torch.no_grad()
@@ -303,5 +321,5 @@ class BiGAN(Model):
 def register_models(register):
     register(ModelSpec(
         "bigan", BiGAN, "BiGAN / ALI (Donahue et al. 2016): encoder + generator + joint D; features from E and D",
-        version="1", options=BIGAN_OPTIONS, capabilities={"features", "generator", "encoder"},
+        version="2", options=BIGAN_OPTIONS, capabilities={"features", "generator", "encoder"},
     ))
