@@ -9,6 +9,9 @@ fingerprint, seed, schedule):
   state, step, RNG states), read back with ``torch.load(weights_only=True)``
 - ``meta.json``           -- status, steps, seconds
 - ``log.jsonl``           -- the step statistics (losses, D(x), D(G(z)), images/s)
+- ``snapshots/epoch-NNNN.safetensors`` -- the weights at the end of epochs
+  1, 2, 5, 10, 20, 50, ... (:data:`SNAPSHOT_EPOCHS`) before the last, for
+  learning curves without retraining
 
 Data order is a function of (seed, epoch) alone and the global RNG state is
 checkpointed, so on the CPU a resumed run ends with exactly the weights of an
@@ -56,6 +59,10 @@ class TrainOutcome:
     schedule: dict
     source: str  # trained | resumed | cache | untrained
     error: str | None = None
+
+
+# Epochs whose end-of-epoch weights are kept: 1, 2 and 5 times powers of ten.
+SNAPSHOT_EPOCHS = tuple(m * 10 ** k for k in range(5) for m in (1, 2, 5))
 
 
 def model_key(parts: dict) -> str:
@@ -161,6 +168,14 @@ class Trainer:
             state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
         _atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
 
+    def snapshot_path(self, epoch: int) -> Path:
+        return self.folder / "snapshots" / f"epoch-{epoch:04d}.safetensors"
+
+    def _save_snapshot(self, epoch: int) -> None:
+        path = self.snapshot_path(epoch)
+        path.parent.mkdir(exist_ok=True)
+        _atomic_write(path, lambda p: save_file(_contiguous(self.model.state_tensors()), p))
+
     # -- the loop -----------------------------------------------------
     def _order(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
@@ -205,6 +220,8 @@ class Trainer:
                     tick, tick_step = now, done
                 if done % self.settings.checkpoint_every == 0 and done < self.total_steps:
                     self._save_checkpoint(done)
+                if done % self.steps_per_epoch == 0 and done // self.steps_per_epoch in SNAPSHOT_EPOCHS and done < self.total_steps:
+                    self._save_snapshot(done // self.steps_per_epoch)
         finally:
             bar.close()
             log_file.close()
