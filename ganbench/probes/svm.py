@@ -72,7 +72,7 @@ C_GRID = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 
 OPTIONS = [
     Option("c_grid", "floats", C_GRID, "values of C tried on the validation split (C as in sklearn's LinearSVC)",
-           minimum=1e-12),
+           minimum=0.0, exclusive_minimum=True),
     Option("grid_patience", "int", 1, "stop walking up the C grid after this many values that do not beat the "
            "best validation accuracy by more than its standard error (0 = try every value)", minimum=0),
     Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all labels)", minimum=0),
