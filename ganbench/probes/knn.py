@@ -28,7 +28,7 @@ from .. import hookimpl
 from ..options import Option
 from ..probe import Metric, Probe, ProbeContext
 from ..registry import ProbeSpec
-from ..splits import label_budget
+from ..splits import check_label_budget, label_budget
 
 OPTIONS = [
     Option("k", "ints", [1, 5, 20], "numbers of neighbours", minimum=1),
@@ -133,6 +133,10 @@ class KNN(Probe):
                 weights = np.exp((1.0 - dist.astype(np.float64)) / o["temperature"])
             accs[name] = float((vote(labels, weights, num_classes) == test_y).mean())
         return accs
+
+    def check(self, info) -> None:
+        """A label budget no class falls short of (before any model trains)."""
+        check_label_budget("knn", self.options["labels_per_class"], info.train_class_counts, info.name)
 
     def run(self, ctx: ProbeContext) -> list[Metric]:
         train_x, train_y = ctx.features("train")
