@@ -147,7 +147,7 @@ class Option:
             allowed = ", ".join(str(c) for c in self.choices)
             raise UsageError(f"{bad}: expected one of {allowed}.")
         if self.problem(value):
-            if self.maximum is None and not self.exclusive_minimum:
+            if self.minimum is not None and not self.exclusive_minimum and value < self.minimum:
                 raise UsageError(f"{bad}: must be at least {self.minimum}.")
             raise UsageError(f"{bad}: must be {self.range_text()}.")
 
