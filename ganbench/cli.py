@@ -16,7 +16,7 @@ from tabulate import tabulate
 from . import __version__
 from .errors import UsageError
 from .options import split_assignments
-from .paths import DEFAULT_RESULTS, default_cache_dir
+from .paths import DEFAULT_RESULTS, check_writable, default_cache_dir
 from .plugins import PluginLoadWarning, add_commands, get_registry, plugin_infos
 from .store import StoreWarning, append_rows, load_results, read_rows, store_path
 
@@ -98,7 +98,8 @@ def route_options(kind: str, names: list[str], assignments: list[tuple[str, str]
         owner, dot, name = key.partition(".")
         if dot:  # option names hold no dots: this names its plugin
             if owner not in routed:
-                raise UsageError(f"{flag} {key}={value}: {kind} '{owner}' is not among --{kind} {', '.join(names)}.")
+                raise UsageError(f"{flag} {key + '=' + value!r:.80}: {kind} {owner!r:.40} is not among --{kind} "
+                                 f"{', '.join(names)}.")
             routed[owner][name] = value
             continue
         takers = [n for n in names if any(o.name == key for o in registry.get(kind, n).options)]
@@ -112,7 +113,7 @@ def job_options(command):
     options = [
         click.option("--probe", "probes", multiple=True, required=True, help="Probe plugin; repeat for several."),
         click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files."),
-        click.option("--seed", "seeds", type=int, multiple=True, default=[0], show_default=True, help="Seed; repeat for several runs."),
+        click.option("--seed", "seeds", type=click.IntRange(0, 2**32 - 1), multiple=True, default=[0], show_default=True, help="Seed; repeat for several runs."),
         click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True, help="Folder of the result store (or a .jsonl file)."),
         click.option("--cache-dir", default=None, help="Trained models and features [default: $GANBENCH_CACHE or ~/.cache/ganbench]."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
@@ -136,18 +137,25 @@ def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_
     """One job per (model, dataset, seed), every name and option checked."""
     from .run import Job, ProbeRequest, resolve
 
+    cache_dir = str(cache_dir or default_cache_dir())
+    check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
     models, probes = list(dict.fromkeys(models)), list(dict.fromkeys(probes))
     routed_probe = route_options("probe", probes, split_assignments(probe_opts, "--probe-opt"), "--probe-opt")
     routed_model = route_options("model", models, split_assignments(model_opts, "--model-opt"), "--model-opt")
     jobs = [
         Job(model=m, dataset=d, probes=[ProbeRequest(p, routed_probe[p]) for p in probes], model_options=routed_model[m],
             dataset_options=dict(split_assignments(dataset_opts, "--dataset-opt")), seed=seed,
-            cache_dir=str(cache_dir or default_cache_dir()), views=list(views) or None, **settings)
+            cache_dir=cache_dir, views=list(views) or None, **settings)
         for m in models for d in dict.fromkeys(datasets) for seed in dict.fromkeys(seeds)
     ]
     for job in jobs:
         resolve(job)  # before anything loads or trains
     return jobs
+
+
+def check_results_writable(results_dir: str) -> None:
+    """The store must be writable before anything trains: its rows would otherwise be lost after the work."""
+    check_writable(store_path(results_dir), "result store", "--results", is_folder=False)
 
 
 def execute(jobs, executor: str, results_dir: str) -> None:
@@ -171,6 +179,7 @@ def execute(jobs, executor: str, results_dir: str) -> None:
 @job_options
 def run_command(model, dataset, executor, results_dir, **options):
     """Train (or load) a model, probe its features, append the rows to the store."""
+    check_results_writable(results_dir)
     execute(build_jobs([model], [dataset], **options), executor, results_dir)
 
 
@@ -181,6 +190,8 @@ def run_command(model, dataset, executor, results_dir, **options):
 def sweep_command(models, datasets, executor, results_dir, **options):
     """Run models x datasets x seeds, skipping the requests whose rows are stored."""
     from .run import pending
+
+    check_results_writable(results_dir)
 
     done = {r.get("job_key") for r in read_rows(results_dir, warn=False) if r["status"] == "ok"}
     jobs = build_jobs(models, datasets, **options)

@@ -61,12 +61,16 @@ class Dataset:
 
     def info(self) -> "DataInfo":
         c, h, w = self.image_shape
-        return DataInfo(self.name, c, h, w, self.num_classes, len(self.train_x))
+        counts = torch.bincount(self.train_y, minlength=self.num_classes).tolist() if len(self.train_y) else []
+        return DataInfo(self.name, c, h, w, self.num_classes, len(self.train_x), tuple(counts))
 
 
 @dataclass(frozen=True)
 class DataInfo:
-    """What a model needs to know to build its networks."""
+    """What a model needs to know to build its networks (and a probe, to check its options).
+
+    ``train_class_counts[c]``: training examples of class ``c``.
+    """
 
     name: str
     channels: int
@@ -74,6 +78,7 @@ class DataInfo:
     width: int
     num_classes: int
     n_train: int
+    train_class_counts: tuple[int, ...] = ()
 
 
 def fingerprint_tensors(*tensors: torch.Tensor) -> str:

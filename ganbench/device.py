@@ -15,8 +15,10 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
+    except (RuntimeError, ValueError, TypeError):
         raise UsageError(f"Bad --device {name!r}: expected auto, cpu, cuda or cuda:N.") from None
+    if device.type == "cpu" and device.index not in (None, 0):
+        raise UsageError(f"Bad --device {name!r}: there is one CPU device; use --device cpu.")
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise UsageError(f"--device {name}: CUDA is not available on this machine. Use --device cpu or auto.")

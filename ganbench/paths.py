@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import UsageError
+
 DEFAULT_RESULTS = "results"
 
 
@@ -20,3 +22,28 @@ def dedup_path(cache_dir: Path, dataset: str, fingerprint: str) -> Path:
     """Where ``ganbench dedup`` writes, and ``ganbench run --dedup`` reads, a dataset's duplicate list."""
     safe = dataset.replace("/", "_").replace(":", "_")
     return Path(cache_dir) / "dedup" / f"{safe}-{fingerprint}.json"
+
+
+def check_writable(path: Path | str, what: str, flag: str, is_folder: bool) -> None:
+    """UsageError (one line) unless ``path`` can be created or written, checked before any work starts.
+
+    ``path`` is a folder (``is_folder``) or a file; what does not exist yet must be creatable
+    under its nearest existing ancestor, which must be a writable folder.
+    """
+    path = Path(path).expanduser()
+    fix = f"Pass another {flag}, or fix the permissions."
+    if path.exists():
+        if is_folder and not path.is_dir():
+            raise UsageError(f"{flag} {path}: is a file, not a folder, so the {what} cannot go there. {fix}")
+        if not is_folder and path.is_dir():
+            raise UsageError(f"{flag} {path}: is a folder, not a file, so the {what} cannot go there. {fix}")
+        if not os.access(path, os.W_OK | (os.X_OK if is_folder else 0)):
+            raise UsageError(f"{flag} {path}: not writable, so the {what} cannot be written. {fix}")
+        return
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{flag} {path}: {ancestor} is a file, not a folder, so the {what} cannot go there. {fix}")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot create it, {ancestor} is not writable. {fix}")

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .data import Dataset
+from .data import DataInfo, Dataset
 
 
 @dataclass
@@ -75,10 +75,22 @@ class ProbeContext:
 
 
 class Probe:
-    """Base class for probe plugins."""
+    """Base class for probe plugins.
+
+    ``check(info)`` (optional) is called by the core once the dataset has
+    loaded and before any model trains, with the dataset's
+    :class:`~ganbench.data.DataInfo` (``train_class_counts`` included): raise
+    :class:`~ganbench.errors.UsageError` there for options this dataset
+    cannot satisfy (e.g. more labels per class than a class has), so the
+    user hears it in one line before a long training instead of in a failed
+    row after it. The default accepts everything.
+    """
 
     def __init__(self, **options):
         self.options = options
+
+    def check(self, info: DataInfo) -> None:
+        """Raise ``UsageError`` when this probe cannot run on a dataset of ``info``; default: no check."""
 
     def run(self, ctx: ProbeContext) -> list[Metric]:
         raise NotImplementedError

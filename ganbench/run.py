@@ -24,6 +24,7 @@ import torch
 
 from . import __version__
 from .data import Dataset, fit_back, to_model_input, to_uint8
+from .datasets.cache import decode_cache_in
 from .device import autocast, memory_format, resolve_device
 from .errors import UsageError
 from .paths import dedup_path
@@ -73,11 +74,40 @@ class Resolved:
     dataset_options: dict
 
 
+MAX_SEED = 2**32 - 1  # numpy's and CUDA's generators take 32-bit seeds
+
+
+def check_settings(job: Job) -> None:
+    """The job's own numbers and device, checked before any plugin is asked."""
+    if isinstance(job.seed, bool) or not isinstance(job.seed, int) or not 0 <= job.seed <= MAX_SEED:
+        raise UsageError(f"Bad --seed {job.seed!r}: expected an integer from 0 to {MAX_SEED}.")
+    for flag, value, least in (("--epochs", job.epochs, 0), ("--max-steps", job.max_steps, 0),
+                               ("--batch-size", job.batch_size, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise UsageError(f"Bad {flag} {value!r}: expected an integer of at least {least}.")
+    if isinstance(job.checkpoint_every, bool) or not isinstance(job.checkpoint_every, int) or job.checkpoint_every < 1:
+        raise UsageError(f"Bad --checkpoint-every {job.checkpoint_every!r}: expected an integer of at least 1.")
+    resolve_device(job.device)
+
+
+def check_trains(job: Job, mspec, model) -> None:
+    """A model that trains is never stored untrained because of a zero-length schedule."""
+    if not getattr(model, "trains", True):
+        return
+    for flag, value in (("--epochs", job.epochs), ("--max-steps", job.max_steps)):
+        if value == 0:
+            raise UsageError(f"{flag} 0: model '{mspec.name}' trains, and 0 would store it untrained. "
+                             f"Give at least 1, or leave {flag} out for the model's own schedule.")
+
+
 def resolve(job: Job) -> Resolved:
     """Look up every name and parse every option; raise UsageError on the first problem."""
+    check_settings(job)
     reg = get_registry()
     mspec = reg.get("model", job.model)
     mopts = resolve_options(mspec.options, job.model_options, f"model '{mspec.name}'")
+    model = mspec.factory(**mopts)  # cheap: networks are built later, by setup()
+    check_trains(job, mspec, model)
     probes = []
     for req in job.probes:
         pspec = reg.get("probe", req.name)
@@ -91,7 +121,7 @@ def resolve(job: Job) -> Resolved:
     dspec = reg.get("dataset", job.dataset)
     dopts = resolve_options(dspec.options, job.dataset_options, f"dataset '{job.dataset}'")
     if job.views:
-        views = mspec.factory(**mopts).feature_views()
+        views = model.feature_views()
         for view in job.views:
             if view not in views:
                 raise UsageError(f"Model '{mspec.name}' has no feature view '{view}'. Views: {', '.join(views) or 'none'}.")
@@ -123,10 +153,39 @@ def pending(job: Job, done_keys: set[str]) -> Job | None:
 
 
 def load_dataset(job: Job, resolved: Resolved) -> Dataset:
-    dataset = resolved.dataset_spec.loader(job.data_root, resolved.dataset_argument, **resolved.dataset_options)
+    with decode_cache_in(Path(job.cache_dir)):  # decoded datasets live under the run's --cache-dir
+        dataset = resolved.dataset_spec.loader(job.data_root, resolved.dataset_argument, **resolved.dataset_options)
     if job.dedup:
         dataset = drop_duplicates(dataset, job.cache_dir)
     return dataset
+
+
+def check_probes(probes: list, dataset: Dataset) -> None:
+    """Each probe's optional ``check(info)`` against the loaded dataset, before anything trains."""
+    info = dataset.info()
+    for probe in probes:
+        check = getattr(probe, "check", None)
+        if callable(check):
+            check(info)
+
+
+def read_drop_list(path: Path, n_train: int) -> list[int]:
+    """The validated ``drop`` list of a dedup file: distinct integer indices into the training split."""
+    redo = "Delete it and run `ganbench dedup` again with the same --cache-dir."
+    try:
+        drop = json.loads(path.read_text())["drop"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"Damaged duplicate list {path}: expected JSON with a \"drop\" list "
+                         f"({type(exc).__name__}). {redo}") from None
+    if not isinstance(drop, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in drop):
+        raise UsageError(f"Damaged duplicate list {path}: \"drop\" must be a list of integers. {redo}")
+    bad = next((i for i in drop if not 0 <= i < n_train), None)
+    if bad is not None:
+        raise UsageError(f"Damaged duplicate list {path}: index {bad} is outside the training split "
+                         f"(0 to {n_train - 1}). {redo}")
+    if len(set(drop)) != len(drop):
+        raise UsageError(f"Damaged duplicate list {path}: it repeats indices. {redo}")
+    return drop
 
 
 def drop_duplicates(dataset: Dataset, cache_dir: str) -> Dataset:
@@ -135,7 +194,7 @@ def drop_duplicates(dataset: Dataset, cache_dir: str) -> Dataset:
     if not path.exists():
         raise UsageError(f"No duplicate list for dataset '{dataset.name}' (fingerprint {dataset.fingerprint}) at {path}. "
                          f"Run `ganbench dedup --dataset {dataset.name}` first, with the same --cache-dir.")
-    drop = json.loads(path.read_text())["drop"]
+    drop = read_drop_list(path, len(dataset.train_x))
     keep = torch.ones(len(dataset.train_x), dtype=torch.bool)
     keep[torch.as_tensor(drop, dtype=torch.long)] = False
     return Dataset(f"{dataset.name}+dedup", dataset.train_x[keep].contiguous(), dataset.train_y[keep], dataset.test_x,
@@ -236,6 +295,8 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     """Train or load the model, run every probe on every view; return all rows."""
     resolved = resolve(job)
     dataset = load_dataset(job, resolved)
+    probes = [pspec.factory(**popts) for pspec, popts in resolved.probes]
+    check_probes(probes, dataset)  # e.g. a label budget larger than a class: before training, not after
     device = resolve_device(job.device)
     set_seed(job.seed)
     model = resolved.model_spec.factory(**resolved.model_options)
@@ -268,8 +329,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     features = FeatureSource(model, dataset, device, feature_cache)
     generate = generator_for(model, dataset, device) if "generator" in resolved.model_spec.capabilities else _no_generator
     artifacts = Path(job.cache_dir) / "artifacts" / run_id
-    for index, (pspec, popts) in enumerate(resolved.probes):
-        probe = pspec.factory(**popts)
+    for index, ((pspec, popts), probe) in enumerate(zip(resolved.probes, probes)):
         base["job_key"] = job_key(job, resolved, index)
         for view in views if "features" in pspec.requires else [None]:
             ctx = ProbeContext(

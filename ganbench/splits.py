@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import UsageError
+
 
 def validation_split(labels: np.ndarray, fraction: float = 0.1, size: int | None = None, seed: int = 0):
     """Indices ``(fit, val)`` into the training split, stratified by class.
@@ -59,3 +61,18 @@ def label_budget(labels: np.ndarray, per_class: int, seed: int = 0, draw: int = 
             raise ValueError(f"class {cls} has only {len(idx)} examples, fewer than the {per_class} labels asked for")
         picked.append(rng.choice(idx, size=per_class, replace=False))
     return np.sort(np.concatenate(picked))
+
+
+def check_label_budget(probe: str, per_class: int, available, dataset: str, after: str = "") -> None:
+    """One line (UsageError) when a class has fewer than ``per_class`` examples to draw labels from.
+
+    ``available[c]``: the examples of class ``c`` a draw may use (classes with none are not drawn).
+    """
+    if per_class <= 0:
+        return
+    drawn = [(c, int(n)) for c, n in enumerate(available) if n > 0]
+    short = [(c, n) for c, n in drawn if n < per_class]
+    if short:
+        cls, n = min(short, key=lambda item: item[1])
+        raise UsageError(f"Probe '{probe}': labels_per_class={per_class}, but class {cls} of dataset '{dataset}' "
+                         f"has only {n} training examples{after}. Use --probe-opt {probe}.labels_per_class={n} or fewer.")

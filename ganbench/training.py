@@ -7,8 +7,10 @@ fingerprint, seed, schedule):
 - ``weights.safetensors`` -- the final weights; present = training finished
 - ``checkpoint.pt``       -- the last periodic checkpoint (weights, optimizer
   state, step, RNG states), read back with ``torch.load(weights_only=True)``
-- ``meta.json``           -- status, steps, seconds
-- ``log.jsonl``           -- the step statistics (losses, D(x), D(G(z)), images/s)
+- ``meta.json``           -- status, steps, seconds, and under ``files`` the size
+  and sha256 of ``weights.safetensors`` / ``checkpoint.pt`` as written
+- ``log.jsonl``           -- the step statistics (losses, D(x), D(G(z)), images/s),
+  flushed to disk at every checkpoint and cut back to the checkpoint's step on resume
 - ``snapshots/epoch-NNNN.safetensors`` -- the weights at the end of epochs
   1, 2, 5, 10, 20, 50, ... (:data:`SNAPSHOT_EPOCHS`) before the last, for
   learning curves without retraining
@@ -16,6 +18,12 @@ fingerprint, seed, schedule):
 Data order is a function of (seed, epoch) alone and the global RNG state is
 checkpointed, so on the CPU a resumed run ends with exactly the weights of an
 uninterrupted one.
+
+A damaged entry (a truncated or altered checkpoint or weights file, one whose
+size or sha256 differs from ``meta.json``, or one that does not load) is
+reported in one line, renamed ``<name>.damaged-<time>`` and rebuilt: training
+starts again (from the start, since only the last checkpoint is kept). Stale
+``*.tmp`` files left by a crash or a full disk are removed.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -75,10 +83,29 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[str], None], before_replace: Callable[[Path], None] | None = None) -> None:
+    """Write ``path`` through a temporary file; ``before_replace(tmp)`` runs once it is complete."""
     tmp = path.with_name(path.name + ".tmp")
-    write(str(tmp))
-    os.replace(tmp, path)
+    try:
+        write(str(tmp))
+        if before_replace is not None:
+            before_replace(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no stale temporary file
+
+
+def file_digest(path: Path) -> dict:
+    """``{"size": bytes, "sha256": hex}`` of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"size": path.stat().st_size, "sha256": h.hexdigest()}
+
+
+class DamagedEntry(Exception):
+    """A cache file that does not match its recorded digest or does not load."""
 
 
 class Trainer:
@@ -109,45 +136,141 @@ class Trainer:
     def checkpoint_path(self) -> Path:
         return self.folder / "checkpoint.pt"
 
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "log.jsonl"
+
     def _meta(self) -> dict | None:
         path = self.folder / "meta.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            meta = json.loads(path.read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("not an object")
+            return meta
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            self._set_aside(path, f"unreadable ({type(exc).__name__})")
+            return None
 
-    def _write_meta(self, outcome: TrainOutcome) -> None:
-        _atomic_write(self.folder / "meta.json", lambda p: Path(p).write_text(json.dumps(asdict(outcome), indent=1)))
+    def _write_meta(self, meta: dict) -> None:
+        _atomic_write(self.folder / "meta.json", lambda p: Path(p).write_text(json.dumps(meta, indent=1)))
+
+    def _write_outcome(self, outcome: TrainOutcome, files: dict | None = None) -> None:
+        self._write_meta({**asdict(outcome), "files": files or {}})
+
+    # -- damaged entries ----------------------------------------------
+    def _set_aside(self, path: Path, why: str) -> None:
+        """Report a damaged cache file in one line and rename it out of the way (kept for inspection)."""
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+        os.replace(path, aside)
+        self.log(f"Damaged cache entry {path}: {why}; moved aside to {aside.name}, rebuilding it.")
+
+    @staticmethod
+    def _verify(path: Path, meta: dict | None) -> None:
+        """Raise DamagedEntry when ``path`` differs from every digest ``meta`` records for it."""
+        recorded = ((meta or {}).get("files") or {}).get(path.name)
+        if not recorded:
+            return  # written before digests were recorded: loading it is the only check
+        accepted = [d for d in (recorded if isinstance(recorded, list) else [recorded]) if isinstance(d, dict)]
+        if not accepted:
+            return
+        found = file_digest(path)
+        if found not in accepted:
+            expected = accepted[0]
+            if found["size"] != expected.get("size"):
+                raise DamagedEntry(f"{found['size']} bytes, expected {expected.get('size')}")
+            raise DamagedEntry(f"sha256 {found['sha256'][:12]}..., expected {str(expected.get('sha256'))[:12]}...")
+
+    def _check_tensors(self, tensors: dict) -> None:
+        """Raise DamagedEntry unless ``tensors`` has exactly the model's names and shapes (checked before loading)."""
+        expected = {k: tuple(v.shape) for k, v in self.model.state_tensors().items()}
+        found = {k: tuple(v.shape) for k, v in tensors.items()}
+        if found != expected:
+            names = sorted(set(found) ^ set(expected)) or sorted(k for k in found if found[k] != expected[k])
+            raise DamagedEntry(f"its tensors do not match the model's ({', '.join(names[:3])})")
+
+    def _remove_stale_temporaries(self) -> None:
+        for folder in (self.folder, self.folder / "snapshots"):
+            if folder.is_dir():
+                for tmp in folder.glob("*.tmp"):
+                    tmp.unlink(missing_ok=True)
 
     # -- entry point --------------------------------------------------
     def run(self) -> TrainOutcome:
+        self._remove_stale_temporaries()
         meta = self._meta()
-        if meta is not None and meta["status"] == "diverged":
-            self.log(f"Training of this model diverged before ({meta['error']}); not retrying. Delete {self.folder} to retry.")
-            return TrainOutcome(**{**meta, "seconds": 0.0, "source": "cache"})
+        if meta is not None and meta.get("status") == "diverged":
+            self.log(f"Training of this model diverged before ({meta.get('error')}); not retrying. Delete {self.folder} to retry.")
+            known = {f.name for f in fields(TrainOutcome)}
+            return TrainOutcome(**{**{k: v for k, v in meta.items() if k in known}, "seconds": 0.0, "source": "cache"})
         if self.weights_path.exists():
-            self.model.load_state_tensors(load_file(str(self.weights_path), device=str(self.device)))
-            self.log(f"Loaded the trained model from {self.weights_path} (no training).")
-            steps = meta["steps"] if meta else self.total_steps
-            return TrainOutcome("ok", steps, 0.0, self.schedule(steps), "cache")
+            loaded = self._load_weights(meta)
+            if loaded is not None:
+                return loaded
         self.folder.mkdir(parents=True, exist_ok=True)
-        start = self._resume()
+        start = self._resume(meta)
+        self._cut_log(start)
         began = time.perf_counter()
         try:
             steps = self._loop(start)
         except DivergedError as exc:
             outcome = TrainOutcome("diverged", exc.args[1], time.perf_counter() - began, self.schedule(exc.args[1]), "trained", exc.args[0])
-            self._write_meta(outcome)
+            self._write_outcome(outcome)
             self.log(f"Training diverged: {exc.args[0]}")
             return outcome
         self.model.after_training(self._real_sample())
-        _atomic_write(self.weights_path, lambda p: save_file(_contiguous(self.model.state_tensors()), p))
+        files = {}
+        _atomic_write(self.weights_path, lambda p: save_file(_contiguous(self.model.state_tensors()), p),
+                      before_replace=lambda tmp: files.update({self.weights_path.name: file_digest(tmp)}))
         outcome = TrainOutcome("ok", steps, time.perf_counter() - began, self.schedule(steps), "resumed" if start else "trained")
-        self._write_meta(outcome)
+        self._write_outcome(outcome, files)
         self.checkpoint_path.unlink(missing_ok=True)
         return outcome
 
-    def _resume(self) -> int:
+    def _load_weights(self, meta: dict | None) -> TrainOutcome | None:
+        """The cached trained model, or ``None`` (after setting a damaged file aside) when it must be rebuilt."""
+        try:
+            self._verify(self.weights_path, meta)
+            try:
+                tensors = load_file(str(self.weights_path), device=str(self.device))
+            except Exception as exc:  # safetensors raises several types on damaged bytes
+                raise DamagedEntry(f"does not load ({type(exc).__name__})") from None
+            self._check_tensors(tensors)
+        except DamagedEntry as exc:
+            self._set_aside(self.weights_path, str(exc))
+            return None
+        self.model.load_state_tensors(tensors)
+        self.log(f"Loaded the trained model from {self.weights_path} (no training).")
+        steps = meta["steps"] if meta and isinstance(meta.get("steps"), int) else self.total_steps
+        return TrainOutcome("ok", steps, 0.0, self.schedule(steps), "cache")
+
+    def _read_checkpoint(self, meta: dict | None) -> dict:
+        """The checkpoint's state, checked against its digest and the model before anything is restored."""
+        self._verify(self.checkpoint_path, meta)
+        try:
+            state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        except Exception as exc:  # a truncated zip, unpickling errors: many types
+            raise DamagedEntry(f"does not load ({type(exc).__name__})") from None
+        needed = {"step", "weights", "optimizers", "rng_cpu"}
+        if not isinstance(state, dict) or not needed <= set(state):
+            raise DamagedEntry("it lacks the step, weights, optimizers or RNG state")
+        if not isinstance(state["weights"], dict) or set(state["optimizers"]) != set(self.model.optimizers()):
+            raise DamagedEntry("its weights or optimizers do not match the model")
+        self._check_tensors(state["weights"])
+        step = state["step"]
+        if not isinstance(step, int) or not 0 < step < self.total_steps:
+            raise DamagedEntry(f"its step {step!r} is outside this run's 1 to {self.total_steps - 1}")
+        return state
+
+    def _resume(self, meta: dict | None = None) -> int:
         if not self.checkpoint_path.exists():
             return 0
-        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        try:
+            state = self._read_checkpoint(meta)
+        except DamagedEntry as exc:
+            self._set_aside(self.checkpoint_path, str(exc))
+            return 0
         self.model.load_state_tensors(state["weights"])
         for name, opt in self.model.optimizers().items():
             opt.load_state_dict(state["optimizers"][name])
@@ -166,7 +289,35 @@ class Trainer:
         }
         if self.device.type == "cuda":
             state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
-        _atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
+        _atomic_write(self.checkpoint_path, lambda p: torch.save(state, p),
+                      before_replace=lambda tmp: self._record_checkpoint(step, tmp))
+
+    def _record_checkpoint(self, step: int, tmp: Path) -> None:
+        """Record the new checkpoint's digest before it replaces the old one; the old digest stays
+        accepted too, so a kill between the two writes leaves a checkpoint that still verifies."""
+        files = {}
+        if self.checkpoint_path.exists():
+            files[self.checkpoint_path.name] = [file_digest(tmp), file_digest(self.checkpoint_path)]
+        else:
+            files[self.checkpoint_path.name] = [file_digest(tmp)]
+        self._write_meta({"status": "training", "steps": step, "files": files})
+
+    def _cut_log(self, step: int) -> None:
+        """Keep only the log lines of steps up to ``step`` (what the checkpoint holds), whole lines only."""
+        if not self.log_path.exists():
+            return
+        kept = []
+        with open(self.log_path, "rb") as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    break  # a torn last line
+                logged = record.get("step") if isinstance(record, dict) else None
+                if not line.endswith(b"\n") or not isinstance(logged, int) or logged > step:
+                    break
+                kept.append(line)
+        _atomic_write(self.log_path, lambda p: Path(p).write_bytes(b"".join(kept)))
 
     def snapshot_path(self, epoch: int) -> Path:
         return self.folder / "snapshots" / f"epoch-{epoch:04d}.safetensors"
@@ -191,7 +342,7 @@ class Trainer:
         self.model.train(True)
         saturated = 0
         order, order_epoch = None, -1
-        log_file = open(self.folder / "log.jsonl", "a")
+        log_file = open(self.log_path, "a")
         bar = tqdm(total=self.total_steps, initial=start, desc=f"train {type(self.model).__name__}", unit="step", dynamic_ncols=True, leave=False)
         tick, tick_step = time.perf_counter(), start
         try:
@@ -219,6 +370,8 @@ class Trainer:
                 if done % 20 == 0:
                     tick, tick_step = now, done
                 if done % self.settings.checkpoint_every == 0 and done < self.total_steps:
+                    log_file.flush()  # the log on disk reaches at least the checkpoint's step
+                    os.fsync(log_file.fileno())
                     self._save_checkpoint(done)
                 if done % self.steps_per_epoch == 0 and done // self.steps_per_epoch in SNAPSHOT_EPOCHS and done < self.total_steps:
                     self._save_snapshot(done // self.steps_per_epoch)

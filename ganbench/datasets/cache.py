@@ -4,7 +4,8 @@ Decoding LSUN's millions of compressed images, an image folder, or SVHN's
 large ``.mat`` files takes minutes to seconds; reading the decoded uint8
 tensors back from a safetensors file takes about as long as reading the
 bytes. Entries live in ``<cache>/datasets/`` (``<cache>`` is
-``$GANBENCH_CACHE``, else the user cache folder, see :mod:`ganbench.paths`)
+the run's ``--cache-dir`` (:func:`decode_cache_in`), else ``$GANBENCH_CACHE``, else the user
+cache folder, see :mod:`ganbench.paths`)
 and are keyed by a hash of the dataset name, the loader's options, the cache
 format version and every source file's path, size and modification time, so
 a changed or replaced source file is decoded afresh. Set
@@ -18,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -45,9 +48,23 @@ def cache_key(name: str, params: dict, sources: Iterable[Path]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+# The cache folder of the run loading a dataset (its --cache-dir); unset: the default cache folder.
+_RUN_CACHE_DIR: ContextVar[Path | None] = ContextVar("ganbench_decode_cache_dir", default=None)
+
+
+@contextmanager
+def decode_cache_in(cache_dir: Path):
+    """Decoded datasets go to (and are read from) ``<cache_dir>/datasets`` inside this block."""
+    token = _RUN_CACHE_DIR.set(Path(cache_dir))
+    try:
+        yield
+    finally:
+        _RUN_CACHE_DIR.reset(token)
+
+
 def cache_path(name: str, key: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return default_cache_dir() / "datasets" / f"{safe}-{key}.safetensors"
+    return (_RUN_CACHE_DIR.get() or default_cache_dir()) / "datasets" / f"{safe}-{key}.safetensors"
 
 
 def _read(path: Path) -> Dataset | None:

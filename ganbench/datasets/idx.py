@@ -9,6 +9,7 @@ wrong) and gunzips into a temporary file before handing it over.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import tempfile
@@ -57,9 +58,13 @@ def _check(data: bytes, path: Path, magic: int) -> tuple[int, ...]:
     if found != magic:
         raise DataError(f"{path}: not an IDX {kind} file (magic number {found}, expected {magic}).")
     dims = struct.unpack(f">{ndim}I", data[4:header])
-    expected = header + int(torch.tensor(dims).prod())
+    if 0 in dims:
+        raise DataError(f"{path}: IDX {kind} file of shape {dims} holds no {kind}, expected at least one. "
+                        f"Replace the file with an intact copy.")
+    expected = header + math.prod(dims)  # Python integers: a damaged header cannot overflow
     if len(data) != expected:
-        raise DataError(f"{path}: wrong length for IDX {kind} of shape {dims}: {len(data)} bytes, expected {expected}. The file is truncated or damaged.")
+        raise DataError(f"{path}: wrong length for IDX {kind} of shape {dims}: {len(data)} bytes, expected {expected}. "
+                        f"The file is truncated or damaged; replace it with an intact copy.")
     return dims
 
 
@@ -82,8 +87,9 @@ def read_idx(path: Path, kind: str) -> torch.Tensor:
         os.unlink(tmp)
 
 
-def load_idx_split(folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(uint8 (N, 1, H, W), int64 (N,))`` of one split from ``folder``."""
+def load_idx_split(folder: Path, split: str, num_classes: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(uint8 (N, 1, H, W), int64 (N,))`` of one split from ``folder``; labels checked to lie in
+    ``[0, num_classes)`` when ``num_classes`` is given."""
     paths = {}
     for kind in ("images", "labels"):
         path = find_idx_file(folder, split, kind)
@@ -93,5 +99,19 @@ def load_idx_split(folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor
     images = read_idx(paths["images"], "images")
     labels = read_idx(paths["labels"], "labels")
     if len(images) != len(labels):
-        raise DataError(f"{folder}: {paths['images'].name} has {len(images)} images but {paths['labels'].name} has {len(labels)} labels.")
-    return images.unsqueeze(1).contiguous(), labels.long()
+        raise DataError(f"{folder}: {paths['images'].name} has {len(images)} images but {paths['labels'].name} has "
+                        f"{len(labels)} labels, expected one label per image. Replace both files with one intact copy.")
+    labels = labels.long()
+    if num_classes is not None:
+        check_labels(labels, num_classes, paths["labels"])
+    return images.unsqueeze(1).contiguous(), labels
+
+
+def check_labels(labels: torch.Tensor, num_classes: int, path: Path) -> None:
+    """DataError naming ``path`` unless every label is a class index in ``[0, num_classes)``."""
+    bad = torch.nonzero((labels < 0) | (labels >= num_classes))
+    if len(bad):
+        first = int(bad[0, 0])
+        raise DataError(f"{path}: label {int(labels[first])} at position {first} is out of range, expected 0 to "
+                        f"{num_classes - 1} ({num_classes} classes). The file is damaged or of another dataset; "
+                        f"replace it with an intact copy.")

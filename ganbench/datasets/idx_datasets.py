@@ -96,8 +96,8 @@ def load_idx_dataset(info: IdxDatasetInfo, root=None) -> Dataset:
     if folder is None:
         raise _not_found(info, root)
     _require_all_files(info, folder, root)
-    train_x, train_y = load_idx_split(folder, "train")
-    test_x, test_y = load_idx_split(folder, "test")
+    train_x, train_y = load_idx_split(folder, "train", len(info.classes))
+    test_x, test_y = load_idx_split(folder, "test", len(info.classes))
     official = identify(folder) == info.name
     return Dataset(info.name, train_x, train_y, test_x, test_y, list(info.classes), source=str(folder),
                    notes={"official_train_labels": official})

@@ -69,7 +69,7 @@ def register_models(register):
             "untrained DCGAN discriminator, features as dcgan's (baseline)",
             version="1",
             options=[
-                Option("width", "int", 64, "D's base width w (channels of its first conv layer)", minimum=1),
+                Option("width", "int", 64, "D's base width w (channels of its first conv layer)", minimum=1, maximum=1024),
                 Option("image_size", "int", 32, "input size the network is built for", choices=(32, 64)),
             ],
         )

@@ -22,13 +22,14 @@ FINAL_LR_FACTOR = 0.01
 BIGAN_OPTIONS = [
     Option("arch", "str", "mlp", "mlp: the paper's permutation-invariant MNIST networks; conv: DCGAN-style networks",
            choices=("mlp", "conv")),
-    Option("nz", "int", 50, "latent size (the paper's MNIST setting: 50)", minimum=1),
+    Option("nz", "int", 50, "latent size (the paper's MNIST setting: 50)", minimum=1, maximum=4096),
     Option("latent", "str", "uniform", "latent distribution (the paper: uniform on [-1, 1])", choices=LATENTS),
-    Option("hidden", "int", 1024, "hidden units of the MLPs, and of the joint layer of the conv D", minimum=1),
-    Option("width", "int", 64, "conv only: base width w of E's and D's trunks and of G", minimum=1),
+    Option("hidden", "int", 1024, "hidden units of the MLPs, and of the joint layer of the conv D", minimum=1, maximum=16384),
+    Option("width", "int", 64, "conv only: base width w of E's and D's trunks and of G", minimum=1, maximum=1024),
     Option("image_size", "int", 32, "conv only: network size", choices=(32, 64)),
     *ADAM_OPTIONS,
-    Option("weight_decay", "float", 2.5e-5, "L2 weight decay on every network (the authors' code: 2.5e-5)", minimum=0.0),
+    Option("weight_decay", "float", 2.5e-5, "L2 weight decay on every network (the authors' code: 2.5e-5)", minimum=0.0,
+           maximum=1.0),
     Option("lr_decay", "bool", True, "constant rate for the first half of training, then exponential decay to 1%"),
 ]
 

@@ -18,8 +18,8 @@ DCGAN_IMAGE_BUDGET = 15_000_000
 DCGAN_MAX_EPOCHS = 25
 
 DCGAN_OPTIONS = [
-    Option("width", "int", 64, "base width w: channels of D's first and G's last conv layer", minimum=1),
-    Option("nz", "int", 100, "latent size (the paper: 100)", minimum=1),
+    Option("width", "int", 64, "base width w: channels of D's first and G's last conv layer", minimum=1, maximum=1024),
+    Option("nz", "int", 100, "latent size (the paper: 100)", minimum=1, maximum=4096),
     Option("latent", "str", "uniform", "latent distribution (the paper: uniform on [-1, 1])", choices=LATENTS),
     Option("image_size", "int", 32, "network size: 32 (MNIST padded, CIFAR-10, SVHN) or 64 (LSUN, folders)", choices=(32, 64)),
     *ADAM_OPTIONS,

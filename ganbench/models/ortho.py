@@ -27,7 +27,8 @@ ORTHO_OPTIONS = [
     *DCGAN_OPTIONS,
     Option("inlp_view", "str", "d-last", "D view INLP works on", choices=tuple(D_VIEWS)),
     Option("inlp_max_directions", "int", 512, "INLP stops after removing this many directions", minimum=1),
-    Option("inlp_tolerance", "float", 0.02, "INLP stops once held-out real/fake accuracy <= 0.5 + this", minimum=0.0),
+    Option("inlp_tolerance", "float", 0.02, "INLP stops once held-out real/fake accuracy <= 0.5 + this", minimum=0.0,
+           maximum=0.5),
 ]
 
 

@@ -28,14 +28,15 @@ from .. import hookimpl
 from ..options import Option
 from ..probe import Metric, Probe, ProbeContext
 from ..registry import ProbeSpec
-from ..splits import label_budget
+from ..splits import check_label_budget, label_budget
 
 OPTIONS = [
     Option("k", "ints", [1, 5, 20], "numbers of neighbours", minimum=1),
     Option("metric", "strs", ["l2", "cosine"], "distances", choices=("l2", "cosine", "l1")),
     Option("vote", "strs", ["majority", "distance"], "votes", choices=("majority", "distance")),
     Option("instdisc", "bool", True, "also report the InstDisc vote (cosine, k=200, exp(cos/T))"),
-    Option("temperature", "float", 0.07, "T of the InstDisc vote", minimum=1e-6),
+    Option("temperature", "float", 0.07, "T of the InstDisc vote", minimum=0.0,
+           exclusive_minimum=True),
     Option("instdisc_k", "int", 200, "k of the InstDisc vote", minimum=1),
     Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all)", minimum=0),
     Option("repeats", "int", 1, "label draws when labels_per_class > 0", minimum=1),
@@ -132,6 +133,10 @@ class KNN(Probe):
                 weights = np.exp((1.0 - dist.astype(np.float64)) / o["temperature"])
             accs[name] = float((vote(labels, weights, num_classes) == test_y).mean())
         return accs
+
+    def check(self, info) -> None:
+        """A label budget no class falls short of (before any model trains)."""
+        check_label_budget("knn", self.options["labels_per_class"], info.train_class_counts, info.name)
 
     def run(self, ctx: ProbeContext) -> list[Metric]:
         train_x, train_y = ctx.features("train")

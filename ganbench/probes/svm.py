@@ -65,14 +65,14 @@ from .. import hookimpl
 from ..options import Option
 from ..probe import Metric, Probe, ProbeContext
 from ..registry import ProbeSpec
-from ..splits import label_budget, validation_split
+from ..splits import check_label_budget, label_budget, per_class_counts, validation_split
 from .linear_svm import SOLVERS, LinearModel, as_tensor
 
 C_GRID = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 
 OPTIONS = [
     Option("c_grid", "floats", C_GRID, "values of C tried on the validation split (C as in sklearn's LinearSVC)",
-           minimum=1e-12),
+           minimum=0.0, exclusive_minimum=True),
     Option("grid_patience", "int", 1, "stop walking up the C grid after this many values that do not beat the "
            "best validation accuracy by more than its standard error (0 = try every value)", minimum=0),
     Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all labels)", minimum=0),
@@ -160,6 +160,19 @@ class SVM(Probe):
 
     def _device(self, ctx: ProbeContext) -> torch.device:
         return ctx.device if self.options["solver"] == "torch" else torch.device("cpu")
+
+    def check(self, info) -> None:
+        """A label budget every class can meet once the validation split is carved out (before training)."""
+        per_class = self.options["labels_per_class"]
+        counts = np.asarray(info.train_class_counts, dtype=np.int64)
+        if per_class == 0 or counts.sum() == 0:
+            return
+        present = counts > 0
+        n_val = validation_size(int(counts.sum()), self.options["val_size"])
+        available = counts.copy()
+        available[present] -= per_class_counts(counts[present], n_val)
+        check_label_budget("svm", per_class, available, info.name,
+                           after=f" left once the validation split ({n_val} examples) is carved out")
 
     def run(self, ctx: ProbeContext) -> list[Metric]:
         train_x, train_y = ctx.features("train")
