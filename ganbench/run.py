@@ -118,14 +118,29 @@ def resolve(job: Job) -> Resolved:
                 f"offers {', '.join(sorted(mspec.capabilities))}. Pick a model that has it (see `ganbench list models`)."
             )
         probes.append((pspec, resolve_options(pspec.options, req.options, f"probe '{pspec.name}'")))
-    dspec = reg.get("dataset", job.dataset)
-    dopts = resolve_options(dspec.options, job.dataset_options, f"dataset '{job.dataset}'")
+    dspec, dargument, dopts = resolve_dataset(job.dataset, job.dataset_options)
     if job.views:
         views = model.feature_views()
         for view in job.views:
             if view not in views:
                 raise UsageError(f"Model '{mspec.name}' has no feature view '{view}'. Views: {', '.join(views) or 'none'}.")
-    return Resolved(mspec, mopts, probes, dspec, dspec.match(job.dataset), dopts)
+    return Resolved(mspec, mopts, probes, dspec, dargument, dopts)
+
+
+def resolve_dataset(name: str, given: dict[str, str]) -> tuple[Any, str | None, dict]:
+    """``(spec, argument, options)`` of a dataset name and its option strings; UsageError on a bad one."""
+    spec = get_registry().get("dataset", name)
+    return spec, spec.match(name), resolve_options(spec.options, given, f"dataset '{name}'")
+
+
+def open_dataset(spec, argument: str | None, options: dict, data_root: str | None,
+                 cache_dir: str | None = None) -> Dataset:
+    """The dataset as every command loads it (``run``, ``sweep``, ``dedup``); decoded
+    datasets are cached under ``cache_dir`` when given (the run's ``--cache-dir``)."""
+    if cache_dir is None:
+        return spec.loader(data_root, argument, **options)
+    with decode_cache_in(Path(cache_dir)):
+        return spec.loader(data_root, argument, **options)
 
 
 def job_key(job: Job, resolved: Resolved, probe_index: int) -> str:
@@ -153,8 +168,8 @@ def pending(job: Job, done_keys: set[str]) -> Job | None:
 
 
 def load_dataset(job: Job, resolved: Resolved) -> Dataset:
-    with decode_cache_in(Path(job.cache_dir)):  # decoded datasets live under the run's --cache-dir
-        dataset = resolved.dataset_spec.loader(job.data_root, resolved.dataset_argument, **resolved.dataset_options)
+    dataset = open_dataset(resolved.dataset_spec, resolved.dataset_argument, resolved.dataset_options, job.data_root,
+                           job.cache_dir)
     if job.dedup:
         dataset = drop_duplicates(dataset, job.cache_dir)
     return dataset

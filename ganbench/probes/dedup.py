@@ -11,7 +11,9 @@ training split, its 128 ReLU code units thresholded at 0. The list is JSON::
      "groups": [[3, 17], [40, 41, 900], ...],   # train indices, ascending
      "drop": [17, 41, 900, ...]}                 # all but the first of each group
 
-It is written by default to ``<cache dir>/dedup/<dataset>-<fingerprint>.json``
+The dataset is loaded as ``ganbench run`` loads it, ``--dataset-opt`` included
+(LSUN ``limit``/``size``, SVHN ``extra``, folder ``size`` change the images and
+so the fingerprint). It is written by default to ``<cache dir>/dedup/<dataset>-<fingerprint>.json``
 (:func:`ganbench.paths.dedup_path`), where ``ganbench run ... --dedup``
 reads it; the fingerprint in the name ties the list to the exact bytes it
 was computed from.
@@ -29,6 +31,7 @@ import click
 from .. import __version__
 from ..data import Dataset
 from ..device import resolve_device
+from ..options import split_assignments
 from ..paths import dedup_path, default_cache_dir
 from .memorization_hash import HashSettings, duplicate_groups, hash_bits, indices_to_drop, train_hash
 
@@ -66,25 +69,28 @@ def write_report(report: dict, path: Path) -> Path:
     return path
 
 
-def load_dataset(name: str, data_root: str | None) -> Dataset:
-    from ..plugins import get_registry
+def load_dataset(name: str, data_root: str | None, options: dict[str, str] | None = None) -> Dataset:
+    """The dataset exactly as ``ganbench run --dataset NAME --dataset-opt ...`` loads it (before ``--dedup``),
+    so the list's fingerprint is the one ``run --dedup`` looks for."""
+    from ..run import open_dataset, resolve_dataset
 
-    spec = get_registry().get("dataset", name)
-    return spec.loader(data_root, spec.match(name))
+    return open_dataset(*resolve_dataset(name, options or {}), data_root)
 
 
 @click.command("dedup")
 @click.option("--dataset", required=True, help="Dataset (see `ganbench list datasets`).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files.")
+@click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE",
+              help="Dataset option, as given to `ganbench run` (the list is tied to the dataset these options load).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
 @click.option("--cache-dir", default=None, help="Cache folder [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
 @click.option("--radius", type=click.IntRange(min=0), default=0, show_default=True, help="Hamming radius: hashes this many bits apart are duplicates (0 = the paper's rule).")
 @click.option("--epochs", type=click.IntRange(min=1), default=HashSettings.epochs, show_default=True, help="Epochs of hash-autoencoder training.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the hash autoencoder.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-def dedup_command(dataset, data_root, output, cache_dir, radius, epochs, seed, device):
+def dedup_command(dataset, data_root, dataset_opts, output, cache_dir, radius, epochs, seed, device):
     """List near-duplicate training images (DCGAN §4.1.1 hash) for `ganbench run --dedup`."""
-    data = load_dataset(dataset, data_root)
+    data = load_dataset(dataset, data_root, dict(split_assignments(dataset_opts, "--dataset-opt")))
     settings = HashSettings(radius=radius, epochs=epochs, seed=seed)
     report = dedup_report(data, settings, resolve_device(device), log=lambda m: click.echo(m, err=True))
     path = Path(output) if output else dedup_path(Path(cache_dir) if cache_dir else default_cache_dir(),
