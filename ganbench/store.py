@@ -77,6 +77,8 @@ def _safe_row(row: dict) -> dict:
     The runner validates every metric before this; this is the last line of
     defence, so that no caller can store a figure that is not a number as ok.
     """
+    if isinstance(row.get("value"), np.generic):
+        row = {**row, "value": row["value"].item()}
     if row.get("status") == "ok" and not _finite_number(row.get("value")):
         original = row.get("value")
         row = {**row, "status": "failed", "value": None,
