@@ -74,7 +74,7 @@ def _count(value, what: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise MetricError(f"{what} is {str(value)[:40]!r}, expected a non-negative int or None")
+        raise MetricError(f"{what} is {repr(value)[:40]}, expected a non-negative int or None")
     return int(value)
 
 
