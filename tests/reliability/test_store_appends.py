@@ -13,6 +13,7 @@ import pytest
 from ganbench.store import StoreWriteError, append_rows, read_rows, store_path
 
 from .test_store_reader import good_row
+from .toy_plugins import toys  # noqa: F401  (fixture)
 
 
 def full_disk_after(monkeypatch, store, allowed: int):
@@ -108,3 +109,27 @@ def test_kill_9_during_appends_loses_no_committed_row(tmp_path):
         assert len(rows) >= committed  # rows it appended after the last report may be there too
         assert all(r["value"] == 0.5 + int(r["metric"][3:]) / 1000 for r in rows)
         store_path(tmp_path).unlink()
+
+
+def test_a_run_whose_appends_fail_goes_on_and_exits_1_naming_the_side_files(toys, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ganbench.cli import cli
+
+    append_rows(tmp_path, [good_row(0)])
+    before = store_path(tmp_path).read_bytes()
+    full_disk_after(monkeypatch, store_path(tmp_path), allowed=10)
+    result = CliRunner().invoke(cli, ["run", "--model", "toy-model", "--dataset", "toy-data", "--probe", "toy-probe",
+                                      "--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "instdisc=false",
+                                      "--device", "cpu", "--results", str(tmp_path)])
+    monkeypatch.undo()
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert store_path(tmp_path).read_bytes() == before
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: Could not append")]
+    assert len(errors) == 2  # one per probe: the run went on after the first failed append
+    sides = sorted(tmp_path.glob("results.unsaved-*.jsonl"))
+    assert len(sides) == 2 and all(str(s) in result.output for s in sides)
+    saved = [json.loads(line) for s in sides for line in s.read_text().splitlines()]
+    probes = [r["probe"] for r in saved]
+    assert probes.count("toy-probe") == 2 and probes.count("knn") == len(probes) - 2 > 0
+    assert all(r["status"] == "ok" for r in saved)
