@@ -18,7 +18,7 @@ from .errors import UsageError
 from .options import split_assignments
 from .paths import DEFAULT_RESULTS, check_writable, default_cache_dir
 from .plugins import PluginLoadWarning, add_commands, get_registry, plugin_infos
-from .store import StoreWarning, append_rows, load_results, read_rows, store_path
+from .store import StoreWarning, StoreWriteError, append_rows, load_results, read_rows, store_path
 
 KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
 
@@ -158,19 +158,71 @@ def check_results_writable(results_dir: str) -> None:
     check_writable(store_path(results_dir), "result store", "--results", is_folder=False)
 
 
-def execute(jobs, executor: str, results_dir: str) -> None:
+def _failure_signature(row: dict) -> tuple:
+    return (row.get("status"), row.get("feature_view"), row.get("metric"), row.get("error"))
+
+
+def latest_failures(stored: list[dict]) -> dict[str, set[tuple]]:
+    """For each job_key whose latest run (in store order) did not succeed: the signatures of its non-ok rows."""
+    latest: dict[str, str] = {}
+    for row in stored:
+        if row.get("job_key"):
+            latest[row["job_key"]] = row["run_id"]
+    failures: dict[str, set[tuple]] = {}
+    for row in stored:
+        key = row.get("job_key")
+        if key and row["run_id"] == latest[key] and row["status"] != "ok":
+            failures.setdefault(key, set()).add(_failure_signature(row))
+    return failures
+
+
+def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str = "") -> None:
+    """Run ``jobs``, append their rows, print them and a summary; exit 1 when a request failed or rows were not stored.
+
+    A failure identical to the latest stored one of the same request (same
+    job_key, status, view, metric and error) is not appended again.
+    """
     runner = get_registry().get("executor", executor).factory()
-    produced = []
+    previous = latest_failures(read_rows(results_dir, warn=False))
+    produced, repeated, unsaved = [], [], []
 
     def on_rows(rows):
-        append_rows(results_dir, rows)
+        new = [r for r in rows if r["status"] == "ok" or _failure_signature(r) not in previous.get(r.get("job_key"), ())]
+        repeated.extend(r for r in rows if r not in new)
         produced.extend(rows)
+        try:
+            append_rows(results_dir, new)
+        except StoreWriteError as exc:  # the rows are in a side file; later jobs still run
+            click.echo(f"Error: {exc}", err=True)
+            unsaved.append(exc)
 
     runner.run(jobs, on_rows)
     _print_rows(produced)
-    click.echo(f"{len(produced)} row(s) appended to {store_path(results_dir)}", err=True)
-    if any(r["status"] == "failed" for r in produced):
+    stored = len(produced) - len(repeated)
+    if repeated:
+        click.echo(f"{len(repeated)} failed row(s) repeat the latest stored failure of their request; not appended again.",
+                   err=True)
+    if unsaved:
+        click.echo(f"{len(unsaved)} append(s) failed; their rows are in: "
+                   f"{', '.join(str(e.side_file) for e in unsaved)}", err=True)
+    else:
+        click.echo(f"{stored} row(s) appended to {store_path(results_dir)}", err=True)
+    click.echo(_summary(produced, skipped) + note, err=True)
+    if unsaved or any(r["status"] == "failed" for r in produced):
         sys.exit(1)
+
+
+def _summary(rows: list[dict], skipped: int) -> str:
+    """Requests (job, probe) done, skipped and failed."""
+    status: dict[str, str] = {}
+    for row in rows:
+        key = row.get("job_key") or id(row)
+        if row["status"] != "ok" or key not in status:
+            status[key] = row["status"] if status.get(key, "ok") == "ok" else status[key]
+    failed = sum(s == "failed" for s in status.values())
+    diverged = sum(s == "diverged" for s in status.values())
+    done = len(status) - failed - diverged
+    return f"Summary: {done} done, {skipped} skipped, {failed + diverged} failed ({diverged} diverged)."
 
 
 @cli.command("run")
@@ -188,18 +240,47 @@ def run_command(model, dataset, executor, results_dir, **options):
 @click.option("--dataset", "datasets", multiple=True, default=["mnist-5k"], show_default=True, help="Dataset; repeat for several.")
 @job_options
 def sweep_command(models, datasets, executor, results_dir, **options):
-    """Run models x datasets x seeds, skipping the requests whose rows are stored."""
+    """Run models x datasets x seeds, skipping the requests whose rows are stored.
+
+    A request is skipped when its latest stored rows are ``ok``, or
+    ``diverged`` (the model is cached as diverged and would diverge again).
+    A ``failed`` request is retried.
+    """
     from .run import pending
 
     check_results_writable(results_dir)
-
-    done = {r.get("job_key") for r in read_rows(results_dir, warn=False) if r["status"] == "ok"}
+    stored = read_rows(results_dir, warn=False)
+    latest: dict[str, list[dict]] = {}
+    for row in stored:
+        key = row.get("job_key")
+        if key:
+            if key in latest and latest[key][0]["run_id"] != row["run_id"]:
+                latest[key] = []
+            latest.setdefault(key, []).append(row)
+    done = {r["job_key"] for r in stored if r["status"] == "ok" and r.get("job_key")}
+    diverged = {k: rows[0] for k, rows in latest.items() if k not in done and any(r["status"] == "diverged" for r in rows)}
     jobs = build_jobs(models, datasets, **options)
-    left = [j for j in (pending(job, done) for job in jobs) if j is not None]
+    left = [j for j in (pending(job, done | set(diverged)) for job in jobs) if j is not None]
     skipped = sum(len(j.probes) for j in jobs) - sum(len(j.probes) for j in left)
+    asked = {k for job in jobs for k in _job_keys(job)}
+    skipped_diverged = [row for k, row in diverged.items() if k in asked]
     click.echo(f"{len(jobs)} job(s); {skipped} (job, probe) request(s) already stored, skipped.", err=True)
+    note = ""
+    if skipped_diverged:
+        folders = sorted({f"{r['model']}-{r['model_config_hash']}" for r in skipped_diverged})
+        note = (f" {len(skipped_diverged)} skipped request(s) diverged before: the model is cached as diverged; "
+                f"delete {', '.join(folders)} under the cache's models/ folder to train it again.")
     if left:
-        execute(left, executor, results_dir)
+        execute(left, executor, results_dir, skipped=skipped, note=note)
+    else:
+        click.echo(f"Summary: 0 done, {skipped} skipped, 0 failed.{note}", err=True)
+
+
+def _job_keys(job) -> list[str]:
+    from .run import job_key, resolve
+
+    resolved = resolve(job)
+    return [job_key(job, resolved, i) for i in range(len(job.probes))]
 
 
 def _print_rows(rows):
@@ -221,7 +302,9 @@ def results_command(results_dir, fmt):
     if fmt == "json":
         click.echo(frame.to_json(orient="records", indent=1))
     elif fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        from . import escape
+
+        click.echo(frame.map(escape.csv).to_csv(index=False), nl=False)
     else:
         click.echo(tabulate(frame[SHORT_COLUMNS], headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
 

@@ -10,7 +10,9 @@ and label budgets from the training split.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,6 +45,88 @@ class Metric:
     labels_used: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
+
+
+MAX_DETAILS_BYTES = 64 * 1024  # a row is one line of the store; details hold facts, not data
+MAX_DETAILS_ARRAY = 4096  # numpy arrays up to this many elements are stored as lists
+
+
+class MetricError(ValueError):
+    """A metric a probe returned that cannot be stored; the message says which field and why."""
+
+
+def _kind(value) -> str:
+    return f"{type(value).__module__}.{type(value).__name__}".replace("builtins.", "")
+
+
+def _real(value, what: str) -> float:
+    """``value`` as a finite float: Python and numpy real scalars only."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        hint = "; use .item()" if isinstance(value, (torch.Tensor, np.ndarray)) else ""
+        raise MetricError(f"{what} is a {_kind(value)} ({str(value)[:40]!r}), expected a real number{hint}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise MetricError(f"{what} is {number}, expected a finite number")
+    return number
+
+
+def _count(value, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise MetricError(f"{what} is {repr(value)[:40]}, expected a non-negative int or None")
+    return int(value)
+
+
+def _plain(value, where: str):
+    """``value`` in JSON's types (numpy scalars and small arrays unwrapped; non-finite floats as null)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size <= MAX_DETAILS_ARRAY:
+        return _plain(value.tolist(), where)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        bad = [k for k in value if not isinstance(k, str)]
+        if bad:
+            raise MetricError(f"{where} has a key {bad[0]!r} that is not a str")
+        return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    hint = "; use .item() or .tolist()" if isinstance(value, (torch.Tensor, np.ndarray)) else ""
+    raise MetricError(f"{where} is a {_kind(value)}, which JSON cannot hold{hint}")
+
+
+def check_metric(metric: object) -> "Metric":
+    """``metric`` ready to store (floats, ints and JSON-safe details), or :class:`MetricError` saying why not."""
+    if not isinstance(metric, Metric):
+        raise MetricError(f"returned a {_kind(metric)} where a ganbench.Metric was expected")
+    if not isinstance(metric.name, str) or not metric.name.strip():
+        raise MetricError(f"metric name {metric.name!r} is not a non-empty str")
+    value = _real(metric.value, "value")
+    direction = metric.higher_is_better
+    if isinstance(direction, np.bool_):
+        direction = bool(direction)
+    if direction is not None and not isinstance(direction, bool):
+        raise MetricError(f"higher_is_better is {direction!r}, expected True, False, or None with a target")
+    target = None if metric.target is None else _real(metric.target, "target")
+    if direction is None and target is None:
+        raise MetricError("higher_is_better is None and no target is set: say which direction is better")
+    stderr = None if metric.stderr is None else _real(metric.stderr, "stderr")
+    if stderr is not None and stderr < 0:
+        raise MetricError(f"stderr is {stderr}, expected >= 0")
+    if not isinstance(metric.details, dict):
+        raise MetricError(f"details is a {_kind(metric.details)}, expected a dict")
+    details = _plain(metric.details, "details")
+    size = len(json.dumps(details))
+    if size > MAX_DETAILS_BYTES:
+        raise MetricError(f"details take {size:,} bytes as JSON, more than {MAX_DETAILS_BYTES:,}; keep facts, "
+                          f"not data, in details (write arrays to ctx.artifacts_dir)")
+    return replace(metric, value=value, higher_is_better=direction, target=target, stderr=stderr,
+                   n_train=_count(metric.n_train, "n_train"), n_test=_count(metric.n_test, "n_test"),
+                   labels_used=_count(metric.labels_used, "labels_used"), details=details)
 
 
 @dataclass
@@ -93,4 +177,5 @@ class Probe:
         """Raise ``UsageError`` when this probe cannot run on a dataset of ``info``; default: no check."""
 
     def run(self, ctx: ProbeContext) -> list[Metric]:
+        """Score the current view; every returned metric is checked by :func:`check_metric` before it is stored."""
         raise NotImplementedError

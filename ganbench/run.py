@@ -30,7 +30,7 @@ from .errors import UsageError
 from .paths import dedup_path
 from .plugins import get_registry
 from .options import resolve_options
-from .probe import Metric, ProbeContext
+from .probe import Metric, MetricError, ProbeContext, check_metric
 from .schema import SCHEMA_VERSION
 from .training import TrainOutcome, Trainer, TrainSettings, model_key, set_seed
 
@@ -106,8 +106,9 @@ def resolve(job: Job) -> Resolved:
     reg = get_registry()
     mspec = reg.get("model", job.model)
     mopts = resolve_options(mspec.options, job.model_options, f"model '{mspec.name}'")
-    model = mspec.factory(**mopts)  # cheap: networks are built later, by setup()
-    check_trains(job, mspec, model)
+    model = _model_for_checks(mspec, mopts)
+    if model is not None:
+        check_trains(job, mspec, model)
     probes = []
     for req in job.probes:
         pspec = reg.get("probe", req.name)
@@ -119,12 +120,21 @@ def resolve(job: Job) -> Resolved:
             )
         probes.append((pspec, resolve_options(pspec.options, req.options, f"probe '{pspec.name}'")))
     dspec, dargument, dopts = resolve_dataset(job.dataset, job.dataset_options)
-    if job.views:
+    if job.views and model is not None:
         views = model.feature_views()
         for view in job.views:
             if view not in views:
                 raise UsageError(f"Model '{mspec.name}' has no feature view '{view}'. Views: {', '.join(views) or 'none'}.")
     return Resolved(mspec, mopts, probes, dspec, dargument, dopts)
+
+
+def _model_for_checks(mspec, options: dict):
+    """The model object, built cheaply (networks come later, in ``setup``), to check the
+    request against; ``None`` when its factory raises -- that becomes the job's failed rows."""
+    try:
+        return mspec.factory(**options)
+    except Exception:
+        return None
 
 
 def resolve_dataset(name: str, given: dict[str, str]) -> tuple[Any, str | None, dict]:
@@ -307,34 +317,47 @@ def _row(base: dict, pspec, popts: dict, view, metric: Metric | None, outcome: T
 
 
 def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str], None] = _log) -> list[dict]:
-    """Train or load the model, run every probe on every view; return all rows."""
+    """Train or load the model, run every probe on every view; return all rows.
+
+    A user error (a missing dataset, a bad device) raises :class:`UsageError`
+    before anything trains. Any other failure (a model plugin's factory,
+    setup or training raising, a probe's factory or run raising or returning
+    something that is not a list of valid metrics) becomes ``failed`` rows of
+    the probes it concerns, so the other probes and jobs go on.
+    """
     resolved = resolve(job)
     dataset = load_dataset(job, resolved)
-    probes = [pspec.factory(**popts) for pspec, popts in resolved.probes]
-    check_probes(probes, dataset)  # e.g. a label budget larger than a class: before training, not after
+    probes = [_build_probe(pspec, popts) for pspec, popts in resolved.probes]
+    # e.g. a label budget larger than a class: refused before training, not after
+    check_probes([p for p in probes if not isinstance(p, Exception)], dataset)
     device = resolve_device(job.device)
-    set_seed(job.seed)
-    model = resolved.model_spec.factory(**resolved.model_options)
-    views = list(job.views or model.feature_views())
-    model.setup(dataset.info(), device)
-    settings = TrainSettings(job.epochs, job.max_steps, job.batch_size, job.checkpoint_every)
-    cache = Path(job.cache_dir)
-    trainer = Trainer(model, dataset, device, job.seed, settings, folder=None, log=log) if model.trains else None
-    key = model_key({
-        "model": resolved.model_spec.name, "version": resolved.model_spec.version, "config": resolved.model_options,
-        "dataset": dataset.fingerprint, "seed": job.seed, "schedule": trainer.schedule() if trainer else None,
-    })
-    folder = cache / "models" / f"{resolved.model_spec.name}-{key}"
     run_id = uuid.uuid4().hex[:12]
+    try:
+        model, views, trainer, key = _build_model(job, resolved, dataset, device, log)
+    except UsageError:
+        raise
+    except Exception as exc:
+        log(traceback.format_exc())
+        rows = job_failure_rows(job, f"model setup failed: {type(exc).__name__}: {exc}", run_id=run_id,
+                                base=_row_base(job, resolved, dataset, None, device, run_id))
+        on_rows(rows)
+        return rows
+    folder = Path(job.cache_dir) / "models" / f"{resolved.model_spec.name}-{key}"
     base = _row_base(job, resolved, dataset, key, device, run_id)
     if trainer is not None:
         trainer.folder = folder  # known only once the schedule is part of the key
         outcome = _train(trainer, log)
     else:
         outcome = TrainOutcome("ok", 0, 0.0, {}, "untrained")
-    model.train(False)
-    extra = {"model": model.report(), "dataset": dataset.notes} if (model.report() or dataset.notes) else {}
-    all_rows = []
+    extra = {}
+    if outcome.status == "ok":
+        try:
+            model.train(False)
+            report = model.report()
+            extra = {"model": report, "dataset": dataset.notes} if (report or dataset.notes) else {}
+        except Exception as exc:
+            log(traceback.format_exc())
+            outcome = replace(outcome, status="failed", error=f"model failed after training: {type(exc).__name__}: {exc}")
     if outcome.status != "ok":
         rows = [_row({**base, "job_key": job_key(job, resolved, i)}, p, o, None, None, outcome, 0.0, outcome.status,
                      outcome.error, None, extra) for i, (p, o) in enumerate(resolved.probes)]
@@ -344,8 +367,16 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     features = FeatureSource(model, dataset, device, feature_cache)
     generate = generator_for(model, dataset, device) if "generator" in resolved.model_spec.capabilities else _no_generator
     artifacts = Path(job.cache_dir) / "artifacts" / run_id
+    all_rows = []
     for index, ((pspec, popts), probe) in enumerate(zip(resolved.probes, probes)):
         base["job_key"] = job_key(job, resolved, index)
+        if isinstance(probe, Exception):
+            detail = _describe(probe, log)
+            log(f"Probe '{pspec.name}' could not be built: {detail}")
+            rows = [_row(base, pspec, popts, None, None, outcome, 0.0, "failed", f"probe setup failed: {detail}", None, extra)]
+            on_rows(rows)
+            all_rows += rows
+            continue
         for view in views if "features" in pspec.requires else [None]:
             ctx = ProbeContext(
                 dataset=dataset, view=view, seed=job.seed, device=device, artifacts_dir=artifacts / pspec.name,
@@ -358,6 +389,45 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     return all_rows
 
 
+def _build_model(job: Job, resolved: Resolved, dataset: Dataset, device, log):
+    """Build and set up the model plugin; ``(model, views, trainer or None, checkpoint key)``."""
+    set_seed(job.seed)
+    model = resolved.model_spec.factory(**resolved.model_options)
+    views = list(job.views or model.feature_views())
+    model.setup(dataset.info(), device)
+    settings = TrainSettings(job.epochs, job.max_steps, job.batch_size, job.checkpoint_every)
+    trainer = Trainer(model, dataset, device, job.seed, settings, folder=None, log=log) if model.trains else None
+    key = model_key({
+        "model": resolved.model_spec.name, "version": resolved.model_spec.version, "config": resolved.model_options,
+        "dataset": dataset.fingerprint, "seed": job.seed, "schedule": trainer.schedule() if trainer else None,
+    })
+    return model, views, trainer, key
+
+
+def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict | None = None,
+                     skip_keys: frozenset[str] = frozenset()) -> list[dict]:
+    """One ``failed`` row per probe of ``job`` (but those whose job_key is in ``skip_keys``).
+
+    For failures outside any probe; usable where only the job is known (an
+    executor whose task died): fields that need the dataset or the model stay null.
+    """
+    resolved = resolve(job)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    if base is None:
+        spec = resolved.model_spec
+        base = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "ganbench_version": __version__,
+                "model": spec.name, "model_version": spec.version, "model_config": resolved.model_options,
+                "model_config_hash": None, "trains_on_labels": spec.trains_on_labels, "dataset": job.dataset,
+                "dataset_fingerprint": None, "seed": job.seed, "device": job.device, "torch_version": torch.__version__}
+    outcome = TrainOutcome("failed", 0, 0.0, {}, "none", error)
+    rows = []
+    for index, (pspec, popts) in enumerate(resolved.probes):
+        key = job_key(job, resolved, index)
+        if key not in skip_keys:
+            rows.append(_row({**base, "job_key": key}, pspec, popts, None, None, outcome, 0.0, "failed", error, None, {}))
+    return rows
+
+
 def _train(trainer: Trainer, log) -> TrainOutcome:
     """Train; a crash inside a model plugin becomes ``failed`` rows, not a lost job."""
     try:
@@ -367,22 +437,60 @@ def _train(trainer: Trainer, log) -> TrainOutcome:
         return TrainOutcome("failed", 0, 0.0, trainer.schedule(0), "trained", f"training failed: {type(exc).__name__}: {exc}")
 
 
+def _build_probe(pspec, popts):
+    """The probe plugin, or the exception its factory raised (it becomes a failed row later)."""
+    try:
+        return pspec.factory(**popts)
+    except Exception as exc:
+        return exc
+
+
+def _describe(exc: Exception, log) -> str:
+    """One line for a row's error; the traceback goes to the log unless it is a user error."""
+    if isinstance(exc, UsageError):
+        return str(exc)
+    log("".join(traceback.format_exception(exc)))
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict]:
+    """The probe's rows on one view: its valid metrics ``ok``, each invalid one (or a crash) ``failed``."""
     began = time.perf_counter()
+
+    def failed(error: str, metric_name=None) -> dict:
+        log(f"Probe '{pspec.name}' failed on view {ctx.view}: {error}")
+        row = _row(base, pspec, popts, ctx.view, None, outcome, time.perf_counter() - began, "failed", error, None, extra)
+        row["metric"] = metric_name
+        return row
+
     try:
         metrics = probe.run(ctx)
     except Exception as exc:  # one failing probe must not lose the others' rows
-        detail = str(exc) if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, UsageError):
-            log(traceback.format_exc())
-        log(f"Probe '{pspec.name}' failed on view {ctx.view}: {detail}")
-        return [_row(base, pspec, popts, ctx.view, None, outcome, time.perf_counter() - began, "failed", detail, None, extra)]
+        return [failed(_describe(exc, log))]
     seconds = time.perf_counter() - began
+    if not isinstance(metrics, (list, tuple)):
+        return [failed(f"probe '{pspec.name}' returned a {type(metrics).__name__}, expected a list of ganbench.Metric")]
     dim = None
     if ctx.view is not None:
-        dim = int(ctx.features("test")[0].shape[1])
+        try:
+            dim = int(ctx.features("test")[0].shape[1])
+        except Exception as exc:
+            log(f"Probe '{pspec.name}' on view '{ctx.view}': the feature dimension is unknown ({type(exc).__name__}: {exc})")
         log(f"{pspec.name} on view '{ctx.view}' ({dim} dimensions): {seconds:.1f} s")
-    return [_row(base, pspec, popts, ctx.view, m, outcome, seconds, "ok", None, dim, extra) for m in metrics]
+    rows = []
+    for position, metric in enumerate(metrics):
+        try:
+            checked = check_metric(metric)
+        except MetricError as exc:
+            name = getattr(metric, "name", None)
+            name = name if isinstance(name, str) and name.strip() else None
+            label = f"metric '{name}'" if name else f"item {position}"
+            rows.append(failed(f"probe '{pspec.name}' {label}: {exc}", name))
+            continue
+        rows.append(_row(base, pspec, popts, ctx.view, checked, outcome, seconds, "ok", None, dim, extra))
+    if not rows:
+        rows.append(failed(f"probe '{pspec.name}' returned no metrics"))
+    return rows
 
 
 def _no_generator(n: int, seed: int):

@@ -7,6 +7,8 @@ accept rows of any version they know (:data:`KNOWN_VERSIONS`).
 
 from __future__ import annotations
 
+import math
+
 SCHEMA_VERSION = 1
 KNOWN_VERSIONS = frozenset({1})
 STATUSES = ("ok", "failed", "diverged")
@@ -59,15 +61,64 @@ def schema_markdown() -> str:
     return "\n".join(lines)
 
 
+def _matches(value: object, typ: str) -> bool:
+    """Whether a JSON value has the declared type (``int`` is not ``bool``; a ``float`` is finite)."""
+    if typ == "null":
+        return value is None
+    if typ == "str":
+        return isinstance(value, str)
+    if typ == "bool":
+        return isinstance(value, bool)
+    if typ == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if typ == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if typ == "dict":
+        return isinstance(value, dict)
+    return True  # a type this reader does not know constrains nothing
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+
+
 def check_row(row: object) -> str | None:
-    """Why ``row`` is not a result row of a known version, or ``None`` when it is."""
+    """Why ``row`` is not a result row of a known version, or ``None`` when it is.
+
+    Every field present must have the type :data:`FIELDS` declares. The
+    :data:`REQUIRED` fields are never null, except ``metric`` and ``value`` on
+    a row whose status is not ``ok``; other fields may be null (unknown: a job
+    that failed before its dataset loaded has no fingerprint). An ``ok`` row's
+    value is a finite number. Fields this version does not declare are kept
+    as they are (a newer writer may add some).
+    """
     if not isinstance(row, dict):
         return "not a JSON object"
     missing = [f for f in REQUIRED if f not in row]
     if missing:
         return f"missing fields {', '.join(missing)}"
-    if row["schema_version"] not in KNOWN_VERSIONS:
-        return f"unknown schema_version {row['schema_version']!r}"
-    if row["status"] not in STATUSES:
-        return f"unknown status {row['status']!r}"
+    version = row["schema_version"]
+    if not _matches(version, "int") or version not in KNOWN_VERSIONS:
+        return f"unknown schema_version {_short(version)}"
+    status = row["status"]
+    if not isinstance(status, str) or status not in STATUSES:
+        return f"unknown status {_short(status)}"
+    for name, (typ, _) in FIELDS.items():
+        if name not in row:
+            continue
+        value = row[name]
+        allowed = typ.split("|")
+        if value is None and (name not in REQUIRED or (status != "ok" and name in ("metric", "value"))):
+            continue
+        if not any(_matches(value, t) for t in allowed):
+            return f"field '{name}' is {_type_name(value)}, expected {typ}"
+    if status == "ok" and row["value"] is None:
+        return "an ok row without a value"
     return None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -3,8 +3,9 @@
 ``<results dir>/results.jsonl`` holds one row per line. Appends take a file
 lock (``results.jsonl.lock``) and write each batch of rows with one
 ``write`` on a file opened for appending, then fsync, so concurrent writers
-never interleave or tear lines. Reading skips a torn or foreign line with a
-warning naming its line number; it is never fatal.
+never interleave or tear lines. An append that fails leaves the store as it
+was and keeps the rows in a side file. Reading skips a torn, foreign or
+mistyped line with a warning naming its line number; it is never fatal.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 from filelock import FileLock
 
+from .errors import UsageError
 from .schema import FIELDS, check_row
 
 STORE_NAME = "results.jsonl"
@@ -33,42 +38,119 @@ def store_path(results_dir: str | os.PathLike) -> Path:
     return path if path.suffix == ".jsonl" else path / STORE_NAME
 
 
-def _clean(value):
-    # JSON has no NaN/Inf; a diverged figure is stored as null.
+class StoreWriteError(UsageError):
+    """Rows could not be appended; the store is unchanged and the rows are in a side file."""
+
+    def __init__(self, message: str, side_file: Path | None):
+        super().__init__(message)
+        self.side_file = side_file
+
+
+def _jsonable(value):
+    """``value`` as plain JSON types: numpy scalars and arrays unwrapped, non-finite floats as null.
+
+    Whatever JSON cannot hold otherwise is written as its ``str``: a row is
+    never refused for a detail.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
-        return None
+        return None  # JSON has no NaN/Inf
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    return str(value)
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _safe_row(row: dict) -> dict:
+    """The row as it will be stored; an ``ok`` row whose value is not a finite number becomes ``failed``.
+
+    The runner validates every metric before this; this is the last line of
+    defence, so that no caller can store a figure that is not a number as ok.
+    """
+    if isinstance(row.get("value"), np.generic):
+        row = {**row, "value": row["value"].item()}
+    if row.get("status") == "ok" and not _finite_number(row.get("value")):
+        original = row.get("value")
+        row = {**row, "status": "failed", "value": None,
+               "error": f"the value {str(original)[:60]!r} is not a finite number; not stored as ok"}
+    return _jsonable(row)
 
 
 def append_rows(results_dir: str | os.PathLike, rows: Iterable[dict]) -> Path:
-    """Append ``rows`` atomically; return the store's path."""
+    """Append ``rows`` atomically; return the store's path.
+
+    When the append fails (a full disk, an I/O error, no permission) the
+    store is cut back to the length it had, the rows are written to a side
+    file, and :class:`StoreWriteError` names that file.
+    """
     path = store_path(results_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = "".join(json.dumps(_clean(row), sort_keys=False, default=str) + "\n" for row in rows)
+    rows = [_safe_row(row) for row in rows]
+    payload = "".join(json.dumps(row, allow_nan=False) + "\n" for row in rows)
     if not payload:
         return path
-    with FileLock(str(path) + ".lock"):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            _repair_torn_tail(fd, path)
-            data = payload.encode()
-            written = 0
-            while written < len(data):
-                written += os.write(fd, data[written:])
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            _append_locked(path, payload.encode())
+    except OSError as exc:
+        side = _save_aside(path, payload)
+        reason = exc.strerror or str(exc)
+        where = f"saved to {side}" if side else "could not be saved anywhere either"
+        tail = f"; once fixed, add them with: cat {side} >> {path}" if side else ""
+        raise StoreWriteError(f"Could not append {len(rows)} row(s) to {path} ({reason}); the store is unchanged and "
+                              f"the rows were {where}{tail}", side) from exc
     return path
 
 
-def _repair_torn_tail(fd: int, path: Path) -> None:
+def _append_locked(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    size = os.fstat(fd).st_size
+    try:
+        _repair_torn_tail(fd, path, size)
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    except OSError:
+        try:  # leave the store as it was: no torn line of ours at its end
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        except OSError:
+            pass
+        raise
+    finally:
+        os.close(fd)
+
+
+def _save_aside(path: Path, payload: str) -> Path | None:
+    """Write rows that could not be appended next to the store, else in the temp dir; the file's path."""
+    stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}"
+    for folder in (path.parent, Path(tempfile.gettempdir())):
+        try:
+            fd, name = tempfile.mkstemp(prefix=f"{path.stem}.unsaved-{stamp}-", suffix=".jsonl", dir=folder)
+            with os.fdopen(fd, "w") as f:
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+            return Path(name)
+        except OSError:
+            continue
+    return None
+
+
+def _repair_torn_tail(fd: int, path: Path, size: int) -> None:
     # A writer killed mid-line leaves no newline at the end; start on a fresh
     # line so the torn line stays one (reported) line and ours stay whole.
-    size = os.fstat(fd).st_size
     if size == 0:
         return
     with open(path, "rb") as f:
@@ -78,26 +160,48 @@ def _repair_torn_tail(fd: int, path: Path) -> None:
 
 
 def read_rows(results_dir: str | os.PathLike, warn: bool = True) -> list[dict]:
-    """Every valid row; torn or foreign lines are reported and skipped."""
+    """Every valid row; torn, foreign or mistyped lines are reported with their number and skipped.
+
+    Reading never fails on a line's content: anything that is not a row of
+    a known schema version, with the declared field types, is skipped.
+    """
     path = store_path(results_dir)
     if not path.exists():
         return []
     rows = []
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-                problem = check_row(row)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                problem = f"not valid JSON ({exc.__class__.__name__})"
-            if problem:
-                if warn:
-                    warnings.warn(f"{path}:{number}: skipped a torn or foreign line: {problem}", StoreWarning, stacklevel=2)
-                continue
-            rows.append(row)
+    try:
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                row, problem = _parse_line(raw)
+                if problem:
+                    if warn:
+                        warnings.warn(f"{path}:{number}: skipped a torn or foreign line: {problem}", StoreWarning, stacklevel=2)
+                    continue
+                rows.append(row)
+    except OSError as exc:
+        raise UsageError(f"Cannot read the result store {path}: {exc.strerror or exc}. Pass the folder of a readable "
+                         f"store (or a .jsonl file).") from None
     return rows
+
+
+def _parse_line(raw: bytes) -> tuple[dict | None, str | None]:
+    try:
+        row = json.loads(raw)
+    except UnicodeDecodeError:
+        return None, "not valid UTF-8"
+    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+        return None, f"not valid JSON ({exc.__class__.__name__})"
+    except RecursionError:
+        return None, "nested too deeply"
+    try:
+        problem = check_row(row)
+    except RecursionError:
+        problem = "nested too deeply"
+    except Exception as exc:  # never let a strange line stop the reader
+        problem = f"could not be checked ({exc.__class__.__name__})"
+    return (None, problem) if problem else (row, None)
 
 
 def load_results(results_dir: str | os.PathLike = "results", warn: bool = True) -> pd.DataFrame:

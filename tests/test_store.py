@@ -23,14 +23,14 @@ def _writer(args):
 
 
 def test_concurrent_appends_lose_and_tear_nothing(tmp_path):
-    writers, per_writer = 6, 40
+    writers, per_writer = 8, 25  # 8 writers x 50 rows: exactly 400 come back
     ctx = mp.get_context("fork")  # separate processes, each with its own file handle and lock
     with ctx.Pool(writers) as pool:
         pool.map(_writer, [(str(tmp_path), w, per_writer) for w in range(writers)])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a torn line would warn
         rows = read_rows(tmp_path)
-    assert len(rows) == writers * per_writer * 2
+    assert len(rows) == writers * per_writer * 2 == 400
     seen = {(r["run_id"], r["metric"]) for r in rows}
     assert len(seen) == len(rows)
     for w in range(writers):  # each writer's pairs stay in order and together

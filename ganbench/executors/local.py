@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
+
 from .. import hookimpl
+from ..errors import UsageError
 from ..registry import ExecutorSpec
 
 
 class LocalExecutor:
-    """Runs each job here; rows reach the store as each probe finishes."""
+    """Runs each job here; rows reach the store as each probe finishes.
+
+    A job that fails in a way the runner did not turn into rows gets one
+    ``failed`` row for each of its probes still without rows; the next job
+    runs. A user error (:class:`UsageError`) stops the run.
+    """
 
     def run(self, jobs, on_rows):
-        from ..run import run_job
+        from ..run import job_failure_rows, run_job
 
         for job in jobs:
-            run_job(job, on_rows)
+            reported: set[str] = set()
+
+            def collect(rows):
+                reported.update(r.get("job_key") for r in rows)
+                on_rows(rows)
+
+            try:
+                run_job(job, collect)
+            except UsageError:
+                raise
+            except Exception as exc:
+                traceback.print_exc(file=sys.stderr)
+                on_rows(job_failure_rows(job, f"job failed: {type(exc).__name__}: {exc}", skip_keys=frozenset(reported)))
 
 
 @hookimpl

@@ -5,7 +5,8 @@ Each job is one Ray task. A job that may use CUDA (``--device auto`` or
 ``CUDA_VISIBLE_DEVICES`` so that ``auto`` finds it. Rows are appended to the
 one store on the submitting machine as each job finishes. The cluster is
 ``$RAY_ADDRESS`` when set, else a local Ray started for the sweep. Ray is an
-optional extra: ``pip install 'ganbench[ray]'``.
+optional extra: ``pip install 'ganbench[ray]'``. A task that raises or
+whose worker dies becomes ``failed`` rows of that job; the others go on.
 """
 
 from __future__ import annotations
@@ -40,8 +41,17 @@ class RayExecutor:
             pending[task.options(num_gpus=gpus).remote(job)] = job
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
-            pending.pop(done[0])
-            on_rows(ray.get(done[0]))
+            job = pending.pop(done[0])
+            try:
+                rows = ray.get(done[0])
+            except Exception as exc:  # the task raised or its worker died: that job's rows say so
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, UsageError):
+                    raise cause from None
+                from ..run import job_failure_rows
+
+                rows = job_failure_rows(job, f"job failed on Ray: {type(cause or exc).__name__}: {cause or exc}")
+            on_rows(rows)
 
 
 @hookimpl

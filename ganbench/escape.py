@@ -1,0 +1,51 @@
+"""Escaping for the text formats tables are written in (Markdown, CSV, HTML, LaTeX).
+
+Cells come from the store, and the store's strings come from users and
+plugins (a ``folder:`` dataset path, an error message): each writer escapes
+them so that a cell stays one cell and a spreadsheet never runs it.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import re
+
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula (OWASP)
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _text(value) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    return "" if value is None else str(value)
+
+
+def md(value) -> str:
+    """A Markdown table cell: backslashes and ``|`` escaped, line breaks as ``<br>``."""
+    text = _text(value).replace("\\", "\\\\").replace("|", "\\|")
+    return re.sub(r"\r\n|\r|\n", "<br>", text)
+
+
+def csv(value):
+    """A CSV cell: dicts and lists as JSON; a string a spreadsheet would run as a formula prefixed with ``'``.
+
+    Numbers are returned as they are (a negative figure is not a formula).
+    """
+    if isinstance(value, (dict, list, tuple)):
+        value = json.dumps(value, default=str)
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def html(value) -> str:
+    """An HTML cell: ``& < > " '`` escaped, line breaks as ``<br>``."""
+    return re.sub(r"\r\n|\r|\n", "<br>", _html.escape(_text(value), quote=True))
+
+
+def latex(value) -> str:
+    """A LaTeX cell: the ten special characters escaped, line breaks as spaces."""
+    text = "".join(_LATEX_SPECIALS.get(c, c) for c in _text(value))
+    return re.sub(r"\s*(\r\n|\r|\n)\s*", " ", text)
