@@ -483,7 +483,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
         probe = pspec.factory(**popts)
         base["job_key"] = job_key(job, resolved, index)
         for view in views if "features" in pspec.requires else [None]:
-            base["feature_config"] = None if view is None else features.config(view)
+            base["feature_config"] = None if view is None else _feature_config(features, view, log)
             ctx = ProbeContext(
                 dataset=dataset, view=view, seed=job.seed, device=device, artifacts_dir=artifacts / pspec.name,
                 model=model, _features=lambda split, v=view: features.split(split, v),
@@ -493,6 +493,15 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             on_rows(rows)
             all_rows += rows
     return all_rows
+
+
+def _feature_config(features: FeatureSource, view: str, log) -> dict | None:
+    """The row's ``feature_config``; a failure here is the probe's to report (it extracts next)."""
+    try:
+        return features.config(view)
+    except Exception as exc:
+        log(f"Could not work out how view '{view}' is extracted: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _train(trainer: Trainer, log) -> TrainOutcome:
