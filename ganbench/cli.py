@@ -127,6 +127,10 @@ def job_options(command):
         click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option."),
         click.option("--executor", default="local", show_default=True, help="Job executor (see `ganbench list executors`)."),
         click.option("--dedup", is_flag=True, help="Train on the dataset without the duplicates `ganbench dedup` listed."),
+        click.option("--at-epoch", type=click.IntRange(min=1), help="Probe the weights at the end of this epoch of the same "
+                     "training (snapshots: epochs 1, 2, 5, 10, 20, 50, ...); never trains."),
+        click.option("--bn-stats", type=click.Choice(["train-images", "running"]), default="train-images", show_default=True,
+                     help="Batch-norm statistics of the features: recomputed on the real training images, or the running ones."),
     ]
     for option in reversed(options):
         command = option(command)

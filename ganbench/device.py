@@ -1,4 +1,5 @@
-"""Device choice and the CUDA fast path (bf16 autocast, channels_last)."""
+"""Device choice, the CUDA fast path for training (bf16 autocast, channels_last), and
+float32 feature extraction."""
 
 from __future__ import annotations
 
@@ -38,3 +39,22 @@ def autocast(device: torch.device):
 
 def memory_format(device: torch.device):
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
+# What feature extraction runs in, recorded in every row's ``feature_config``.
+FEATURE_PRECISION = "float32"
+
+
+@contextlib.contextmanager
+def float32_math(device: torch.device):
+    """Plain float32 arithmetic on any device: autocast off (even inside an enclosing
+    autocast block) and no TF32 in CUDA matmuls or convolutions, so features do not
+    depend on the training fast path."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        with torch.autocast(device_type=device.type, enabled=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

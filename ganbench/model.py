@@ -14,6 +14,18 @@ Life of a model in a run::
     model.after_training(real_images)      # e.g. fit a projection; may be a no-op
     model.features(x, view)                # (B, D) float32 per feature view
     model.sample(n, generator)             # (n, C, H, W) in model.value_range
+
+The model places its own modules on the device ``setup`` is given; the core
+moves only the data (and, on CUDA, the modules' memory format for training).
+
+Features are extracted under ``torch.no_grad()`` in float32 (autocast off,
+no TF32), after ``train(False)``. By default (``--bn-stats train-images``)
+the core recomputes the statistics of every torch batch-norm layer that
+``features(x, view)`` reaches on the real training images and makes those
+layers normalise with them (forward hooks, see :mod:`ganbench.bn_stats`),
+whatever mode the layers are in; it never changes the weights. A model
+should still run its feature networks in eval mode (running statistics),
+which is what ``--bn-stats running`` uses.
 """
 
 from __future__ import annotations
@@ -111,11 +123,15 @@ class Model:
         """Called once after training, before the weights are saved, with real
         training images in ``value_range`` on the device; fit anything derived
         from the trained networks here and keep it in a registered buffer, so
-        loading the weights restores it."""
+        loading the weights restores it. When the core reuses another model's
+        training (``ModelSpec.trains_as``) or loads a snapshot (``--at-epoch``),
+        it calls this with the features' batch-norm statistics in force."""
 
     # -- using --------------------------------------------------------
     def features(self, x: torch.Tensor, view: str) -> torch.Tensor:
-        """``x``: ``(B, C, H, W)`` in ``value_range`` -> ``(B, D)`` float features of ``view``."""
+        """``x``: ``(B, C, H, W)`` in ``value_range`` on the model's device -> ``(B, D)`` float
+        features of ``view``. Called under ``torch.no_grad()`` in float32 with the modules in
+        eval mode; the features of one image must not depend on the rest of its batch."""
         raise NotImplementedError
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:

@@ -30,6 +30,14 @@ class ModelSpec:
     latent code), ``conditional`` (its generator takes a class).
     ``trains_on_labels`` marks models whose training sees class labels; the
     leaderboard marks their rows.
+
+    ``trains_as`` (optional) says that this model's networks are another
+    model's, trained the same way: ``trains_as(options)`` returns
+    ``(model_name, that_model's_options)``. The core then trains (or loads)
+    that model in that model's own cache folder -- a second run of either
+    reuses the training -- copies its modules into this model's modules of
+    the same names, and calls this model's ``after_training``; this model's
+    own cache folder keeps only what that fitted.
     """
 
     name: str
@@ -40,6 +48,7 @@ class ModelSpec:
     capabilities: frozenset = frozenset({"features"})
     trains_on_labels: bool = False
     plugin: str = ""
+    trains_as: Callable[[dict], tuple[str, dict]] | None = None
 
     def __post_init__(self):
         self.capabilities = frozenset(self.capabilities)

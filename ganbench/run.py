@@ -9,6 +9,7 @@ crash later in the job never loses a finished figure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -21,18 +22,20 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 from . import __version__
+from . import bn_stats as bn
 from .data import Dataset, fit_back, to_model_input, to_uint8
 from .datasets.cache import decode_cache_in
-from .device import autocast, memory_format, resolve_device
+from .device import FEATURE_PRECISION, autocast, float32_math, memory_format, resolve_device
 from .errors import UsageError
 from .paths import dedup_path
 from .plugins import get_registry
 from .options import resolve_options
 from .probe import Metric, MetricError, ProbeContext, check_metric
 from .schema import SCHEMA_VERSION
-from .training import TrainOutcome, Trainer, TrainSettings, model_key, set_seed
+from .training import SNAPSHOT_EPOCHS, TrainOutcome, Trainer, TrainSettings, model_key, real_sample, set_seed
 
 FEATURE_BATCH = 500
 
@@ -62,6 +65,8 @@ class Job:
     batch_size: int | None = None
     checkpoint_every: int = 200
     dedup: bool = False
+    at_epoch: int | None = None  # probe the end-of-epoch snapshot of the full run's training
+    bn_stats: str = "train-images"  # batch-norm statistics of the features: train-images | running
 
 
 @dataclass
@@ -165,6 +170,7 @@ def job_key(job: Job, resolved: Resolved, probe_index: int) -> str:
         "data_root": job.data_root, "dedup": job.dedup, "seed": job.seed, "epochs": job.epochs,
         "max_steps": job.max_steps, "batch_size": job.batch_size, "views": job.views,
         "probe": pspec.name, "probe_version": pspec.version, "probe_options": popts,
+        "at_epoch": job.at_epoch, "bn_stats": job.bn_stats,
     })
 
 
@@ -232,21 +238,77 @@ def _log(message: str) -> None:
 
 
 class FeatureSource:
-    """Extracts (and caches on disk) a model's features of one view."""
+    """Extracts (and caches on disk) a model's features of one view, in float32.
 
-    def __init__(self, model, dataset: Dataset, device: torch.device, cache: Path | None):
-        self.model, self.dataset, self.device, self.cache = model, dataset, device, cache
+    ``bn_stats``: ``train-images`` (default) normalises every batch-norm layer
+    the view reaches with statistics recomputed on the real training images
+    (:mod:`ganbench.bn_stats`), in :meth:`embed` and so in every split and in
+    ``ProbeContext.embed``; ``running`` uses the layers' running statistics.
+    ``cache`` is the folder for the model's weights as loaded; files go to a
+    subfolder named by everything else that changes features (batch-norm
+    mode, precision, device type), so e.g. a CPU row never reuses GPU features.
+    """
+
+    def __init__(self, model, dataset: Dataset, device: torch.device, cache: Path | None,
+                 bn_stats: str = "train-images", log: Callable[[str], None] = None):
+        if bn_stats not in bn.MODES:
+            raise UsageError(f"Bad --bn-stats {bn_stats!r}: expected one of {', '.join(bn.MODES)}.")
+        self.model, self.dataset, self.device, self.bn_stats = model, dataset, device, bn_stats
+        self.log = log or _log
+        self.cache = None if cache is None else cache / f"{bn_stats}-{FEATURE_PRECISION}-{device.type}"
         self._memo: dict[tuple[str, str], np.ndarray] = {}  # the current view's splits only
+        self._stats: dict[str, dict] = {}
+        self._dims: dict[str, int] = {}
 
+    def config(self, view: str) -> dict:
+        """How ``view``'s features are extracted: the row's ``feature_config``."""
+        if self.bn_stats == "running":
+            mode = "running" if bn.batch_norm_layers(self.model) else "none"
+        else:
+            mode = "train-images" if self.statistics(view) else "none"
+        return {"bn_stats": mode, "precision": FEATURE_PRECISION, "device": self.device.type}
+
+    # -- batch-norm statistics ------------------------------------------
+    def statistics(self, view: str) -> dict[str, bn.LayerStats]:
+        """The recomputed statistics of every batch-norm layer ``view`` reaches (empty: none)."""
+        if view not in self._stats:
+            self._stats[view] = self._load_or_recompute(view)
+        return self._stats[view]
+
+    def _load_or_recompute(self, view: str) -> dict[str, bn.LayerStats]:
+        if not bn.batch_norm_layers(self.model):
+            return {}
+        path = None if self.cache is None else self.cache / f"bn-{view}.safetensors"
+        if path is not None and path.exists():
+            try:
+                return bn.load(path)
+            except Exception as exc:  # damaged: recompute
+                self.log(f"warning: batch-norm statistics {path} are unreadable ({type(exc).__name__}); recomputing.")
+        model = self.model
+        inputs = bn.batches(self.dataset.train_x, lambda x: to_model_input(x, model.image_size, model.value_range, self.device))
+        with float32_math(self.device):
+            stats = bn.recompute(model, view, inputs)
+        if path is not None:
+            bn.save(stats, path)
+        return stats
+
+    def bn_context(self, view: str):
+        """While active, ``model.features(x, view)`` uses this source's batch-norm statistics."""
+        if self.bn_stats == "running":
+            return contextlib.nullcontext()
+        return bn.applied(self.model, self.statistics(view))
+
+    # -- features ---------------------------------------------------------
     @torch.no_grad()
     def embed(self, images: torch.Tensor, view: str) -> np.ndarray:
+        """uint8 ``(N, C, H, W)`` -> float32 ``(N, D)`` features of ``view``."""
         fmt = memory_format(self.device)
         chunks = []
-        for start in range(0, len(images), FEATURE_BATCH):
-            x = to_model_input(images[start:start + FEATURE_BATCH], self.model.image_size, self.model.value_range, self.device)
-            with autocast(self.device):
+        with float32_math(self.device), self.bn_context(view):
+            for start in range(0, len(images), FEATURE_BATCH):
+                x = to_model_input(images[start:start + FEATURE_BATCH], self.model.image_size, self.model.value_range, self.device)
                 f = self.model.features(x.contiguous(memory_format=fmt), view)
-            chunks.append(f.float().cpu().numpy())
+                chunks.append(f.float().cpu().numpy())
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def split(self, split: str, view: str) -> np.ndarray:
@@ -255,10 +317,29 @@ class FeatureSource:
             self._memo[(view, split)] = self._load_or_extract(split, view)
         return self._memo[(view, split)]
 
+    def dimension(self, view: str) -> int:
+        if view not in self._dims:
+            self._dims[view] = int(self.embed(self.dataset.test_x[:2], view).shape[1])
+        return self._dims[view]
+
+    def _cache_problem(self, feats: np.ndarray, split: str, view: str) -> str | None:
+        rows = len(self.dataset.split(split)[0])
+        expected = (rows, self.dimension(view))
+        if feats.dtype != np.float32 or feats.shape != expected:
+            return f"holds {feats.dtype} {feats.shape}, expected float32 {expected}"
+        return None
+
     def _load_or_extract(self, split: str, view: str) -> np.ndarray:
         path = None if self.cache is None else self.cache / f"{view}-{split}.npy"
         if path is not None and path.exists():
-            return np.load(path, allow_pickle=False)
+            try:
+                feats = np.load(path, allow_pickle=False)
+                problem = self._cache_problem(feats, split, view)
+            except (OSError, ValueError, EOFError) as exc:
+                problem = f"is unreadable ({type(exc).__name__}: {exc})"
+            if problem is None:
+                return feats
+            self.log(f"warning: feature cache {path} {problem}; extracting the features again.")
         feats = self.embed(self.dataset.split(split)[0], view)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,6 +397,157 @@ def _row(base: dict, pspec, popts: dict, view, metric: Metric | None, outcome: T
     return row
 
 
+@dataclass
+class PreparedModel:
+    """A model trained (or loaded) for a job, ready to give features and samples.
+
+    ``model`` is in eval mode on ``device``; ``outcome`` says how it was
+    obtained (status ``ok`` or not, steps, seconds, source); ``folder`` is its
+    cache folder and ``key`` the hash naming it; ``features`` extracts (and
+    caches) its features with the job's batch-norm statistics, in float32.
+    """
+
+    model: Any
+    dataset: Dataset
+    device: torch.device
+    outcome: TrainOutcome
+    folder: Path
+    resolved: Resolved
+    key: str
+    features: FeatureSource | None = None
+    snapshot_epoch: int | None = None
+
+
+def prepare_model(job: Job, log: Callable[[str], None] = _log,
+                  check: Callable[[Dataset], None] | None = None) -> PreparedModel:
+    """Resolve ``job``, load its dataset, build its model and train it (or load it).
+
+    Honours ``job.at_epoch`` (a snapshot of the full run's training, never
+    trained for) and a spec's ``trains_as`` (another model's training reused).
+    ``check(dataset)`` runs once the dataset is loaded, before anything trains.
+    Raises :class:`UsageError` before anything trains for a bad request.
+    """
+    resolved = resolve(job)
+    if job.bn_stats not in bn.MODES:
+        raise UsageError(f"Bad --bn-stats {job.bn_stats!r}: expected one of {', '.join(bn.MODES)}.")
+    spec = resolved.model_spec
+    dataset = load_dataset(job, resolved)
+    if check is not None:
+        check(dataset)  # e.g. a probe's label budget larger than a class: refused before training, not after
+    device = resolve_device(job.device)
+    set_seed(job.seed)
+    model = spec.factory(**resolved.model_options)
+    model.setup(dataset.info(), device)
+    if job.at_epoch is not None and not model.trains and spec.trains_as is None:
+        raise UsageError(f"--at-epoch {job.at_epoch}: model '{spec.name}' does not train, so it has no snapshots. Leave --at-epoch out.")
+    if spec.trains_as is not None:
+        return _prepare_through(spec, job, resolved, model, dataset, device, log)
+    if not model.trains:
+        key = _key(spec, resolved.model_options, dataset, job.seed, None)
+        folder = Path(job.cache_dir) / "models" / f"{spec.name}-{key}"
+        outcome = TrainOutcome("ok", 0, 0.0, {}, "untrained")
+        return _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
+    trainer = _trainer(spec, resolved.model_options, model, dataset, device, job, log)
+    key, folder = _key(spec, resolved.model_options, dataset, job.seed, trainer.schedule()), trainer.folder
+    if job.at_epoch is None:
+        outcome = _train(trainer, log)
+        return _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
+    outcome, from_snapshot = _load_snapshot(trainer, job.at_epoch, log)
+    prepared = _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
+    if from_snapshot:
+        _fit_after_training(prepared, job.seed)
+    return prepared
+
+
+def _key(spec, options: dict, dataset: Dataset, seed: int, schedule: dict | None) -> str:
+    return model_key({"model": spec.name, "version": spec.version, "config": options, "dataset": dataset.fingerprint,
+                      "seed": seed, "schedule": schedule})
+
+
+def _trainer(spec, options: dict, model, dataset: Dataset, device, job: Job, log) -> Trainer:
+    settings = TrainSettings(job.epochs, job.max_steps, job.batch_size, job.checkpoint_every)
+    trainer = Trainer(model, dataset, device, job.seed, settings, folder=None, log=log)
+    # the folder is known only once the schedule is part of the key
+    trainer.folder = Path(job.cache_dir) / "models" / f"{spec.name}-{_key(spec, options, dataset, job.seed, trainer.schedule())}"
+    return trainer
+
+
+def _prepared(job, resolved, model, dataset, device, outcome, folder, key, log) -> PreparedModel:
+    model.train(False)
+    weights = "final" if job.at_epoch is None else f"epoch-{job.at_epoch:04d}"
+    cache = folder / "features" / weights if model.cache_features else None
+    features = FeatureSource(model, dataset, device, cache, job.bn_stats, log)
+    return PreparedModel(model, dataset, device, outcome, folder, resolved, key, features, job.at_epoch)
+
+
+def _load_snapshot(trainer: Trainer, epoch: int, log) -> tuple[TrainOutcome, bool]:
+    """Load the weights at the end of ``epoch``; ``(outcome, True)`` when they came from a
+    snapshot (``after_training`` has not run on them), ``False`` for the final weights."""
+    steps = epoch * trainer.steps_per_epoch
+    final = steps == trainer.total_steps and trainer.weights_path.exists()
+    path = trainer.weights_path if final else trainer.snapshot_path(epoch)
+    if not path.exists():
+        have = ", ".join(map(str, trainer.snapshot_epochs())) or "none"
+        done = f"; final weights: epoch {trainer.total_steps // max(trainer.steps_per_epoch, 1)}" if trainer.weights_path.exists() else ""
+        raise UsageError(
+            f"--at-epoch {epoch}: no snapshot at {path} (snapshots kept: epochs {have}{done}). Run the same command without "
+            f"--at-epoch first to train; snapshots are kept at epochs {', '.join(map(str, SNAPSHOT_EPOCHS[:6]))}, ... before the last."
+        )
+    trainer.model.load_state_tensors(load_file(str(path), device=str(trainer.device)))
+    log(f"Loaded the epoch-{epoch} weights from {path} (no training).")
+    return TrainOutcome("ok", steps, 0.0, trainer.schedule(steps), "snapshot"), not final
+
+
+def _fit_after_training(prepared: PreparedModel, seed: int) -> None:
+    """``model.after_training`` on the training images, with the features' batch-norm statistics
+    (those of the model's first view), so what it fits matches the features it is used on."""
+    model = prepared.model
+    views = list(model.feature_views())
+    set_seed(seed)  # what it draws is repeatable
+    real = real_sample(model, prepared.dataset, seed, prepared.device)
+    context = prepared.features.bn_context(views[0]) if views else contextlib.nullcontext()
+    with context:
+        model.after_training(real)
+    model.train(False)
+
+
+def _prepare_through(spec, job: Job, resolved: Resolved, model, dataset: Dataset, device, log) -> PreparedModel:
+    """A ``trains_as`` model: train (or load) the other model in its own folder, copy its
+    networks in, fit this model's own part (cached in this model's folder)."""
+    base_name, base_options = spec.trains_as(dict(resolved.model_options))
+    base_spec = get_registry().get("model", base_name)
+    base_options = {**resolve_options(base_spec.options, {}, f"model '{base_name}'"), **base_options}
+    set_seed(job.seed)  # the same initialisation as a run of the other model
+    base = base_spec.factory(**base_options)
+    base.setup(dataset.info(), device)
+    trainer = _trainer(base_spec, base_options, base, dataset, device, job, log)
+    if job.at_epoch is None:
+        outcome = _train(trainer, log)
+    else:
+        outcome = _load_snapshot(trainer, job.at_epoch, log)[0]
+    key = model_key({"model": spec.name, "version": spec.version, "config": resolved.model_options,
+                     "trains_as": trainer.folder.name, "at_epoch": job.at_epoch, "bn_stats": job.bn_stats})
+    folder = Path(job.cache_dir) / "models" / f"{spec.name}-{key}"
+    prepared = _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
+    if outcome.status != "ok":
+        return prepared
+    weights = folder / "weights.safetensors"
+    if weights.exists():
+        model.load_state_tensors(load_file(str(weights), device=str(device)))
+        log(f"Loaded the fitted model from {weights} (trained as '{base_name}' in {trainer.folder}).")
+        model.train(False)
+        return prepared
+    theirs = base.modules()
+    for name, module in model.modules().items():
+        if name in theirs:
+            module.load_state_dict(theirs[name].state_dict())
+    _fit_after_training(prepared, job.seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in model.state_tensors().items()}, str(weights))
+    (folder / "trained_as.json").write_text(json.dumps({"model": base_name, "options": base_options, "folder": str(trainer.folder)}, default=str))
+    return prepared
+
+
 def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str], None] = _log) -> list[dict]:
     """Train or load the model, run every probe on every view; return all rows.
 
@@ -326,45 +558,37 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     the probes it concerns, so the other probes and jobs go on.
     """
     resolved = resolve(job)
-    dataset = load_dataset(job, resolved)
     probes = [_build_probe(pspec, popts) for pspec, popts in resolved.probes]
-    # e.g. a label budget larger than a class: refused before training, not after
-    check_probes([p for p in probes if not isinstance(p, Exception)], dataset)
-    device = resolve_device(job.device)
     run_id = uuid.uuid4().hex[:12]
     try:
-        model, views, trainer, key = _build_model(job, resolved, dataset, device, log)
+        prepared = prepare_model(job, log, check=lambda data: check_probes(
+            [p for p in probes if not isinstance(p, Exception)], data))
     except UsageError:
         raise
     except Exception as exc:
         log(traceback.format_exc())
-        rows = job_failure_rows(job, f"model setup failed: {type(exc).__name__}: {exc}", run_id=run_id,
-                                base=_row_base(job, resolved, dataset, None, device, run_id))
+        rows = job_failure_rows(job, f"model setup failed: {type(exc).__name__}: {exc}", run_id=run_id)
         on_rows(rows)
         return rows
-    folder = Path(job.cache_dir) / "models" / f"{resolved.model_spec.name}-{key}"
-    base = _row_base(job, resolved, dataset, key, device, run_id)
-    if trainer is not None:
-        trainer.folder = folder  # known only once the schedule is part of the key
-        outcome = _train(trainer, log)
-    else:
-        outcome = TrainOutcome("ok", 0, 0.0, {}, "untrained")
+    model, dataset, device, outcome, resolved = prepared.model, prepared.dataset, prepared.device, prepared.outcome, prepared.resolved
+    views = list(job.views or model.feature_views())
+    base = _row_base(job, resolved, dataset, prepared.key, device, run_id)
     extra = {}
     if outcome.status == "ok":
         try:
-            model.train(False)
             report = model.report()
             extra = {"model": report, "dataset": dataset.notes} if (report or dataset.notes) else {}
         except Exception as exc:
             log(traceback.format_exc())
             outcome = replace(outcome, status="failed", error=f"model failed after training: {type(exc).__name__}: {exc}")
+    if job.at_epoch is not None:
+        extra["snapshot_epoch"] = job.at_epoch
     if outcome.status != "ok":
         rows = [_row({**base, "job_key": job_key(job, resolved, i)}, p, o, None, None, outcome, 0.0, outcome.status,
                      outcome.error, None, extra) for i, (p, o) in enumerate(resolved.probes)]
         on_rows(rows)
         return rows
-    feature_cache = folder / "features" if model.cache_features else None
-    features = FeatureSource(model, dataset, device, feature_cache)
+    features = prepared.features
     generate = generator_for(model, dataset, device) if "generator" in resolved.model_spec.capabilities else _no_generator
     artifacts = Path(job.cache_dir) / "artifacts" / run_id
     all_rows = []
@@ -378,6 +602,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             all_rows += rows
             continue
         for view in views if "features" in pspec.requires else [None]:
+            base["feature_config"] = None if view is None else _feature_config(features, view, log)
             ctx = ProbeContext(
                 dataset=dataset, view=view, seed=job.seed, device=device, artifacts_dir=artifacts / pspec.name,
                 model=model, _features=lambda split, v=view: features.split(split, v),
@@ -387,21 +612,6 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             on_rows(rows)
             all_rows += rows
     return all_rows
-
-
-def _build_model(job: Job, resolved: Resolved, dataset: Dataset, device, log):
-    """Build and set up the model plugin; ``(model, views, trainer or None, checkpoint key)``."""
-    set_seed(job.seed)
-    model = resolved.model_spec.factory(**resolved.model_options)
-    views = list(job.views or model.feature_views())
-    model.setup(dataset.info(), device)
-    settings = TrainSettings(job.epochs, job.max_steps, job.batch_size, job.checkpoint_every)
-    trainer = Trainer(model, dataset, device, job.seed, settings, folder=None, log=log) if model.trains else None
-    key = model_key({
-        "model": resolved.model_spec.name, "version": resolved.model_spec.version, "config": resolved.model_options,
-        "dataset": dataset.fingerprint, "seed": job.seed, "schedule": trainer.schedule() if trainer else None,
-    })
-    return model, views, trainer, key
 
 
 def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict | None = None,
@@ -426,6 +636,15 @@ def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict
         if key not in skip_keys:
             rows.append(_row({**base, "job_key": key}, pspec, popts, None, None, outcome, 0.0, "failed", error, None, {}))
     return rows
+
+
+def _feature_config(features: FeatureSource, view: str, log) -> dict | None:
+    """The row's ``feature_config``; a failure here is the probe's to report (it extracts next)."""
+    try:
+        return features.config(view)
+    except Exception as exc:
+        log(f"Could not work out how view '{view}' is extracted: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _train(trainer: Trainer, log) -> TrainOutcome:

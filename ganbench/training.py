@@ -385,10 +385,20 @@ class Trainer:
         eps = self.settings.saturation_eps
         return "d_real" in stats and "d_fake" in stats and stats["d_real"] > 1 - eps and stats["d_fake"] < eps
 
-    def _real_sample(self, n: int = 10_000) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed)
-        idx = torch.randperm(len(self.dataset.train_x), generator=g)[:n]
-        return to_model_input(self.dataset.train_x[idx], self.model.image_size, self.model.value_range, self.device)
+    def _real_sample(self) -> torch.Tensor:
+        return real_sample(self.model, self.dataset, self.seed, self.device)
+
+    def snapshot_epochs(self) -> list[int]:
+        """Epochs whose snapshot file exists in this training's folder."""
+        return sorted(int(p.stem.partition("-")[2]) for p in (self.folder / "snapshots").glob("epoch-*.safetensors"))
+
+
+def real_sample(model: Model, dataset: Dataset, seed: int, device: torch.device, n: int = 10_000) -> torch.Tensor:
+    """Up to ``n`` training images drawn by ``seed``, as model input on ``device``: what
+    ``Model.after_training`` is given."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(dataset.train_x), generator=g)[:n]
+    return to_model_input(dataset.train_x[idx], model.image_size, model.value_range, device)
 
 
 def _contiguous(tensors: dict) -> dict:

@@ -25,12 +25,12 @@ pytestmark = pytest.mark.usefixtures("small_cpu_kernels")
 
 @pytest.fixture
 def spied(monkeypatch):
-    """Counts ``DCGAN.features`` calls and keeps what ``generator_for`` handed the probes."""
+    """Counts the images ``DCGAN.features`` is run on and keeps what ``generator_for`` handed the probes."""
     seen = {"features": 0, "generators": []}
     features, generator_for = DCGAN.features, run_module.generator_for
 
     def counting_features(self, x, view):
-        seen["features"] += 1
+        seen["features"] += len(x)
         return features(self, x, view)
 
     def keeping_generator_for(model, dataset, device):
@@ -66,7 +66,7 @@ def test_run_job_samples_at_the_dataset_size_and_reuses_the_feature_cache(tmp_pa
     assert first and all(r["status"] == "ok" for r in first)
     assert all(0.0 <= r["value"] <= 1.0 for r in first if r["metric"].startswith("accuracy"))
     assert spied["features"] > 0, "the first run extracts features"
-    cached = list(tmp_path.glob("models/dcgan-*/features/d-last-*.npy"))
+    cached = list(tmp_path.glob("models/dcgan-*/features/final/*/d-last-*.npy"))
     assert {p.name for p in cached} == {"d-last-train.npy", "d-last-test.npy"}
 
     # samples as the probes get them: at the dataset's 28 x 28, G's own images cropped
@@ -85,6 +85,7 @@ def test_run_job_samples_at_the_dataset_size_and_reuses_the_feature_cache(tmp_pa
     logs.clear()
     second = run_job(job(tmp_path), on_rows=lambda rows: None, log=logs.append)
     assert any("Loaded the trained model" in m for m in logs), "the second run must not train again"
-    assert spied["features"] == 0, "the second run must read the cached features, not extract them"
+    # two test images tell the cache check the view's dimension; nothing is extracted again
+    assert spied["features"] <= 2, "the second run must read the cached features, not extract them"
     assert figures(second) == figures(first)
     assert second[0]["model_config_hash"] == first[0]["model_config_hash"]

@@ -60,9 +60,14 @@ class Ortho(DCGAN):
         inlp_tolerance (float): INLP stops once the best held-out real/fake
             accuracy is at most 0.5 + this; default 0.02.
 
-    Fitted in ``after_training`` on the real images the core passes (up to
-    10,000 training images) and as many samples of G: each half fits the
-    classifiers, the other half scores them (:mod:`ganbench.models.projections`).
+    Trained as ``dcgan`` (``trains_as``): a ``dcgan`` run with the same
+    options, seed and schedule shares its cached training; ortho's own cache
+    folder holds only the fitted projections. Fitted in ``after_training`` on
+    the real images the core passes (up to 10,000 training images) and as many
+    samples of G: each half fits the classifiers, the other half scores them
+    (:mod:`ganbench.models.projections`). The core runs ``after_training`` with
+    the batch-norm statistics the features use (``--bn-stats``), so the
+    directions removed are those of the features probed.
 
     Feature views (w = width, 32 px; 64 px doubles ``d-last``, ``d`` is 240 w):
 
@@ -164,9 +169,14 @@ class Ortho(DCGAN):
         raise ValueError(f"unknown ortho view {view!r}; views: {', '.join(self.feature_views())}")
 
 
+def trained_as_dcgan(options: dict) -> tuple[str, dict]:
+    """ortho's networks are dcgan's, trained by dcgan's step: reuse dcgan's training."""
+    return "dcgan", {o.name: options[o.name] for o in DCGAN_OPTIONS}
+
+
 @hookimpl
 def register_models(register):
     register(ModelSpec(
         "ortho", Ortho, "DCGAN D features with the real/fake directions projected out (rank-1 and INLP)",
-        version="1", options=ORTHO_OPTIONS, capabilities={"features", "generator"},
+        version="2", options=ORTHO_OPTIONS, capabilities={"features", "generator"}, trains_as=trained_as_dcgan,
     ))
