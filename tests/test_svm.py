@@ -363,12 +363,12 @@ def test_default_selection_walks_the_whole_grid_and_takes_the_best_ties_to_the_s
     solver = ScriptedSolver()
     selection = svm.walk_c_grid(solver, sorted(val_acc, reverse=True), options["grid_patience"],
                                 lambda model: val_acc[model.c], 100, lambda message: None)
-    assert options["selection"] == "best"
     assert solver.tried == [1, 2, 3, 4, 5, 6]
     assert selection.c == 3  # 3 and 5 tie at the best: the smaller C
     assert selection.val_acc == val_acc
     assert svm.best_choice({1e-3: 0.9, 1e-2: 0.9, 1e-1: 0.89}) == 1e-3
     assert svm.choose_c(val_acc, 100, "one-se") == 2
+    assert options["selection"] == "best"
 
 
 def test_one_standard_error_rule_picks_the_smallest_c_close_to_the_best():
