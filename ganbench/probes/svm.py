@@ -7,24 +7,23 @@ Protocol, on the features of the current view:
   objective, per class, is scikit-learn's ``LinearSVC`` one:
   ``0.5 * ||(w, b)||^2 + C * sum_i max(0, 1 - y_i (w . z_i + b))^2``
   (see :mod:`ganbench.probes.linear_svm`).
-- Standardization: every feature is centred and scaled by the mean and
-  standard deviation of the examples the classifier is fitted on, never of
-  validation or test examples.
+- Standardization (``standardize=true``, the default): every feature is
+  centred and scaled by the mean and standard deviation of the examples the
+  classifier is fitted on, never of validation or test examples.
+  ``standardize=false`` fits the raw features, as the DCGAN authors' code.
 - Choosing C: a validation split is carved from the training split (never
   the test split); C is walked up the grid ``c_grid`` (default
-  1e-5, 1e-4, ..., 1: the L2-SVM's C on standardized features, where useful
-  values shrink as the feature dimension grows), each fit warm-started from
-  the previous one and converged to ``select_tol`` (validation accuracy
-  settles long before the weights do; the final fit uses ``tol``). The
-  chosen C is the smallest whose validation accuracy is within one
-  standard error (binomial, on the validation examples) of the best: the
-  one-standard-error rule of Hastie, Tibshirani and Friedman (ESL §7.10),
-  which prefers the more regularised of classifiers the validation split
-  cannot tell apart. The walk stops once ``grid_patience`` values in a row
-  have not beaten the best by more than that standard error: fits get
-  slower as C grows, and the large-C end is usually past the best. The
-  validation accuracy of every C tried and the chosen C are in the
-  metric's details.
+  1e-5, 1e-4, ..., 1), each fit warm-started from the previous one and
+  converged to ``select_tol`` (validation accuracy settles long before the
+  weights do; the final fit uses ``tol``). By default (``selection=best``,
+  ``grid_patience=0``) the whole grid is walked and the chosen C has the
+  best validation accuracy, ties to the smaller C: the papers' rule (DCGAN
+  §5.2, ALI). Options: ``selection=one-se``, the smallest C within one
+  binomial standard error of the best (ESL §7.10), and ``grid_patience=N``,
+  which stops the walk once N values in a row have not beaten the best by
+  more than that standard error. Every C tried with its validation
+  accuracy, the chosen C and the final fit's largest relative duality gap
+  (``max_duality_gap``) are in the metric's details.
 - All labels (``labels_per_class=0``): the validation split has
   ``val_size`` examples (10,000 as in DCGAN §5.2, at most a sixth of the
   training split), stratified by class. With the chosen C the classifier is
@@ -42,6 +41,13 @@ Protocol, on the features of the current view:
   test accuracy over draws and ``stderr`` its standard error
   (std with ddof=1 / sqrt(repeats)); ``details`` hold the per-draw
   accuracies and chosen Cs and the std (ALI reports mean +- std).
+- Label budget with one C (``select_draws=S``, the DCGAN authors'
+  ``svhn_semisup_analysis.py``): C is chosen once, on the mean validation
+  accuracy over S label draws (draw indices ``SELECT_DRAW_OFFSET + s``,
+  apart from the test draws), every C of the grid fitted for each; then
+  each of the ``repeats`` test draws is fitted at that C. The authors'
+  setting: ``labels_per_class=100 select_draws=10 repeats=100
+  standardize=false``.
 - The test split is read once, after every classifier is final.
 
 Metrics: ``acc`` and ``err`` (test error, lower is better), with the label
