@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ganbench.options import resolve_options
-from ganbench.probes.knn import KNN, OPTIONS
+from ganbench.probes.knn import KNN, OPTIONS, search
 
 
 def brute_force(train, train_y, test, metric, k, how, temperature=0.07, classes=4):
@@ -88,3 +88,75 @@ def test_ivf_with_every_cell_probed_is_exact(data):
     ivf = probe(k="1,5", metric="l2", instdisc="false", index="ivf", nlist="4", nprobe="4").accuracies(
         train, train_y, test, test_y, 4)
     assert ivf == exact
+
+
+def vote_over_found(labels_of_found, weights_of_found, classes=4):
+    """Plain-Python vote over a list of (label, weight): ties to the smallest class."""
+    scores = np.zeros(classes)
+    for label, weight in zip(labels_of_found, weights_of_found):
+        scores[label] += weight
+    return min(c for c in range(classes) if scores[c] == scores.max())
+
+
+def test_ivf_missing_neighbours_get_no_vote(data):
+    """nprobe < nlist and k larger than a cell: FAISS pads with -1, which must not vote as train_y[-1]."""
+    train, train_y, test, test_y = data
+    train_y = train_y.copy()
+    train_y[-1] = 3  # the label the old code gave every missing neighbour
+    k, options = 120, dict(metric="l2", index="ivf", nlist="7", nprobe="1")  # 300 points in 7 cells of ~43
+    knn = probe(k=str(k), vote="majority,distance", instdisc="false", **options)
+    accuracies = knn.accuracies(train, train_y, test, test_y, 4)
+    dist, idx = search(train, test, k, "l2", "ivf", nlist=7, nprobe=1)
+    short = (idx < 0).any(1)
+    assert short.sum() > len(test) // 2, "set-up: most queries must find fewer than k neighbours"
+    for how in ("majority", "distance"):
+        expected = []
+        for d, i in zip(dist, idx):
+            kept = i >= 0
+            weights = np.ones(kept.sum()) if how == "majority" else 1.0 / d[kept].astype(np.float64)
+            expected.append(vote_over_found(train_y[i[kept]], weights))
+        assert accuracies[f"acc_l2_k{k}_{how}"] == pytest.approx((np.array(expected) == test_y).mean())
+    for name, (_, details) in knn.evaluate(train, train_y, test, test_y, 4).items():
+        assert details["queries_short"] == int(short.sum()), name
+    # the temperature vote too (cosine IVF)
+    knn = probe(k="1", metric="cosine", vote="majority", instdisc_k=str(k), index="ivf", nlist="7", nprobe="1")
+    dist, idx = search(train, test, k, "cosine", "ivf", nlist=7, nprobe=1)
+    expected = []
+    for d, i in zip(dist, idx):
+        kept = i >= 0
+        expected.append(vote_over_found(train_y[i[kept]], np.exp((1 - d[kept].astype(np.float64)) / 0.07)))
+    accuracy = knn.accuracies(train, train_y, test, test_y, 4)[f"acc_cosine_k{k}_t0.07"]
+    assert accuracy == pytest.approx((np.array(expected) == test_y).mean())
+    assert knn.evaluate(train, train_y, test, test_y, 4)[f"acc_cosine_k{k}_t0.07"][1]["queries_short"] > 0
+
+
+def test_metric_names_say_the_k_actually_used(data):
+    train, train_y, test, test_y = data
+    few = np.concatenate([np.flatnonzero(train_y == c)[:10] for c in range(4)])  # 40 labels
+    knn = probe(k="1,20,40,100", metric="l2", vote="majority", instdisc_k="200")
+    assert set(knn.accuracies(train[few], train_y[few], test, test_y, 4)) == {"acc_l2_k1_majority", "acc_l2_k20_majority", "acc_l2_k40_majority",
+                            "acc_cosine_k40_t0.07"}
+    results = knn.evaluate(train[few], train_y[few], test, test_y, 4)
+    assert results["acc_l2_k40_majority"][1]["requested_k"] == [40, 100]
+    assert results["acc_cosine_k40_t0.07"][1]["requested_k"] == [200]
+    assert "requested_k" not in results["acc_l2_k20_majority"][1]
+    expected = (brute_force(train[few], train_y[few], test, "l2", 40, "majority") == test_y).mean()
+    assert results["acc_l2_k40_majority"][0] == pytest.approx(expected)
+
+
+def test_label_budget_run_names_no_k_above_the_labels(tmp_path):
+    import re
+
+    import ganbench
+    import torch
+    from ganbench.datasets.mnist import load_mnist_5k
+
+    mnist = load_mnist_5k()
+    features = {s: mnist.split(s)[0].reshape(len(mnist.split(s)[0]), -1).float().numpy() / 255 for s in ("train", "test")}
+    ctx = ganbench.ProbeContext(mnist, "pixels", 0, torch.device("cpu"), tmp_path, None, features.get,
+                                None, None, log=lambda message: None)
+    metrics = probe(labels_per_class="10", k="1,20,200").run(ctx)
+    names = [m.name for m in metrics]
+    assert len(names) == len(set(names))
+    assert max(int(re.search(r"_k(\d+)_", n).group(1)) for n in names) == 100  # 10 labels x 10 classes
+    assert "acc_cosine_k100_t0.07_10pc" in names

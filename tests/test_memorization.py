@@ -149,11 +149,40 @@ def test_metrics_are_described_and_the_picture_is_written(probe_results):
     m = probe_results["copier"]
     assert set(m) == {"hash_train_duplicate_fraction", "hash_collision_fraction", "nn_ratio_pixels",
                       "nn_ratio_ae_code", "copying_ct"}
-    assert not m["hash_collision_fraction"].higher_is_better and m["copying_ct"].higher_is_better
+    assert m["hash_collision_fraction"].higher_is_better is False
     assert all(metric.n_train == 3000 and metric.n_test == 1000 for metric in m.values())
     with Image.open(m["nn_ratio_pixels"].details["grid"]) as picture:
         # 32 samples, 8 a row: 4 rows of samples, each above a row of neighbours, 28 px + 2 px frames
         assert picture.size == (8 * 30 + 2, 8 * 30 + 2)
+
+
+def better(metric, a: float, b: float) -> bool:
+    """Does the metric's declared direction rank value ``a`` above value ``b``?"""
+    if metric.higher_is_better is None:
+        return abs(a - metric.target) < abs(b - metric.target)
+    return a > b if metric.higher_is_better else a < b
+
+
+def test_ratios_and_ct_rank_by_closeness_to_what_a_faithful_generator_gets(probe_results):
+    copier, fresh = probe_results["copier"], probe_results["fresh"]
+    for name, target in (("nn_ratio_pixels", 1.0), ("nn_ratio_ae_code", 1.0), ("copying_ct", 0.0)):
+        metric = fresh[name]
+        assert metric.higher_is_better is None and metric.target == target, name
+        assert better(metric, fresh[name].value, copier[name].value), name
+        # an under-fitting generator (samples far from every training image) must not rank above a faithful one
+        under_fitter = target + 10 * abs(fresh[name].value - target) + 1.0
+        assert better(metric, fresh[name].value, under_fitter), name
+    for name in ("hash_collision_fraction", "hash_train_duplicate_fraction"):
+        assert fresh[name].higher_is_better is False and fresh[name].target is None
+    assert better(fresh["hash_collision_fraction"], fresh["hash_collision_fraction"].value,
+                  copier["hash_collision_fraction"].value)
+
+
+def test_headline_names_metrics_the_probe_writes(probe_results, fresh_plugins):
+    from fnmatch import fnmatch
+
+    headline = fresh_plugins.get_registry().get("probe", "memorization").headline
+    assert headline and all(any(fnmatch(name, pattern) for name in probe_results["fresh"]) for pattern in headline)
 
 
 def reference_ct(train, heldout, generated, cells, k, tau):

@@ -14,6 +14,18 @@ largest k serves every setting. Settings, each reported as its own metric
   k = 200, weights exp(cos / T) with T = 0.07, reported as
   ``acc_cosine_k200_t0.07``.
 
+k is capped at the number of training examples (labels), and every metric
+is named by the k it actually used: with 10 labels on each of 10 classes,
+``k=200`` is reported as ``k100`` with ``requested_k: [200]`` in its
+details. Requested settings that cap to the same k are one metric.
+
+With ``index=ivf`` a query whose visited cells hold fewer than k training
+points gets fewer than k neighbours (FAISS pads with index -1): the missing
+neighbours get no vote in any vote, and ``queries_short`` in the details
+counts the test queries that found fewer than k (``queries_without_neighbours``
+those that found none; they are predicted as class 0, a wrong guess
+for the other classes).
+
 With ``labels_per_class=N`` the training set is N class-balanced labels,
 drawn ``repeats`` times (seeded); the value is the mean accuracy over draws
 and ``stderr`` its standard error.
@@ -85,11 +97,16 @@ def search(train: np.ndarray, test: np.ndarray, k: int, metric: str, index_kind:
 
 
 def vote(neighbour_labels: np.ndarray, weights: np.ndarray | None, num_classes: int) -> np.ndarray:
-    """Predicted class per row from ``(Q, k)`` neighbour labels and optional weights."""
+    """Predicted class per row from ``(Q, k)`` neighbour labels and optional weights.
+
+    A label of -1 (a neighbour FAISS did not find) gets no vote.
+    """
     q, k = neighbour_labels.shape
+    found = neighbour_labels >= 0
+    w = found.astype(np.float64) if weights is None else np.where(found, weights, 0.0)
     rows = np.repeat(np.arange(q), k)
-    w = None if weights is None else weights.ravel()
-    scores = np.bincount(rows * num_classes + neighbour_labels.ravel(), weights=w, minlength=q * num_classes)
+    labels = np.where(found, neighbour_labels, 0)
+    scores = np.bincount(rows * num_classes + labels.ravel(), weights=w.ravel(), minlength=q * num_classes)
     return scores.reshape(q, num_classes).argmax(axis=1)  # first maximum = smallest class on ties
 
 
@@ -106,33 +123,49 @@ def distance_weights(dist: np.ndarray) -> np.ndarray:
 
 class KNN(Probe):
     def settings(self, n_train: int):
-        """(metric, k, vote, name) for every setting, k capped at ``n_train``."""
+        """(metric, k, vote, name, requested ks) of every distinct setting; k capped at ``n_train`` and
+        the name says the k used, so requests that cap to the same k make one setting."""
         o = self.options
-        out = [(m, min(k, n_train), v, f"acc_{m}_k{k}_{v}") for m in o["metric"] for k in o["k"] for v in o["vote"]]
+        wanted = [(m, k, v, f"acc_{m}_k{{k}}_{v}") for m in o["metric"] for k in o["k"] for v in o["vote"]]
         if o["instdisc"]:
-            k = o["instdisc_k"]
-            out.append(("cosine", min(k, n_train), "temperature", f"acc_cosine_k{k}_t{o['temperature']:g}"))
-        return out
+            wanted.append(("cosine", o["instdisc_k"], "temperature", f"acc_cosine_k{{k}}_t{o['temperature']:g}"))
+        out = {}
+        for metric, k, how, pattern in wanted:
+            used = min(k, n_train)
+            name = pattern.format(k=used)
+            out.setdefault(name, (metric, used, how, name, []))[4].append(k)
+        return list(out.values())
 
     def accuracies(self, train_x, train_y, test_x, test_y, num_classes) -> dict[str, float]:
+        return {name: acc for name, (acc, _) in self.evaluate(train_x, train_y, test_x, test_y, num_classes).items()}
+
+    def evaluate(self, train_x, train_y, test_x, test_y, num_classes) -> dict[str, tuple[float, dict]]:
+        """``{name: (accuracy, details)}`` of every setting on one training set."""
         o = self.options
         settings = self.settings(len(train_x))
         found = {}
         for metric in sorted({s[0] for s in settings}):
             kmax = max(s[1] for s in settings if s[0] == metric)
             found[metric] = search(train_x, test_x, kmax, metric, o["index"], o["nlist"], o["nprobe"])
-        accs = {}
-        for metric, k, how, name in settings:
+        out = {}
+        for metric, k, how, name, requested in settings:
             dist, idx = found[metric]
-            dist, labels = dist[:, :k], train_y[idx[:, :k]]
+            dist, idx = dist[:, :k], idx[:, :k]
+            missing = idx < 0  # FAISS pads with -1 (and an infinite distance) when it found fewer than k
+            labels = np.where(missing, -1, train_y[np.where(missing, 0, idx)])
+            dist = np.where(missing, np.inf, dist)
             if how == "majority":
                 weights = None
             elif how == "distance":
                 weights = distance_weights(dist)
             else:
                 weights = np.exp((1.0 - dist.astype(np.float64)) / o["temperature"])
-            accs[name] = float((vote(labels, weights, num_classes) == test_y).mean())
-        return accs
+            details = {"k": k, "queries_short": int(missing.any(1).sum()),
+                       "queries_without_neighbours": int(missing.all(1).sum())}
+            if requested != [k]:
+                details["requested_k"] = requested
+            out[name] = (float((vote(labels, weights, num_classes) == test_y).mean()), details)
+        return out
 
     def check(self, info) -> None:
         """A label budget no class falls short of (before any model trains)."""
@@ -144,26 +177,36 @@ class KNN(Probe):
         c = ctx.dataset.num_classes
         per_class, repeats = self.options["labels_per_class"], self.options["repeats"]
         if per_class == 0:
-            draws = [self.accuracies(train_x, train_y, test_x, test_y, c)]
+            draws = [self.evaluate(train_x, train_y, test_x, test_y, c)]
             n_fit = len(train_x)
         else:
             draws = []
             for r in range(repeats):
                 chosen = label_budget(train_y, per_class, seed=ctx.seed, draw=r)
-                draws.append(self.accuracies(train_x[chosen], train_y[chosen], test_x, test_y, c))
+                draws.append(self.evaluate(train_x[chosen], train_y[chosen], test_x, test_y, c))
             n_fit = per_class * c
+        if self.options["index"] == "ivf":
+            short = sum(d[name][1]["queries_short"] for d in draws for name in d)
+            if short:
+                ctx.log(f"knn: IVF search found fewer than k neighbours for some queries "
+                        f"(nprobe={self.options['nprobe']}); the missing neighbours get no vote")
         metrics = []
         for name in draws[0]:
-            values = np.array([d[name] for d in draws])
+            values = np.array([d[name][0] for d in draws])
             stderr = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
             suffix = f"_{per_class}pc" if per_class else ""
+            details = dict(draws[0][name][1], draws=len(values))
+            details["queries_short"] = [d[name][1]["queries_short"] for d in draws] if len(draws) > 1 \
+                else details["queries_short"]
+            details["queries_without_neighbours"] = sum(d[name][1]["queries_without_neighbours"] for d in draws)
             metrics.append(Metric(name + suffix, float(values.mean()), True, stderr=stderr, n_train=n_fit,
                                   n_test=len(test_x), labels_used=n_fit if per_class else None,
-                                  details={"draws": len(values)}))
+                                  details=details))
         return metrics
 
 
 @hookimpl
 def register_probes(register):
     register(ProbeSpec("knn", KNN, "k-nearest-neighbour accuracy via FAISS (L2, cosine; majority, distance and InstDisc votes)",
-                       version="1", options=OPTIONS, requires={"features"}))
+                       version="2", options=OPTIONS, requires={"features"},
+                       headline=("acc_l2_k1_majority", "acc_l2_k1_majority_*pc")))

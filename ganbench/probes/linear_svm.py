@@ -5,7 +5,8 @@ For every class ``k`` (``y_ik = +1`` when example ``i`` is of class ``k``,
 
     0.5 * (||w_k||^2 + b_k^2) + C * sum_i max(0, 1 - y_ik * (w_k . z_i + b_k))^2
 
-This is exactly scikit-learn's ``LinearSVC(loss="squared_hinge",
+(With ``standardize=False``, ``z_i`` are the raw features, as in the
+DCGAN authors' code.) This is exactly scikit-learn's ``LinearSVC(loss="squared_hinge",
 penalty="l2", C=C, fit_intercept=True, intercept_scaling=1)`` objective
 (liblinear treats the intercept as one more constant feature, so it is
 regularised too), which is why ``C`` means the same thing for both solvers.
@@ -46,6 +47,10 @@ regularised too), which is why ``C`` means the same thing for both solvers.
   stays meaningful when a fit starts warm from the solution at a smaller
   C. A class also stops when a step no longer lowers its objective by more
   than a float64 rounding error (the float32 products' floor).
+- At the end of every solve the margins are recomputed from the weights
+  (no drift from the incremental updates), the final largest relative gap
+  is returned in ``LinearModel.gap``, and a fit that stopped with a gap
+  above ``tol`` (iteration limit, or stalled) is logged.
 - ``rows`` selects the fitting examples by masking the loss, so a
   validation split carved from the training split costs no copy; the
   standardization statistics come from the fitting rows only.
@@ -126,6 +131,16 @@ class Standardizer:
         constant = std <= 1e-6 * mean.abs()
         return cls(mean, torch.where(constant, torch.ones_like(std), std))
 
+    @classmethod
+    def identity(cls, dim: int, device=None) -> "Standardizer":
+        """No standardization: the classifier sees the raw features (mean 0, scale 1)."""
+        return cls(torch.zeros(dim, dtype=torch.float64, device=device),
+                   torch.ones(dim, dtype=torch.float64, device=device))
+
+    @classmethod
+    def choose(cls, x: torch.Tensor, rows: torch.Tensor | None, standardize: bool) -> "Standardizer":
+        return cls.fit(x, rows) if standardize else cls.identity(x.shape[1], x.device)
+
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         """Explicitly standardized float64 copy (for the reference solver and tests)."""
         return (x.double().to(self.mean.device) - self.mean) / self.scale
@@ -140,6 +155,7 @@ class LinearModel:
     stats: Standardizer
     c: float
     iterations: int = 0
+    gap: float | None = None  # largest relative duality gap over the classes at the end of the fit (torch solver)
 
     def raw_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(u, offset)`` with ``scores = x @ u.T + offset`` on raw (unstandardized) features."""
@@ -218,7 +234,8 @@ class SquaredHingeOvR:
 
     def __init__(self, x: torch.Tensor, labels: torch.Tensor, num_classes: int, rows: torch.Tensor | None = None,
                  tol: float = 1e-4, max_iter: int = 1000, memory: int = 30, init: LinearModel | None = None,
-                 rank: int = 100, spectrum: "Spectrum | None" = None, log: Callable[[str], None] | None = None):
+                 rank: int = 100, spectrum: "Spectrum | None" = None, log: Callable[[str], None] | None = None,
+                 standardize: bool = True):
         self.x = x
         self.device = x.device
         self.tol, self.max_iter, self.memory = tol, max_iter, memory
@@ -227,7 +244,7 @@ class SquaredHingeOvR:
         self.fitting = torch.ones(len(x), dtype=torch.bool, device=self.device)
         if rows is not None:
             self.fitting.zero_()[rows.to(self.device)] = True
-        self.stats = Standardizer.fit(x, rows)
+        self.stats = Standardizer.choose(x, rows, standardize)
         self.dim = x.shape[1]
         self.theta = torch.zeros(num_classes, self.dim + 1, dtype=torch.float64, device=self.device)
         self.margins = torch.zeros(num_classes, len(x), dtype=torch.float64, device=self.device)
@@ -301,9 +318,18 @@ class SquaredHingeOvR:
             new_grad = self.theta + 2 * c * self._data_grad
             gamma = self._remember(history, gamma, cols, step * direction, new_grad[cols] - grad[cols])
             grad = new_grad
-        if active.any():
-            self.log(f"svm: C={c:g} stopped at max_iter={self.max_iter} (relative duality gap {float(gap.max()):.1e})")
-        return LinearModel(self.theta[:, : self.dim].clone(), self.theta[:, self.dim].clone(), self.stats, c, iteration)
+        # The margins were updated incrementally (margins += t * X p): recompute them, and the gradient,
+        # from the weights so the returned gap is the true one, and the next warm start starts clean.
+        self.margins = self._scores(self.theta)
+        self._data_grad = self._transposed(self._residual(every_class))
+        gap = self.relative_gap(c)
+        short = gap > self.tol
+        if short.any():
+            why = f"max_iter={self.max_iter}" if iteration == self.max_iter else "no further progress in float32"
+            self.log(f"svm: C={c:g} stopped short ({why}) for classes {short.nonzero().squeeze(1).tolist()}: "
+                     f"relative duality gap {float(gap.max()):.1e} > tol {self.tol:g}")
+        return LinearModel(self.theta[:, : self.dim].clone(), self.theta[:, self.dim].clone(), self.stats, c, iteration,
+                           gap=float(gap.max()))
 
     def relative_gap(self, c: float) -> torch.Tensor:
         """(K,) ``(primal - dual) / primal`` at the current weights (no pass over the data)."""
@@ -430,8 +456,9 @@ class SklearnOvR:
     spectrum = None  # no preconditioner to hand on to a refit
 
     def __init__(self, x: torch.Tensor, labels: torch.Tensor, num_classes: int, rows: torch.Tensor | None = None,
-                 tol: float = 1e-4, max_iter: int = 1000, log: Callable[[str], None] | None = None, **_ignored):
-        self.stats = Standardizer.fit(x, rows)
+                 tol: float = 1e-4, max_iter: int = 1000, log: Callable[[str], None] | None = None,
+                 standardize: bool = True, **_ignored):
+        self.stats = Standardizer.choose(x, rows, standardize)
         self.z = torch.cat([self.stats.transform(block) for block in row_blocks(x, rows)]).numpy()
         self.labels = (labels if rows is None else labels[rows]).numpy()
         self.num_classes = num_classes

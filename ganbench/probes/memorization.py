@@ -48,11 +48,12 @@ the DCGAN hash autoencoder trained on the training split.
      A collapsed generator that fills one cell is judged on that cell alone
      (its C_T is NaN, stored as null, when no cell is kept).
 
-``higher_is_better`` must be a bool. For the ratios and C_T it is ``True``:
-the leaderboard ranks by "copies less". Values far above 1 (ratios) or 0
-(C_T) mean samples lie farther from the training set than real unseen
-images do, which is poor fidelity rather than a virtue; this probe does not
-score that, read it beside the sample-quality figures.
+Directions: the hash fractions are lower-is-better. The ratios and C_T
+are neither: ``higher_is_better`` is None with ``target`` 1.0 (ratios) and
+0.0 (C_T), so the leaderboard ranks by closeness to the value a generator
+that neither copies nor under-fits would get. Values far above 1 (ratios)
+or 0 (C_T) mean samples lie farther from the training set than real unseen
+images do: poor fidelity, not a virtue.
 
 Scale: the training split is searched whole, as float32 pixels in memory
 (0.2 GB for MNIST's 60,000 digits, 0.6 GB for CIFAR-10); the autoencoder
@@ -180,8 +181,8 @@ def neighbour_metrics(ctx: ProbeContext, train, heldout, generated, codes: dict,
     code_held, _ = nearest_training(codes["train"], codes["heldout"])
     code = {**distance_ratio(code_gen, code_held), "space": CODE_SPACE}
     return [
-        Metric("nn_ratio_pixels", pixels["ratio"], True, **sizes, details=pixels),
-        Metric("nn_ratio_ae_code", code["ratio"], True, **sizes, details=code),
+        Metric("nn_ratio_pixels", pixels["ratio"], None, target=1.0, **sizes, details=pixels),
+        Metric("nn_ratio_ae_code", code["ratio"], None, target=1.0, **sizes, details=code),
     ]
 
 
@@ -190,7 +191,7 @@ def copying_metric(codes: dict, cells: int, tau: int, seed: int, sizes: dict) ->
     details = {**result.details(), "cells_requested": cells, "embedding": CODE_SPACE}
     if not result.kept.any():
         details["why_nan"] = f"no cell holds more than tau={tau} generated samples"
-    return Metric("copying_ct", result.value, True, **sizes, details=details)
+    return Metric("copying_ct", result.value, None, target=0.0, **sizes, details=details)
 
 
 @hookimpl
@@ -198,7 +199,8 @@ def register_probes(register):
     register(ProbeSpec(
         "memorization", MemorizationProbe,
         "Is the generator copying? DCGAN hash collisions, nearest-neighbour distance ratios, data-copying test C_T",
-        version="1", options=OPTIONS, requires={"generator"}))
+        version="2", options=OPTIONS, requires={"generator"},
+        headline=("copying_ct", "nn_ratio_pixels", "hash_collision_fraction")))
 
 
 @hookimpl

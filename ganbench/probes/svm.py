@@ -7,24 +7,23 @@ Protocol, on the features of the current view:
   objective, per class, is scikit-learn's ``LinearSVC`` one:
   ``0.5 * ||(w, b)||^2 + C * sum_i max(0, 1 - y_i (w . z_i + b))^2``
   (see :mod:`ganbench.probes.linear_svm`).
-- Standardization: every feature is centred and scaled by the mean and
-  standard deviation of the examples the classifier is fitted on, never of
-  validation or test examples.
+- Standardization (``standardize=true``, the default): every feature is
+  centred and scaled by the mean and standard deviation of the examples the
+  classifier is fitted on, never of validation or test examples.
+  ``standardize=false`` fits the raw features, as the DCGAN authors' code.
 - Choosing C: a validation split is carved from the training split (never
   the test split); C is walked up the grid ``c_grid`` (default
-  1e-5, 1e-4, ..., 1: the L2-SVM's C on standardized features, where useful
-  values shrink as the feature dimension grows), each fit warm-started from
-  the previous one and converged to ``select_tol`` (validation accuracy
-  settles long before the weights do; the final fit uses ``tol``). The
-  chosen C is the smallest whose validation accuracy is within one
-  standard error (binomial, on the validation examples) of the best: the
-  one-standard-error rule of Hastie, Tibshirani and Friedman (ESL §7.10),
-  which prefers the more regularised of classifiers the validation split
-  cannot tell apart. The walk stops once ``grid_patience`` values in a row
-  have not beaten the best by more than that standard error: fits get
-  slower as C grows, and the large-C end is usually past the best. The
-  validation accuracy of every C tried and the chosen C are in the
-  metric's details.
+  1e-5, 1e-4, ..., 1), each fit warm-started from the previous one and
+  converged to ``select_tol`` (validation accuracy settles long before the
+  weights do; the final fit uses ``tol``). By default (``selection=best``,
+  ``grid_patience=0``) the whole grid is walked and the chosen C has the
+  best validation accuracy, ties to the smaller C: the papers' rule (DCGAN
+  §5.2, ALI). Options: ``selection=one-se``, the smallest C within one
+  binomial standard error of the best (ESL §7.10), and ``grid_patience=N``,
+  which stops the walk once N values in a row have not beaten the best by
+  more than that standard error. Every C tried with its validation
+  accuracy, the chosen C and the final fit's largest relative duality gap
+  (``max_duality_gap``) are in the metric's details.
 - All labels (``labels_per_class=0``): the validation split has
   ``val_size`` examples (10,000 as in DCGAN §5.2, at most a sixth of the
   training split), stratified by class. With the chosen C the classifier is
@@ -42,6 +41,13 @@ Protocol, on the features of the current view:
   test accuracy over draws and ``stderr`` its standard error
   (std with ddof=1 / sqrt(repeats)); ``details`` hold the per-draw
   accuracies and chosen Cs and the std (ALI reports mean +- std).
+- Label budget with one C (``select_draws=S``, the DCGAN authors'
+  ``svhn_semisup_analysis.py``): C is chosen once, on the mean validation
+  accuracy over S label draws (draw indices ``SELECT_DRAW_OFFSET + s``,
+  apart from the test draws), every C of the grid fitted for each; then
+  each of the ``repeats`` test draws is fitted at that C. The authors'
+  setting: ``labels_per_class=100 select_draws=10 repeats=100
+  standardize=false``.
 - The test split is read once, after every classifier is final.
 
 Metrics: ``acc`` and ``err`` (test error, lower is better), with the label
@@ -68,13 +74,21 @@ from ..registry import ProbeSpec
 from ..splits import check_label_budget, label_budget, per_class_counts, validation_split
 from .linear_svm import SOLVERS, LinearModel, as_tensor
 
+SELECT_DRAW_OFFSET = 1_000_000  # draw indices of the C-selection draws: apart from the test draws 0, 1, ...
 C_GRID = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 
 OPTIONS = [
     Option("c_grid", "floats", C_GRID, "values of C tried on the validation split (C as in sklearn's LinearSVC)",
            minimum=0.0, exclusive_minimum=True),
-    Option("grid_patience", "int", 1, "stop walking up the C grid after this many values that do not beat the "
+    Option("grid_patience", "int", 0, "stop walking up the C grid after this many values that do not beat the "
            "best validation accuracy by more than its standard error (0 = try every value)", minimum=0),
+    Option("selection", "str", "best", "rule choosing C from the validation accuracies: best (the papers': the "
+           "best accuracy, ties to the smaller C) or one-se (the smallest C within one standard error of the best)",
+           choices=("best", "one-se")),
+    Option("standardize", "bool", True, "centre and scale every feature by the fitting examples' statistics "
+           "(false: raw features, as the DCGAN authors' code)"),
+    Option("select_draws", "int", 0, "label budget: choose C once, by the mean validation accuracy of this many "
+           "label draws, then use it for every test draw (0 = each test draw chooses its own C)", minimum=0),
     Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all labels)", minimum=0),
     Option("repeats", "int", 1, "label draws when labels_per_class > 0", minimum=1),
     Option("val_size", "int", 10000, "validation examples carved from the training split (at most a sixth of it)",
@@ -109,6 +123,7 @@ class Selection:
 
     model: LinearModel
     val_acc: dict[float, float]
+    gaps: dict[float, float | None]
 
     @property
     def c(self) -> float:
@@ -120,15 +135,29 @@ def accuracy_stderr(accuracy: float, n: int) -> float:
     return float(np.sqrt(max(accuracy * (1 - accuracy), 0.0) / max(n, 1)))
 
 
+def best_choice(val_acc: dict[float, float]) -> float:
+    """The C of the best validation accuracy, ties to the smaller C (DCGAN §5.2, ALI)."""
+    best = max(val_acc.values())
+    return min(c for c, acc in val_acc.items() if acc == best)
+
+
 def one_standard_error_choice(val_acc: dict[float, float], n_val: int) -> float:
     """The smallest C whose validation accuracy is within one standard error of the best (ESL §7.10)."""
     best = max(val_acc.values())
     return min(c for c, acc in val_acc.items() if acc >= best - accuracy_stderr(best, n_val))
 
 
-def walk_c_grid(solver, c_grid, patience: int, val_accuracy, n_val: int, log) -> Selection:
-    """Fit at increasing C (warm-started) until ``patience`` values in a row have not beaten the best
-    validation accuracy by more than its standard error; choose by :func:`one_standard_error_choice`."""
+def choose_c(val_acc: dict[float, float], n_val: int, rule: str = "best") -> float:
+    """C chosen from ``{C: validation accuracy}`` by ``rule`` (``best`` or ``one-se``)."""
+    return best_choice(val_acc) if rule == "best" else one_standard_error_choice(val_acc, n_val)
+
+
+def walk_c_grid(solver, c_grid, patience: int, val_accuracy, n_val: int, log, rule: str = "best") -> Selection:
+    """Fit at increasing C (warm-started) and choose C by ``rule`` among the values tried.
+
+    With ``patience`` > 0 the walk stops once that many values in a row have
+    not beaten the best validation accuracy by more than its standard error;
+    0 walks the whole grid."""
     models, val_acc, best, without_gain = {}, {}, None, 0
     for c in sorted(set(c_grid)):
         started = time.perf_counter()
@@ -142,7 +171,8 @@ def walk_c_grid(solver, c_grid, patience: int, val_accuracy, n_val: int, log) ->
             best, without_gain = max(best, val_acc[c]), without_gain + 1
             if patience and without_gain >= patience:
                 break
-    return Selection(models[one_standard_error_choice(val_acc, n_val)], val_acc)
+    gaps = {c: model.gap for c, model in models.items()}
+    return Selection(models[choose_c(val_acc, n_val, rule)], val_acc, gaps)
 
 
 def standard_error(values) -> float | None:
@@ -156,7 +186,7 @@ class SVM(Probe):
         o = self.options
         return SOLVERS[o["solver"]](x, labels, ctx.dataset.num_classes, rows=rows, init=init, log=ctx.log,
                                     tol=o["tol"] if final else o["select_tol"], max_iter=o["max_iter"],
-                                    rank=o["precondition_rank"], spectrum=spectrum)
+                                    rank=o["precondition_rank"], spectrum=spectrum, standardize=o["standardize"])
 
     def _device(self, ctx: ProbeContext) -> torch.device:
         return ctx.device if self.options["solver"] == "torch" else torch.device("cpu")
@@ -174,12 +204,24 @@ class SVM(Probe):
         check_label_budget("svm", per_class, available, info.name,
                            after=f" left once the validation split ({n_val} examples) is carved out")
 
+    def _walk(self, ctx, solver, x, labels, val) -> Selection:
+        o = self.options
+        return walk_c_grid(solver, o["c_grid"], o["grid_patience"], lambda model: model.accuracy(x, labels, val),
+                           len(val), ctx.log, o["selection"])
+
+    def _common_details(self, x: torch.Tensor) -> dict:
+        o = self.options
+        return {"c_grid": list(o["c_grid"]), "selection": o["selection"], "grid_patience": o["grid_patience"],
+                "standardize": o["standardize"], "dim": int(x.shape[1]), "solver": o["solver"]}
+
     def run(self, ctx: ProbeContext) -> list[Metric]:
         train_x, train_y = ctx.features("train")
         x = as_tensor(train_x).to(self._device(ctx))
         labels = torch.from_numpy(np.asarray(train_y, dtype=np.int64))
         if self.options["labels_per_class"] == 0:
             return self._all_labels(ctx, x, labels)
+        if self.options["select_draws"] > 0:
+            return self._label_budget_one_c(ctx, x, labels)
         return self._label_budget(ctx, x, labels)
 
     def _all_labels(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
@@ -187,20 +229,20 @@ class SVM(Probe):
         fit, val = validation_split(labels.numpy(), size=validation_size(len(labels), o["val_size"]), seed=ctx.seed)
         fit, val = torch.from_numpy(fit), torch.from_numpy(val)
         selecting = self._solver(ctx, x, labels, rows=fit)
-        selection = walk_c_grid(selecting, o["c_grid"], o["grid_patience"],
-                                lambda model: model.accuracy(x, labels, val), len(val), ctx.log)
+        selection = self._walk(ctx, selecting, x, labels, val)
         ctx.log(f"svm: refitting on all {len(labels)} training examples at C={selection.c:g}")
         # the fitting rows' spectrum preconditions the refit well enough: no second eigen-decomposition
         final = self._solver(ctx, x, labels, init=selection.model, final=True,
                              spectrum=selecting.spectrum).solve(selection.c)
         accuracy, n_test = self._test_accuracies(ctx, [final])
-        details = {"c": selection.c, "val_acc": _by_c(selection.val_acc), "c_grid": list(o["c_grid"]),
-                   "n_fit": len(fit), "n_val": len(val), "refit": "fit+val", "dim": int(x.shape[1]),
-                   "solver": o["solver"], "iterations": final.iterations}
+        details = {"c": selection.c, "val_acc": _by_c(selection.val_acc), **self._common_details(x),
+                   "n_fit": len(fit), "n_val": len(val), "refit": "fit+val", "iterations": final.iterations,
+                   "max_duality_gap": final.gap, "selection_gaps": _by_c(selection.gaps)}
         return _metrics("", accuracy[0], None, len(labels), n_test, None, details)
 
     def _label_budget(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
-        o, k = self.options, ctx.dataset.num_classes
+        """Each test draw chooses its own C on the validation split."""
+        o = self.options
         val, draws = budget_draws(labels.numpy(), o["labels_per_class"], o["repeats"], ctx.seed, o["val_size"])
         val = torch.from_numpy(val)
         selections, finals = [], []
@@ -209,19 +251,52 @@ class SVM(Probe):
             chosen = torch.from_numpy(chosen)
             fit_x, fit_labels = x[chosen.to(x.device)], labels[chosen]
             selecting = self._solver(ctx, fit_x, fit_labels)
-            selection = walk_c_grid(selecting, o["c_grid"], o["grid_patience"],
-                                    lambda model: model.accuracy(x, labels, val), len(val), ctx.log)
+            selection = self._walk(ctx, selecting, x, labels, val)
             # Same examples, same C: only converged to the final tolerance.
             finals.append(self._solver(ctx, fit_x, fit_labels, init=selection.model, final=True,
                                        spectrum=selecting.spectrum).solve(selection.c))
             selections.append(selection)
+        details = {"c_per_draw": [s.c for s in selections], "val_acc_per_draw": [_by_c(s.val_acc) for s in selections],
+                   "n_val": len(val), "c_chosen": "per draw"}
+        return self._budget_metrics(ctx, x, finals, details)
+
+    def _label_budget_one_c(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
+        """The DCGAN authors' protocol: C chosen once by the mean validation accuracy of ``select_draws``
+        label draws (drawn apart from the test draws), then every test draw is fitted at that C."""
+        o = self.options
+        per_class, train_labels = o["labels_per_class"], labels.numpy()
+        val, draws = budget_draws(train_labels, per_class, o["repeats"], ctx.seed, o["val_size"])
+        select = [label_budget(train_labels, per_class, seed=ctx.seed, draw=SELECT_DRAW_OFFSET + r, exclude=val)
+                  for r in range(o["select_draws"])]
+        val = torch.from_numpy(val)
+        per_draw = []
+        for r, chosen in enumerate(select):
+            ctx.log(f"svm: C selection draw {r + 1}/{len(select)}")
+            chosen = torch.from_numpy(chosen)
+            solver = self._solver(ctx, x[chosen.to(x.device)], labels[chosen])
+            per_draw.append(walk_c_grid(solver, o["c_grid"], 0, lambda model: model.accuracy(x, labels, val),
+                                        len(val), ctx.log).val_acc)
+        mean_val_acc = {c: float(np.mean([d[c] for d in per_draw])) for c in per_draw[0]}
+        c = choose_c(mean_val_acc, len(val), o["selection"])
+        ctx.log(f"svm: C={c:g} chosen on the mean validation accuracy of {len(select)} draws")
+        finals = []
+        for r, chosen in enumerate(draws):
+            chosen = torch.from_numpy(chosen)
+            finals.append(self._solver(ctx, x[chosen.to(x.device)], labels[chosen], final=True).solve(c))
+        details = {"c": c, "c_per_draw": [c] * len(draws), "val_acc": _by_c(mean_val_acc),
+                   "val_acc_per_select_draw": [_by_c(d) for d in per_draw], "select_draws": len(select),
+                   "n_val": len(val), "c_chosen": "once, on the mean validation accuracy of the select draws"}
+        return self._budget_metrics(ctx, x, finals, details)
+
+    def _budget_metrics(self, ctx, x, finals: list[LinearModel], details: dict) -> list[Metric]:
+        o = self.options
         accuracies, n_test = self._test_accuracies(ctx, finals)
-        n_labels = o["labels_per_class"] * k
+        n_labels = o["labels_per_class"] * ctx.dataset.num_classes
         spread = float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else None
-        details = {"c_per_draw": [s.c for s in selections], "acc_per_draw": accuracies, "std": spread,
-                   "val_acc_per_draw": [_by_c(s.val_acc) for s in selections], "draws": len(draws),
-                   "labels_per_class": o["labels_per_class"], "n_val": len(val), "c_grid": list(o["c_grid"]),
-                   "dim": int(x.shape[1]), "solver": o["solver"]}
+        gaps = [m.gap for m in finals]
+        details = {**details, "acc_per_draw": accuracies, "std": spread, "draws": len(finals),
+                   "labels_per_class": o["labels_per_class"], **self._common_details(x),
+                   "max_duality_gap": None if None in gaps else max(gaps)}
         return _metrics(f"_{n_labels}labels", float(np.mean(accuracies)), standard_error(accuracies), n_labels,
                         n_test, n_labels, details)
 
@@ -232,7 +307,7 @@ class SVM(Probe):
         return [model.accuracy(x, labels) for model in models], len(labels)
 
 
-def _by_c(val_acc: dict[float, float]) -> dict[str, float]:
+def _by_c(val_acc: dict[float, float | None]) -> dict[str, float | None]:
     return {f"{c:g}": acc for c, acc in val_acc.items()}
 
 
@@ -246,4 +321,4 @@ def _metrics(suffix, accuracy, stderr, n_train, n_test, labels_used, details) ->
 def register_probes(register):
     register(ProbeSpec("svm", SVM, "one-vs-rest L2-SVM (squared hinge) on standardized features, C chosen on a "
                        "validation split; label budgets with repeated draws (DCGAN, ALI)",
-                       version="1", options=OPTIONS, requires={"features"}))
+                       version="2", options=OPTIONS, requires={"features"}, headline=("acc", "acc_*labels")))
