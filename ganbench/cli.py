@@ -205,19 +205,15 @@ def list_command(what, show_options, show_views, long):
 
 @cli.command("plugins")
 def plugins_command():
-    """List every plugin: name, version, hooks, status (broken or partly loaded: which hook failed)."""
+    """List every plugin: name, version, hooks, status; broken or partly loaded ones with what failed."""
     rows, problems = [], []
     for info in plugin_infos():
         status = info.status
-        if info.error is not None:
-            status += " (not loaded)"
-        elif info.failed_hooks:
-            status += f" ({', '.join(info.failed_hooks)} failed)"
         hooks = [h + (" (failed)" if h in info.failed_hooks else "") for h in info.hooks]
         rows.append([info.name, info.version, ", ".join(hooks) or "-", status])
         problems += [f"{info.name}: {text}" for text in ([info.error] if info.error else []) + list(info.failed_hooks.values())]
-    widths = [min(32, max(len(r[0]) for r in rows + [["plugin"]])), 24, 26, 0]
-    widths[-1] = WIDTH - sum(widths) - 6
+    widths = [min(32, max(len(r[0]) for r in rows + [["plugin"]])), 24, 0, len("partly loaded")]
+    widths[2] = WIDTH - sum(widths) - 6
     click.echo(text_table(["plugin", "version", "hooks", "status"], rows, widths))
     if problems:
         click.echo("\nproblems:")

@@ -226,8 +226,7 @@ def _load_one(info: PluginInfo, load: Callable[[], Any]) -> None:
     unknown = _unknown_hooks(module)
     if unknown:
         name, function = unknown[0]
-        code = getattr(function, "__code__", None)
-        where = _short(code.co_filename, code.co_firstlineno) if code else ""
+        where = _definition_line(function)
         _mark_broken(info, "has an unknown hook", error=_explain_unknown(name), where=where)
         return
     try:
@@ -247,6 +246,20 @@ def _unknown_hooks(module) -> list[tuple[str, Any]]:
         if callable(function) and hasattr(function, marker) and not hasattr(hookspecs, name):
             found.append((name, function))
     return found
+
+
+def _definition_line(function) -> str:
+    """``file:line`` of ``function``'s ``def`` (its code starts at the first decorator)."""
+    import linecache
+
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ""
+    line = code.co_firstlineno
+    for offset in range(20):
+        if linecache.getline(code.co_filename, line + offset).lstrip().startswith(("def ", "async def ")):
+            return _short(code.co_filename, line + offset)
+    return _short(code.co_filename, line)
 
 
 def _explain_unknown(name: str) -> str:
