@@ -5,7 +5,7 @@
 # Usage: benchmarks/probes_mnist.sh [RESULTS_DIR] [CACHE_DIR] [svm|memorization|all]   (MNIST in $MNIST_ROOT)
 set -eu
 cd "$(dirname "$0")/.."
-RESULTS=${1:-results}
+RESULTS=${1:-results/reference}
 CACHE=${2:-/tmp/models-cache-mnist}
 MNIST_ROOT=${MNIST_ROOT:-/work/shared/data/mnist}
 PART=${3:-all}

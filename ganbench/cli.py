@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import warnings
 
 import click
@@ -17,17 +18,28 @@ from . import __version__
 from .errors import UsageError
 from .options import split_assignments
 from .paths import DEFAULT_RESULTS, check_writable, default_cache_dir
-from .plugins import PluginLoadWarning, add_commands, get_registry, plugin_infos
+from .plugins import PluginLoadWarning, add_commands, debug_enabled, get_registry, plugin_infos, set_debug
 from .store import StoreWarning, StoreWriteError, append_rows, load_results, read_rows, store_path
 
 KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
+WIDTH = 100  # every listing fits this many columns
 
 
 class GanbenchGroup(click.Group):
-    """A click group whose every user error is one line on stderr and exit code 2."""
+    """A click group whose every user error is one line on stderr and exit code 2.
+
+    Plugins are loaded when a command is first looked up (after ``--debug``
+    is parsed), and add their own commands then.
+    """
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
-        warnings.showwarning = _show_warning
+        set_debug(False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PluginLoadWarning)
+            warnings.showwarning = _show_warning
+            return self._main(args, prog_name, **extra)
+
+    def _main(self, args, prog_name, **extra):
         try:
             return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except UsageError as exc:
@@ -45,9 +57,24 @@ class GanbenchGroup(click.Group):
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
 
+    def list_commands(self, ctx):
+        add_commands(self)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, cmd_name):
+        add_commands(self)
+        return super().get_command(ctx, cmd_name)
+
+
+def _debug_option(ctx, param, value):
+    if value:
+        set_debug(True)
+
 
 @click.group(cls=GanbenchGroup)
 @click.version_option(__version__, prog_name="ganbench")
+@click.option("--debug", is_flag=True, is_eager=True, expose_value=False, callback=_debug_option,
+              help="Show the traceback of every plugin problem (also: GANBENCH_DEBUG=1).")
 def cli():
     """Benchmark the representations GANs learn: train, probe, compare."""
 
@@ -62,32 +89,137 @@ def _capabilities(kind: str, spec) -> str:
     return ""
 
 
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 1)].rstrip() + "\u2026"
+
+
+def text_table(headers: list[str], rows: list[list[str]], widths: list[int]) -> str:
+    """A plain table: cells wrapped to ``widths``, columns two spaces apart, a dashed rule under the headers."""
+    def lines_of(cells):
+        wrapped = [textwrap.wrap(str(c), w, break_on_hyphens=False) or [""] for c, w in zip(cells, widths)]
+        return [
+            "  ".join(part[i].ljust(w) if i < len(part) else " " * w for part, w in zip(wrapped, widths)).rstrip()
+            for i in range(max(len(p) for p in wrapped))
+        ]
+
+    out = lines_of(headers) + ["  ".join("-" * w for w in widths)]
+    for row in rows:
+        out += lines_of(row)
+    return "\n".join(out)
+
+
+def _fit_widths(headers: list[str], rows: list[list[str]], last_min: int = 20) -> list[int]:
+    """Column widths: each its longest cell (at most 32), the last one whatever is left of :data:`WIDTH`."""
+    widths = [min(32, max(len(str(c)) for c in [h, *col])) for h, col in zip(headers[:-1], zip(*rows))] if rows \
+        else [len(h) for h in headers[:-1]]
+    return widths + [max(last_min, WIDTH - sum(widths) - 2 * len(widths))]
+
+
+def _spec_table(kind: str, specs, long: bool) -> str:
+    """name, version, plugin, [capabilities,] description; within :data:`WIDTH` columns.
+
+    The description is cut to one line (``…``) unless ``long``, which wraps it whole.
+    """
+    has_caps = kind in ("model", "probe")
+    headers = ["name", "version", "plugin"] + (["capabilities"] if has_caps else []) + ["description"]
+    rows = [[s.name, s.version, s.plugin] + ([_capabilities(kind, s)] if has_caps else []) + [s.description]
+            for s in specs]
+    if has_caps:  # capabilities wrap at 20 columns
+        widths = _fit_widths(headers[:3] + headers[4:], [r[:3] + r[4:] for r in rows])
+        caps = min(20, max(len(r[3]) for r in rows))
+        widths = widths[:3] + [caps] + [max(20, widths[3] - caps - 2)]
+    else:
+        widths = _fit_widths(headers, rows)
+    if not long:
+        for row in rows:
+            row[-1] = _shorten(row[-1], widths[-1])
+    return text_table(headers, rows, widths)
+
+
+def _option_lines(spec) -> list[str]:
+    """One wrapped paragraph per option: name, type, default, range or choices, help."""
+    lines = []
+    for opt in spec.options:
+        facts = [opt.type, f"default {opt.default!r}"]
+        if getattr(opt, "choices", None) is not None:
+            facts.append("one of " + ", ".join(str(c) for c in opt.choices))
+        low, high = getattr(opt, "minimum", None), getattr(opt, "maximum", None)
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if opt.exclusive_minimum else '>='} {low}")
+        if high is not None:
+            bounds.append(f"{'<' if opt.exclusive_maximum else '<='} {high}")
+        if bounds:
+            facts.append(" and ".join(bounds))
+        text = f"{spec.name}.{opt.name} ({'; '.join(facts)}): {' '.join(opt.help.split())}"
+        lines.append(textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="      ",
+                                   break_on_hyphens=False))
+    return lines
+
+
+def model_views(spec) -> dict[str, str]:
+    """The spec's declared views, else those of the model built with its default options."""
+    if spec.views is not None:
+        return dict(spec.views)
+    defaults = {o.name: o.default for o in spec.options}
+    return dict(spec.factory(**defaults).feature_views())
+
+
+def _view_lines(spec) -> list[str]:
+    try:
+        views = model_views(spec)
+    except Exception as exc:  # a plugin's model that cannot be built with its defaults
+        return [f"  {spec.name}: views unknown ({type(exc).__name__}: {exc})"]
+    lines = [f"  {spec.name}:" + ("" if views else " no feature views")]
+    for view, description in views.items():
+        lines.append(textwrap.fill(f"{view}: {' '.join(description.split())}", WIDTH, initial_indent="    ",
+                                   subsequent_indent="        "))
+    return lines
+
+
 @cli.command("list")
 @click.argument("what", type=click.Choice(sorted(KIND_OF)), required=False)
-@click.option("--options", "show_options", is_flag=True, help="Show every plugin option with its default.")
-def list_command(what, show_options):
+@click.option("--options", "show_options", is_flag=True,
+              help="Show every option: type, default, range or choices, help.")
+@click.option("--views", "show_views", is_flag=True, help="Show every model's feature views.")
+@click.option("--long", "long", is_flag=True, help="Full descriptions, wrapped, instead of one line each.")
+def list_command(what, show_options, show_views, long):
     """List models, probes, datasets and executors."""
     registry = get_registry()
     for group in [what] if what else sorted(KIND_OF):
         kind = KIND_OF[group]
-        rows = [[s.name, s.version, s.description, s.plugin, _capabilities(kind, s)] for s in registry.all(kind)]
+        specs = registry.all(kind)
         click.echo(f"{group}:")
-        click.echo(tabulate(rows, headers=["name", "version", "description", "plugin", "capabilities"]))
-        if show_options:
-            for spec in registry.all(kind):
-                for opt in spec.options:
-                    click.echo(f"  {spec.name}: {opt.name} ({opt.type}, default {opt.default}) {opt.help}")
+        click.echo(_spec_table(kind, specs, long) if specs else "  none")
+        if show_views and kind == "model":
+            click.echo("\nfeature views:")
+            for spec in specs:
+                click.echo("\n".join(_view_lines(spec)))
+        if show_options and any(spec.options for spec in specs):
+            click.echo("\noptions:")
+            for spec in specs:
+                for line in _option_lines(spec):
+                    click.echo(line)
         click.echo()
 
 
 @cli.command("plugins")
 def plugins_command():
-    """List every plugin: name, version, hooks, and broken ones."""
-    rows = []
+    """List every plugin: name, version, hooks, status; broken or partly loaded ones with what failed."""
+    rows, problems = [], []
     for info in plugin_infos():
-        status = "builtin" if info.builtin else "installed"
-        rows.append([info.name, info.version, ", ".join(info.hooks) or "-", f"BROKEN: {info.error}" if info.error else status])
-    click.echo(tabulate(rows, headers=["plugin", "version", "hooks", "status"]))
+        status = info.status
+        hooks = [h + (" (failed)" if h in info.failed_hooks else "") for h in info.hooks]
+        rows.append([info.name, info.version, ", ".join(hooks) or "-", status])
+        problems += [f"{info.name}: {text}" for text in ([info.error] if info.error else []) + list(info.failed_hooks.values())]
+    widths = [min(32, max(len(r[0]) for r in rows + [["plugin"]])), 24, 0, len("partly loaded")]
+    widths[2] = WIDTH - sum(widths) - 6
+    click.echo(text_table(["plugin", "version", "hooks", "status"], rows, widths))
+    if problems:
+        click.echo("\nproblems:")
+        for text in problems:
+            click.echo(textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="    "))
 
 
 def route_options(kind: str, names: list[str], assignments: list[tuple[str, str]], flag: str) -> dict[str, dict[str, str]]:
@@ -346,12 +478,13 @@ def leaderboard_command(results_dir, fmt, output, metrics):
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     if issubclass(category, (PluginLoadWarning, StoreWarning)):
         click.echo(f"warning: {message}", err=True)
+        if debug_enabled() and getattr(message, "traceback", ""):
+            click.echo(message.traceback.rstrip(), err=True)
     else:
         _default_show(message, category, filename, lineno, file, line)
 
 
 _default_show = warnings.showwarning
-add_commands(cli)
 
 
 def main(argv=None):

@@ -8,6 +8,13 @@ and decorated with ``@ganbench.hookimpl``. A function decorated with
 Each ``register_*`` hook receives a ``register`` callback. Call it once per
 thing the plugin provides; the core records which plugin registered what so
 that name clashes and broken plugins can be reported by plugin name.
+
+The ``register_*`` hooks run on every command, ``--help`` and ``list``
+included: keep them cheap by giving factories as ``"module:attribute"``
+strings (imported when first used). A hook that raises is reported in one
+line naming the plugin and the line of its code that raised; the plugin is
+shown ``partly loaded`` (another of its hooks worked) or ``broken``. The
+author's guide, docs/plugins.md, documents every spec and protocol.
 """
 
 import pluggy

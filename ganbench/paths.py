@@ -1,4 +1,11 @@
-"""Default folders: the cache (trained models, features) and the result store."""
+"""Default folders: the cache (trained models, features) and the result store.
+
+A user's runs append to :data:`DEFAULT_RESULTS` (``./ganbench-results/``),
+which the repository's ``.gitignore`` ignores, so running the README's
+commands in a clone leaves ``git status`` clean. The committed reference
+rows live in :data:`REFERENCE_RESULTS` and are only written on purpose
+(``--results results/reference``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,8 @@ from pathlib import Path
 
 from .errors import UsageError
 
-DEFAULT_RESULTS = "results"
+DEFAULT_RESULTS = "ganbench-results"
+REFERENCE_RESULTS = "results/reference"
 
 
 def default_cache_dir() -> Path:

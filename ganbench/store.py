@@ -17,14 +17,17 @@ import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
-import pandas as pd
 from filelock import FileLock
 
 from .errors import UsageError
+from .paths import DEFAULT_RESULTS
 from .schema import FIELDS, check_row
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: listing plugins needs none
+    import pandas as pd
 
 STORE_NAME = "results.jsonl"
 
@@ -204,10 +207,12 @@ def _parse_line(raw: bytes) -> tuple[dict | None, str | None]:
     return (None, problem) if problem else (row, None)
 
 
-def load_results(results_dir: str | os.PathLike = "results", warn: bool = True) -> pd.DataFrame:
+def load_results(results_dir: str | os.PathLike = DEFAULT_RESULTS, warn: bool = True) -> pd.DataFrame:
     """The store as a DataFrame, one row per metric, columns in schema order."""
     rows = read_rows(results_dir, warn=warn)
     columns = list(FIELDS)
+    import pandas as pd
+
     frame = pd.DataFrame(rows)
     for col in columns:
         if col not in frame:

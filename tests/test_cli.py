@@ -1,12 +1,16 @@
 """The CLI through click's CliRunner, and one real run on mnist-5k."""
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from ganbench.cli import cli
+from ganbench.paths import DEFAULT_RESULTS
 from ganbench.store import load_results
 
 
@@ -115,3 +119,58 @@ def test_sweep_skips_stored_requests_and_runs_new_ones(tmp_path):
     frame = load_results(tmp_path)
     assert sorted(frame.groupby("model").size().items()) == [("pixels", 2), ("random-d", 4)]
     assert frame.loc[frame["model"] == "random-d", "model_config"].map(lambda c: c["width"]).eq(4).all()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_readme_main_command_leaves_a_clone_clean(tmp_path, monkeypatch):
+    """A clone holding the real .gitignore and the reference store; the main command runs in it."""
+    clone = tmp_path / "clone"
+    (clone / "results" / "reference").mkdir(parents=True)
+    shutil.copy(REPO / ".gitignore", clone / ".gitignore")
+    reference = clone / "results" / "reference" / "results.jsonl"
+    shutil.copy(REPO / "results" / "reference" / "results.jsonl", reference)
+    before = reference.read_bytes()
+    git(clone, "init", "-q")
+    git(clone, "add", "-A")
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone")
+    monkeypatch.chdir(clone)
+    # the README's main command (fewer knn settings, to stay fast), with the default --results
+    result = invoke("run", "--model", "pixels", "--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2",
+                    "--probe-opt", "instdisc=false")
+    assert result.exit_code == 0, result.output
+    assert f"appended to {DEFAULT_RESULTS}/results.jsonl" in result.stderr
+    assert len(load_results(clone / DEFAULT_RESULTS)) == 2
+    assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
+    assert reference.read_bytes() == before
+
+
+def test_every_declared_view_list_matches_the_built_model():
+    from ganbench.cli import model_views
+    from ganbench.plugins import get_registry
+
+    for spec in get_registry().all("model"):
+        defaults = {o.name: o.default for o in spec.options}
+        assert model_views(spec) == spec.factory(**defaults).feature_views(), spec.name
+
+
+def test_list_fits_100_columns_and_shows_views_choices_and_ranges():
+    for args in (["list"], ["list", "--options", "--views"], ["list", "--long"], ["plugins"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        too_wide = [line for line in result.output.splitlines() if len(line) > 100]
+        assert too_wide == [], (args, too_wide)
+    output = invoke("list", "models", "--views", "--options").output
+    assert "    d-last: D's last conv layer max-pooled to 4x4, flattened" in output
+    assert "    e: E(x), the inferred latent code" in output  # bigan's views
+    assert "  dcgan.latent (str; default 'uniform'; one of uniform, normal): latent distribution" in output
+    assert "  random-d.width (int; default 64; >= 1 and <= 1024): D's base width w" in output
+    cut = invoke("list", "models").output
+    assert "BiGAN / ALI (Donahue et al." in cut and "features from E and D" not in cut
+    assert "features from E and D" in " ".join(invoke("list", "models", "--long").output.split())

@@ -134,3 +134,118 @@ def test_plugin_model_runs_from_the_cli(site, fresh_plugins, tmp_path):
     frame = load_results(tmp_path / "r")
     assert set(frame["model"]) == {"toy-mean"} and set(frame["feature_view"]) == {"mean"}
     assert (frame["feature_dim"] == 1).all()
+
+
+HALF = '''
+import ganbench
+from ganbench.models.baselines import Pixels
+
+@ganbench.hookimpl
+def register_models(register):
+    register(ganbench.ModelSpec("half-pixels", Pixels, "pixels again"))
+
+@ganbench.hookimpl
+def register_probes(register):
+    raise RuntimeError("probe table missing")
+'''
+BAD_OPTION = '''
+import ganbench
+from ganbench.models.baselines import Pixels
+
+@ganbench.hookimpl
+def register_models(register):
+    register(ganbench.ModelSpec("bad-option", Pixels, "pixels", options=[
+        ganbench.Option("width", "integer", 3, "a width"),
+    ]))
+'''
+IMPORTS_MISSING = '''
+import ganbench
+
+import ganbench_no_such_dependency
+'''
+
+
+def cli_run(*args, env=None):
+    from click.testing import CliRunner
+
+    from ganbench.cli import cli
+
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def source_line(site, name, text):
+    """1-based line of ``text`` in the installed plugin module, as the report should name it."""
+    lines = (site / f"ganbench_test_plugin_{name}.py").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def table_row(output, name):
+    """The (possibly wrapped) row of plugin ``name`` in a table, joined into one line."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(name + " "))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), len(lines))
+    return " ".join(" ".join(line.split()) for line in lines[start:end])
+
+
+def warning_lines(output):
+    return [line for line in output.splitlines() if line.startswith("warning: ")]
+
+
+def test_a_raising_register_hook_leaves_the_plugin_partly_loaded(site, fresh_plugins):
+    install(site, "half", HALF)
+    result = cli_run("plugins")
+    assert result.exit_code == 0, result.output
+    row = table_row(result.stdout, "half")
+    assert "partly loaded" in row and "register_probes (failed)" in row and "register_models," in row
+    assert "half: register_probes failed: RuntimeError: probe table missing" in result.stdout
+    line = source_line(site, "half", "raise RuntimeError")
+    assert warning_lines(result.stderr) == [
+        f"warning: plugin 'half' register_probes failed: RuntimeError: probe table missing "
+        f"({site / 'ganbench_test_plugin_half.py'}:{line})"
+    ]
+    assert "Traceback" not in result.output and "not loaded" not in result.output
+    assert "half-pixels" in cli_run("list", "models").stdout  # the hook that worked still counts
+
+
+def test_an_option_that_cannot_be_built_refuses_its_hook_in_one_line(site, fresh_plugins, tmp_path):
+    install(site, "badopt", BAD_OPTION)
+    result = cli_run("run", "--model", "bad-option", "--probe", "knn", "--results", str(tmp_path))
+    assert result.exit_code == 2 and "Unknown model 'bad-option'" in result.stderr
+    reports = warning_lines(result.stderr)
+    assert len(reports) == 1 and "Traceback" not in result.output
+    assert reports[0].startswith("warning: plugin 'badopt' register_models failed: ValueError: option 'width': type must be")
+    assert reports[0].endswith(f"ganbench_test_plugin_badopt.py:{source_line(site, 'badopt', 'Option(')})")
+    listing = cli_run("plugins").stdout
+    assert "register_models (failed)" in table_row(listing, "badopt") and "broken" in table_row(listing, "badopt")
+
+
+def test_import_error_names_the_plugins_line_and_debug_shows_the_traceback(site, fresh_plugins):
+    install(site, "missing", IMPORTS_MISSING)
+    line = source_line(site, "missing", "import ganbench_no_such_dependency")
+    quiet = cli_run("list", "probes")
+    assert quiet.exit_code == 0
+    assert warning_lines(quiet.stderr) == [
+        f"warning: plugin 'missing' failed to import: ModuleNotFoundError: No module named "
+        f"'ganbench_no_such_dependency' ({site / 'ganbench_test_plugin_missing.py'}:{line})"
+    ]
+    assert "Traceback" not in quiet.stderr
+    fresh_plugins.reset_for_tests()
+    loud = cli_run("--debug", "list", "probes")
+    assert loud.exit_code == 0 and "Traceback (most recent call last)" in loud.stderr
+    assert f'ganbench_test_plugin_missing.py", line {line}' in loud.stderr
+    fresh_plugins.reset_for_tests()
+    from_env = cli_run("list", "probes", env={"GANBENCH_DEBUG": "1"})
+    assert "Traceback (most recent call last)" in from_env.stderr
+    listing = cli_run("plugins").stdout
+    assert "broken" in table_row(listing, "missing") and "missing: failed to import: ModuleNotFoundError" in listing
+
+
+def test_a_misspelled_hook_points_at_its_definition(site, fresh_plugins):
+    install(site, "typo", MISSPELLED)
+    result = cli_run("plugins")
+    line = source_line(site, "typo", "def register_model(")
+    assert warning_lines(result.stderr) == [
+        f"warning: plugin 'typo' has an unknown hook: unknown hook 'register_model'. Did you mean "
+        f"'register_models'? Known hooks: register_commands, register_datasets, register_executors, "
+        f"register_models, register_probes. ({site / 'ganbench_test_plugin_typo.py'}:{line})"
+    ]

@@ -11,7 +11,7 @@ from ..model import Batch, Schedule
 from ..registry import ModelSpec
 from .common import bce, epochs_for_steps, eval_mode, mean_prob, step
 from .dcgan import DCGAN, DCGAN_OPTIONS
-from .dcgan_nets import Discriminator, Generator
+from .dcgan_nets import D_VIEWS, Discriminator, Generator
 
 # The paper's schedule: 50,000 mini-batches of 100 images (Odena et al. 2016, §4).
 ACGAN_STEPS = 50_000
@@ -91,5 +91,5 @@ def register_models(register):
     register(ModelSpec(
         "acgan", ACGAN, "AC-GAN (Odena et al. 2016), class-conditional, trained on labels; D features as dcgan",
         version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator", "conditional"},
-        trains_on_labels=True,
+        trains_on_labels=True, views=D_VIEWS,
     ))

@@ -23,10 +23,13 @@ class Pixels(Model):
     cache_features = False  # cheaper to recompute than to store
 
     def feature_views(self):
-        return {"pixels": "the image's pixels in [0, 1], flattened"}
+        return dict(PIXEL_VIEWS)
 
     def features(self, x, view):
         return x.flatten(1).float()
+
+
+PIXEL_VIEWS = {"pixels": "the image's pixels in [0, 1], flattened"}
 
 
 class RandomD(Model):
@@ -61,7 +64,7 @@ class RandomD(Model):
 
 @hookimpl
 def register_models(register):
-    register(ModelSpec("pixels", Pixels, "raw pixels in [0, 1] (baseline)", version="1"))
+    register(ModelSpec("pixels", Pixels, "raw pixels in [0, 1] (baseline)", version="1", views=PIXEL_VIEWS))
     register(
         ModelSpec(
             "random-d",
@@ -72,5 +75,6 @@ def register_models(register):
                 Option("width", "int", 64, "D's base width w (channels of its first conv layer)", minimum=1, maximum=1024),
                 Option("image_size", "int", 32, "input size the network is built for", choices=(32, 64)),
             ],
+            views=D_VIEWS,
         )
     )

@@ -33,6 +33,13 @@ BIGAN_OPTIONS = [
     Option("lr_decay", "bool", True, "constant rate for the first half of training, then exponential decay to 1%"),
 ]
 
+BIGAN_VIEWS = {
+    "e": "E(x), the inferred latent code (the paper's representation): E's linear output, before D's squash",
+    "e-hidden": "E's layer before its output",
+    "d": "D's features of the image alone (mlp: its first hidden layer; conv: conv layers pooled to 4x4)",
+    "d-joint": "D's last hidden layer on the pair (x, E(x))",
+}
+
 
 class MlpEncoder(nn.Module):
     """``(B, p)`` -> Linear -> LReLU ``(B, h)`` -> Linear, BN, LReLU ``(B, h)`` (hidden) -> Linear ``(B, nz)``."""
@@ -241,12 +248,7 @@ class BiGAN(Model):
         return {"d": self.opt_d, "ge": self.opt_ge}
 
     def feature_views(self):
-        return {
-            "e": "E(x), the inferred latent code (the paper's representation): E's linear output, before D's squash",
-            "e-hidden": "E's layer before its output",
-            "d": "D's features of the image alone (mlp: its first hidden layer; conv: conv layers pooled to 4x4)",
-            "d-joint": "D's last hidden layer on the pair (x, E(x))",
-        }
+        return dict(BIGAN_VIEWS)
 
     def default_schedule(self, info: DataInfo) -> Schedule:
         return Schedule(epochs_for_images(BIGAN_IMAGE_BUDGET, info.n_train, BIGAN_EPOCHS), batch_size=128)
@@ -322,5 +324,5 @@ class BiGAN(Model):
 def register_models(register):
     register(ModelSpec(
         "bigan", BiGAN, "BiGAN / ALI (Donahue et al. 2016): encoder + generator + joint D; features from E and D",
-        version="2", options=BIGAN_OPTIONS, capabilities={"features", "generator", "encoder"},
+        version="2", options=BIGAN_OPTIONS, capabilities={"features", "generator", "encoder"}, views=BIGAN_VIEWS,
     ))

@@ -122,5 +122,5 @@ class DCGAN(Model):
 def register_models(register):
     register(ModelSpec(
         "dcgan", DCGAN, "DCGAN (Radford et al. 2015); features: D's conv layers pooled to 4x4 (§5.1)",
-        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator"},
+        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator"}, views=D_VIEWS,
     ))

@@ -1,0 +1,47 @@
+"""ganbench.__all__ is a public contract: every name stays importable, and importing it needs no torch."""
+
+import subprocess
+import sys
+
+import ganbench
+
+# The contract as published in docs/plugins.md; names may be added, never removed.
+PUBLISHED = {
+    "__version__", "hookimpl", "Batch", "DataError", "DataInfo", "Dataset", "DatasetSpec", "ExecutorSpec", "Metric",
+    "Model", "ModelSpec", "Option", "Probe", "ProbeContext", "ProbeSpec", "Schedule", "UsageError",
+    "label_budget", "validation_split",
+}
+
+
+def test_every_public_name_is_importable_and_none_was_removed():
+    assert PUBLISHED <= set(ganbench.__all__)
+    for name in ganbench.__all__:
+        assert getattr(ganbench, name) is not None, name
+    namespace = {}
+    exec("from ganbench import *", namespace)
+    assert set(ganbench.__all__) <= set(namespace)
+
+
+def test_every_public_name_is_documented_in_the_guide():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    table = guide.split("## The public API", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in ganbench.__all__ if f"`{name}`" not in table]
+    assert missing == []
+
+
+def test_lazy_names_are_the_defining_modules_objects():
+    from ganbench.model import Model
+    from ganbench.splits import validation_split
+
+    assert ganbench.Model is Model and ganbench.validation_split is validation_split
+
+
+def test_core_modules_import_without_torch():
+    code = ("import sys; import ganbench, ganbench.cli, ganbench.plugins, ganbench.registry, ganbench.options, "
+            "ganbench.store, ganbench.schema, ganbench.paths; "
+            "bad = sorted(m for m in ('torch', 'torchvision', 'faiss') if m in sys.modules); "
+            "assert not bad, bad")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
