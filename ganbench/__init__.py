@@ -6,12 +6,13 @@ The public API for plugin authors is what this module exports.
 __version__ = "0.1.0"
 
 from .data import DataInfo, Dataset  # noqa: E402
-from .errors import DataError, UsageError  # noqa: E402
+from .errors import DataError, DivergedError, UsageError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 from .model import Batch, Model, Schedule  # noqa: E402
 from .options import Option  # noqa: E402
 from .probe import Metric, Probe, ProbeContext  # noqa: E402
 from .registry import DatasetSpec, ExecutorSpec, ModelSpec, ProbeSpec  # noqa: E402
+from .splits import label_budget, validation_split  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -21,6 +22,7 @@ __all__ = [
     "DataInfo",
     "Dataset",
     "DatasetSpec",
+    "DivergedError",
     "ExecutorSpec",
     "Metric",
     "Model",
@@ -31,4 +33,6 @@ __all__ = [
     "ProbeSpec",
     "Schedule",
     "UsageError",
+    "label_budget",
+    "validation_split",
 ]
