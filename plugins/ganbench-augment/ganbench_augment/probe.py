@@ -32,6 +32,13 @@ def choose_epochs(fit_x, fit_y, val_x, val_y, classes: int, seed: int, o: dict) 
     return int(np.argmax(scores)) + 1, scores
 
 
+def draw_labels(train_y: np.ndarray, per_class: int, seed: int, draw: int) -> np.ndarray:
+    try:
+        return ganbench.label_budget(train_y, per_class, seed=seed, draw=draw)
+    except ValueError as exc:
+        raise ganbench.UsageError(f"Probe 'augment': {exc}; lower --probe-opt labels_per_class.") from None
+
+
 def draw_seed(seed: int, draw: int) -> int:
     return seed * 10_007 + draw * 101
 
@@ -66,7 +73,7 @@ class Augment(ganbench.Probe):
         n_labelled = n_generated = 0
         for draw in range(o["draws"]):
             seed = draw_seed(ctx.seed, draw)
-            labelled = ganbench.label_budget(train_y, o["labels_per_class"], seed=ctx.seed, draw=draw)
+            labelled = draw_labels(train_y, o["labels_per_class"], ctx.seed, draw)
             x = as_input(dataset.train_x[labelled], ctx.device)
             y = dataset.train_y[labelled].to(ctx.device)
             fit, val = ganbench.validation_split(train_y[labelled], fraction=o["val_fraction"], seed=seed)

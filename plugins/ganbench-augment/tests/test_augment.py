@@ -169,3 +169,8 @@ def test_cli_run_writes_a_row_for_real_only_and_each_scheme(tmp_path, monkeypatc
     accuracies = rows[rows["metric"].str.startswith("acc_")]
     assert accuracies["value"].between(0.0, 1.0).all() and accuracies["stderr"].notna().all()
     assert (accuracies["labels_used"] == 40).all()
+
+
+def test_too_many_labels_asked_is_a_usage_error():
+    with pytest.raises(ganbench.UsageError, match="labels_per_class"):
+        Augment(**{**OPTIONS, "labels_per_class": 21}).run(FakeContext(tiny_dataset(test_seed=2)))
