@@ -87,6 +87,7 @@ class Augment(ganbench.Probe):
                 net = train_classifier(variant, x, y, generated if variant != "real" else x[:0], classes, epochs, seed,
                                        o["width"], o["batch_size"], o["lr"])
                 acc[variant].append(accuracy(net, test_x, test_y, classes))
+            ctx.log(f"augment draw {draw + 1}: test accuracy " + ", ".join(f"{v} {acc[v][-1]:.4f}" for v in VARIANTS))
         details = {"epochs_per_draw": chosen, "val_acc_per_epoch": validation, "ratio": o["ratio"],
                    "n_generated": n_generated, "acc_per_draw": {v: acc[v] for v in VARIANTS}}
         common = {"n_test": len(test_y), "labels_used": n_labelled}
