@@ -13,7 +13,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-from .errors import DataError, UsageError  # noqa: E402
+from .errors import DataError, DivergedError, UsageError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 from .options import Option  # noqa: E402
 from .registry import DatasetSpec, ExecutorSpec, ModelSpec, ProbeSpec  # noqa: E402
@@ -40,6 +40,7 @@ __all__ = [
     "DataInfo",
     "Dataset",
     "DatasetSpec",
+    "DivergedError",
     "ExecutorSpec",
     "Metric",
     "Model",

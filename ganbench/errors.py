@@ -20,4 +20,9 @@ class RegistryError(UsageError):
 
 
 class DivergedError(RuntimeError):
-    """Training stopped by the divergence guard; the row gets status ``diverged``."""
+    """Training stopped by the divergence guard; the row gets status ``diverged``.
+
+    A model's ``train_step`` may raise ``DivergedError(message)`` itself when a
+    sanity check of its own fails (e.g. a critic estimate past any plausible
+    bound); the training loop adds the step and ends the run as ``diverged``.
+    """

@@ -103,7 +103,11 @@ class Model:
     def train_step(self, batch: Batch) -> dict[str, float]:
         """One optimisation step. Return floats: losses and, for GANs,
         ``d_real`` / ``d_fake``, the mean probability D gives real and generated
-        images (watched by the divergence guard)."""
+        images (watched by the divergence guard). A non-finite value ends the
+        run as ``diverged``; so does raising ``ganbench.DivergedError(message)``,
+        for a model with a sanity check of its own (models without
+        probabilities, such as a WGAN critic, leave out ``d_real`` / ``d_fake``
+        and the saturation check does not apply to them)."""
         raise NotImplementedError(f"{type(self).__name__} does not train")
 
     def modules(self) -> dict[str, nn.Module]:

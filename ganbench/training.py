@@ -353,7 +353,7 @@ class Trainer:
                 idx = order[i * self.batch_size:(i + 1) * self.batch_size]
                 x = to_model_input(images[idx], self.model.image_size, self.model.value_range, self.device)
                 with autocast(self.device):
-                    stats = self.model.train_step(Batch(x.contiguous(memory_format=fmt), labels[idx]))
+                    stats = self._train_step(Batch(x.contiguous(memory_format=fmt), labels[idx]), step)
                 stats = {k: float(v) for k, v in stats.items()}
                 bad = [k for k, v in stats.items() if not math.isfinite(v)]
                 if bad:
@@ -380,6 +380,15 @@ class Trainer:
             log_file.close()
         self.model.train(False)
         return self.total_steps
+
+    def _train_step(self, batch: Batch, step: int) -> dict:
+        """The model's step; a ``DivergedError(message)`` it raises gets the step attached."""
+        try:
+            return self.model.train_step(batch)
+        except DivergedError as exc:
+            if len(exc.args) >= 2:
+                raise
+            raise DivergedError(f"{exc.args[0] if exc.args else 'the model reported divergence'} at step {step}", step) from exc
 
     def _saturated(self, stats: dict) -> bool:
         eps = self.settings.saturation_eps

@@ -140,3 +140,23 @@ def test_balanced_discriminator_is_not_called_saturated(tmp_path):
     model.train_step = lambda batch: {"loss_d": 1.3, "loss_g": 0.7, "d_real": 0.6, "d_fake": 0.4}
     outcome = trainer(model, data, tmp_path, saturation_patience=5).run()
     assert outcome.status == "ok" and outcome.steps == 12
+
+
+def test_model_raising_diverged_error_ends_the_run_as_diverged_at_that_step(tmp_path):
+    """A model's own sanity check (``raise ganbench.DivergedError(message)``) gets the step attached."""
+    import ganbench
+
+    data = tiny_dataset()
+    model = build("dcgan", data)
+    calls = {"n": 0}
+
+    def step(batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ganbench.DivergedError("critic estimate out of bounds")
+        return {"loss_d": 1.3, "loss_g": 0.7}
+
+    model.train_step = step
+    outcome = trainer(model, data, tmp_path).run()
+    assert outcome.status == "diverged" and outcome.steps == 2
+    assert outcome.error == "critic estimate out of bounds at step 2"
