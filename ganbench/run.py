@@ -608,7 +608,9 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
                 model=model, _features=lambda split, v=view: features.split(split, v),
                 _embed=lambda images, v=view: features.embed(images, v), _generate=generate, log=log,
             )
-            rows = _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log)
+            # the batch-norm statistics also in details, where readers of one row look first
+            view_extra = {**extra, "features": base["feature_config"]} if base["feature_config"] else extra
+            rows = _run_probe(probe, pspec, popts, ctx, base, outcome, view_extra, log)
             on_rows(rows)
             all_rows += rows
     return all_rows

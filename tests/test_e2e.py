@@ -64,6 +64,8 @@ def test_run_job_samples_at_the_dataset_size_and_reuses_the_feature_cache(tmp_pa
     logs = []
     first = run_job(job(tmp_path), on_rows=lambda rows: None, log=logs.append)
     assert first and all(r["status"] == "ok" for r in first)
+    # by default D's batch norm uses statistics recomputed on the real training images, and the row says so
+    assert all(r["feature_config"]["bn_stats"] == r["details"]["features"]["bn_stats"] == "train-images" for r in first)
     assert all(0.0 <= r["value"] <= 1.0 for r in first if r["metric"].startswith("accuracy"))
     assert spied["features"] > 0, "the first run extracts features"
     cached = list(tmp_path.glob("models/dcgan-*/features/final/*/d-last-*.npy"))
