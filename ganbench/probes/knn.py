@@ -161,4 +161,5 @@ class KNN(Probe):
 @hookimpl
 def register_probes(register):
     register(ProbeSpec("knn", KNN, "k-nearest-neighbour accuracy via FAISS (L2, cosine; majority, distance and InstDisc votes)",
-                       version="1", options=OPTIONS, requires={"features"}))
+                       version="1", options=OPTIONS, requires={"features"},
+                       headline=("acc_l2_k1_majority", "acc_l2_k5_distance")))

@@ -197,7 +197,8 @@ def register_probes(register):
     register(ProbeSpec(
         "memorization", MemorizationProbe,
         "Is the generator copying? DCGAN hash collisions, nearest-neighbour distance ratios, data-copying test C_T",
-        version="1", options=OPTIONS, requires={"generator"}))
+        version="1", options=OPTIONS, requires={"generator"},
+        headline=("nn_ratio_pixels", "copying_ct")))
 
 
 @hookimpl

@@ -233,4 +233,5 @@ def _metrics(suffix, accuracy, stderr, n_train, n_test, labels_used, details) ->
 def register_probes(register):
     register(ProbeSpec("svm", SVM, "one-vs-rest L2-SVM (squared hinge) on standardized features, C chosen on a "
                        "validation split; label budgets with repeated draws (DCGAN, ALI)",
-                       version="1", options=OPTIONS, requires={"features"}))
+                       version="1", options=OPTIONS, requires={"features"},
+                       headline=("acc", "acc_*labels")))

@@ -1,0 +1,4 @@
+import click
+@click.group("show")
+def show_group():
+    """Pictures."""
