@@ -232,14 +232,26 @@ def _row(base: dict, pspec, popts: dict, view, metric: Metric | None, outcome: T
     return row
 
 
-def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str], None] = _log) -> list[dict]:
-    """Train or load the model, run every probe on every view; return all rows."""
+@dataclass
+class PreparedModel:
+    """A model trained (or loaded from the cache, or built untrained) for one job, ready to use."""
+
+    model: Any
+    dataset: Dataset
+    device: torch.device
+    outcome: TrainOutcome
+    folder: Path
+    resolved: Resolved
+    key: str
+
+
+def prepare_model(job: Job, log: Callable[[str], None] = _log) -> PreparedModel:
+    """Resolve the job, load its dataset, and train the model or load it from the cache."""
     resolved = resolve(job)
     dataset = load_dataset(job, resolved)
     device = resolve_device(job.device)
     set_seed(job.seed)
     model = resolved.model_spec.factory(**resolved.model_options)
-    views = list(job.views or model.feature_views())
     model.setup(dataset.info(), device)
     settings = TrainSettings(job.epochs, job.max_steps, job.batch_size, job.checkpoint_every)
     cache = Path(job.cache_dir)
@@ -249,14 +261,23 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
         "dataset": dataset.fingerprint, "seed": job.seed, "schedule": trainer.schedule() if trainer else None,
     })
     folder = cache / "models" / f"{resolved.model_spec.name}-{key}"
-    run_id = uuid.uuid4().hex[:12]
-    base = _row_base(job, resolved, dataset, key, device, run_id)
     if trainer is not None:
         trainer.folder = folder  # known only once the schedule is part of the key
         outcome = _train(trainer, log)
     else:
         outcome = TrainOutcome("ok", 0, 0.0, {}, "untrained")
     model.train(False)
+    return PreparedModel(model, dataset, device, outcome, folder, resolved, key)
+
+
+def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str], None] = _log) -> list[dict]:
+    """Train or load the model, run every probe on every view; return all rows."""
+    prepared = prepare_model(job, log)
+    model, dataset, device, outcome = prepared.model, prepared.dataset, prepared.device, prepared.outcome
+    resolved, key, folder = prepared.resolved, prepared.key, prepared.folder
+    views = list(job.views or model.feature_views())
+    run_id = uuid.uuid4().hex[:12]
+    base = _row_base(job, resolved, dataset, key, device, run_id)
     extra = {"model": model.report(), "dataset": dataset.notes} if (model.report() or dataset.notes) else {}
     all_rows = []
     if outcome.status != "ok":
