@@ -224,7 +224,7 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right;vertical-align:middle}
 th{background:#f3f3f3;cursor:pointer;user-select:none;max-width:14em}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child{text-align:left;white-space:nowrap}
 th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
 tbody.section-baseline td{background:#fafaf0}tbody.section-reference td{background:#f0f5fa;font-style:italic}
 tr.section-title td{font-weight:bold;background:#eee;font-style:normal}
