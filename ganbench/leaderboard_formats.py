@@ -63,7 +63,8 @@ def _cell_text(row, column, digits: int, best_mark: str = BEST_MARK) -> str:
     cell = row.cells.get(column.key)
     if cell is None:
         return ""
-    return cell.text(digits) + (f" {best_mark}" if cell.best and row.section != "reference" else "")
+    marked = best_mark and cell.best and row.section != "reference"
+    return cell.text(digits) + (f" {best_mark}" if marked else "")
 
 
 def _notes(table: Table) -> list[str]:

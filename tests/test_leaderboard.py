@@ -73,6 +73,7 @@ def test_best_is_marked_per_direction_and_target_and_baselines_are_set_apart():
     assert [c.title for c in table.columns if c.metric == "ratio"] == ["knn ratio → 1"]
     assert [s for s, _ in table.sections()] == ["model", "baseline"]
     assert "-- baselines --" in render_terminal([table])
+    assert "| **0.9000** |" in render_md([table])
 
 
 def test_headline_metrics_by_default_globs_and_all_metrics():
