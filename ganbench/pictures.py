@@ -210,7 +210,7 @@ def curves(prepared, path, smooth: int = 25) -> Path:
     losses.set_title("losses")
     probs.set_title("mean probability of 'real' D gives")
     probs.set_ylim(0, 1)
-    fig.suptitle(f"{prepared.resolved.model_spec.name} on {prepared.dataset.name}, seed {prepared.key[:8]}")
+    fig.suptitle(f"{prepared.resolved.model_spec.name} on {prepared.dataset.name} (model {prepared.folder.name})")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
