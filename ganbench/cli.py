@@ -445,33 +445,11 @@ def results_command(results_dir, fmt):
         click.echo(tabulate(frame[SHORT_COLUMNS], headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
 
 
-@cli.command("leaderboard")
-@click.argument("results_dir", default=DEFAULT_RESULTS, required=False)
-@click.option("--format", "fmt", type=click.Choice(["md", "table", "csv"]), default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the leaderboard to this file too.")
-@click.option("--metric", "metrics", multiple=True, help="Only metrics matching this name or glob (acc_l2_k1_*); repeatable.")
-def leaderboard_command(results_dir, fmt, output, metrics):
-    """Pivot the stored rows: models x comparable figures (mean ± std over seeds)."""
-    from fnmatch import fnmatchcase
+from .leaderboard_cli import leaderboard_command  # noqa: E402
+from .show import show_group  # noqa: E402
 
-    from .leaderboard import LABEL_MARK, leaderboard
-
-    frame = load_results(results_dir)
-    if metrics:
-        frame = frame[frame["metric"].map(lambda m: isinstance(m, str) and any(fnmatchcase(m, p) for p in metrics))]
-    table = leaderboard(frame)
-    if table.empty:
-        text = "no ok rows"
-    elif fmt == "csv":
-        text = table.to_csv()
-    else:
-        text = tabulate(table.reset_index(), headers="keys", showindex=False, disable_numparse=True,
-                        tablefmt="github" if fmt == "md" else "simple")
-        text += f"\n\n{LABEL_MARK} trained on labels"
-    click.echo(text)
-    if output:
-        with open(output, "w") as f:
-            f.write(text + "\n")
+cli.add_command(leaderboard_command)
+cli.add_command(show_group)
 
 
 # -- entry point ------------------------------------------------------------

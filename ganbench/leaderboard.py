@@ -1,57 +1,374 @@
-"""The leaderboard: result rows pivoted into one comparable table.
+"""The leaderboard: result rows pivoted into comparable tables, one per dataset.
 
-Rows are grouped into columns by (dataset, dataset fingerprint, probe, probe
-version, probe config, metric): figures from different copies of a dataset,
-different probe versions or different probe settings never share a column.
-Where a column name would otherwise be ambiguous, the fingerprint, version
-or config hash is shown in it. Each cell is the mean +- std over seeds (n
-seeds in brackets when more than one). Models that train on labels are
-marked with a dagger.
+:func:`build_tables` turns the store's rows into :class:`Table` objects that
+the formats in :mod:`ganbench.leaderboard_formats` print.
+
+- One table per dataset copy (dataset name + fingerprint of its bytes).
+- Rows: model x feature view. Rows whose model version, model options,
+  training schedule or feature extraction (``feature_config``) differ never
+  share a cell; the row label says in words what differs (``width=16``).
+- Columns: each probe's headline metrics (``ProbeSpec.headline``; every
+  metric of a probe that is not installed or names none), or the metrics
+  ``--metric`` globs select. Rows of different probe versions or probe
+  configurations never share a column; the header says in words what
+  differs (``knn k=1,5,20`` vs ``knn k=1``).
+- Cells: mean ± std over seeds with the number of seeds (a seed run twice
+  keeps its latest figure). The best of our rows in each column is marked:
+  the highest, the lowest, or the closest to the metric's target.
+- Sections: trained models, then baselines (models that do not train, such
+  as raw pixels or an untrained discriminator), then published figures from
+  :mod:`ganbench.references` (``references.csv``).
+- Failed and diverged runs are counted per row (a ``failed`` column).
 """
 
 from __future__ import annotations
 
-import hashlib
+import csv
 import json
+import math
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from importlib import resources
+from typing import Callable, Sequence
 
 import pandas as pd
 
 LABEL_MARK = "†"
+SECTIONS = ("model", "baseline", "reference")
+SECTION_TITLES = {"model": "trained models", "baseline": "baselines", "reference": "published figures"}
 
 
-def _config_hash(config) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:6]
+@dataclass
+class Column:
+    """One comparable figure: a metric of one probe version and configuration."""
+
+    probe: str
+    metric: str
+    probe_version: str
+    probe_config: dict
+    differs: str = ""  # what sets it apart from its sibling columns, in words
+    higher_is_better: bool | None = True
+    target: float | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.probe, self.metric, str(self.probe_version), _canonical(self.probe_config))
+
+    @property
+    def direction(self) -> str:
+        if self.higher_is_better is None and self.target is not None:
+            return f"→ {self.target:g}"
+        return "↑" if self.higher_is_better else "↓"
+
+    @property
+    def title(self) -> str:
+        """``knn acc_l2_k1_majority (k=1,5,20) ↑``"""
+        differs = f" ({self.differs})" if self.differs else ""
+        return f"{self.probe} {self.metric}{differs} {self.direction}"
 
 
-def _column_names(ok: pd.DataFrame) -> pd.Series:
-    """A readable column name per row, with disambiguators only where needed."""
-    base = ok["dataset"] + " " + ok["probe"] + " " + ok["metric"]
-    names = base.copy()
-    for field, label in (("dataset_fingerprint", "data"), ("probe_version", "v"), ("_probe_cfg", "cfg")):
-        ambiguous = ok.groupby(base)[field].transform("nunique") > 1
-        names[ambiguous] = names[ambiguous] + f" [{label} " + ok.loc[ambiguous, field].astype(str).str[:8] + "]"
-    return names
+@dataclass
+class Cell:
+    mean: float
+    std: float | None = None
+    n: int = 1
+    best: bool = False
+
+    def text(self, digits: int = 4) -> str:
+        if self.n > 1 and self.std is not None:
+            return f"{self.mean:.{digits}f} ± {self.std:.{digits}f} ({self.n})"
+        if self.std is not None:  # a published figure with its spread
+            return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+        return f"{self.mean:.{digits}f}"
 
 
-def _cell(values: pd.Series, digits: int) -> str:
-    if len(values) == 1:
-        return f"{values.iloc[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f} ({len(values)})"
+@dataclass
+class Row:
+    section: str  # model | baseline | reference
+    model: str
+    view: str
+    differs: str = ""
+    trains_on_labels: bool = False
+    cells: dict[tuple, Cell] = field(default_factory=dict)
+    failed: str = ""
+    model_keys: list[str] = field(default_factory=list)  # trained-model cache keys, for pictures
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        mark = f" {LABEL_MARK}" if self.trains_on_labels else ""
+        differs = f" ({self.differs})" if self.differs else ""
+        view = f" · {self.view}" if self.view else ""
+        return f"{self.model}{mark}{view}{differs}"
 
 
-def leaderboard(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """Models (and their feature views) as rows, comparable figures as columns."""
-    ok = frame[(frame["status"] == "ok") & frame["value"].notna()].copy()
-    if ok.empty:
-        return pd.DataFrame()
-    ok["_probe_cfg"] = ok["probe_config"].map(_config_hash)
-    ok["_column"] = _column_names(ok)
-    mark = ok["trains_on_labels"].fillna(False).astype(bool).map({True: f" {LABEL_MARK}", False: ""})
-    ok["_model"] = ok["model"] + mark
-    ok["_view"] = ok["feature_view"].fillna("-")
-    # Repeated runs of one seed keep their latest figure; seeds are then averaged.
-    latest = ok.sort_values("created_at").groupby(["_model", "_view", "_column", "seed"]).tail(1)
-    table = latest.groupby(["_model", "_view", "_column"])["value"].apply(lambda v: _cell(v, digits)).unstack("_column")
-    table.index.names = ["model", "view"]
-    table.columns.name = None
-    return table.fillna("")
+@dataclass
+class Table:
+    dataset: str
+    fingerprint: str
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_failures(self) -> bool:
+        return any(r.failed for r in self.rows)
+
+    def sections(self) -> list[tuple[str, list[Row]]]:
+        return [(s, [r for r in self.rows if r.section == s]) for s in SECTIONS if any(r.section == s for r in self.rows)]
+
+
+# -- describing differences -------------------------------------------------
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _plain(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if value is None:
+        return "none"
+    return str(value)
+
+
+def differences(variants: Sequence[dict]) -> list[str]:
+    """For each variant, ``key=value`` for the keys whose values are not the same in all."""
+    keys = sorted({k for v in variants for k in v})
+    varying = [k for k in keys if len({_canonical(v.get(k, "<absent>")) for v in variants}) > 1]
+    return [", ".join(f"{k}={_plain(v[k])}" if k in v else f"no {k}" for k in varying) for v in variants]
+
+
+# -- selecting metrics ------------------------------------------------------
+def registry_headline(probe: str) -> Sequence[str]:
+    """The installed probe's headline metrics; empty (all) when it is not installed."""
+    from .errors import RegistryError
+    from .plugins import get_registry
+
+    try:
+        return tuple(get_registry().get("probe", probe).headline)
+    except (RegistryError, KeyError):
+        return ()
+
+
+def metric_filter(patterns: Sequence[str] | None, all_metrics: bool,
+                  headline: Callable[[str], Sequence[str]] = registry_headline) -> Callable[[str, str], bool]:
+    """``keep(probe, metric)``: the ``--metric`` globs, else every metric, else each probe's headline."""
+    memo: dict[str, Sequence[str]] = {}
+
+    def keep(probe: str, metric: str) -> bool:
+        if patterns:
+            globs = patterns
+        elif all_metrics:
+            return True
+        else:
+            if probe not in memo:
+                memo[probe] = headline(probe)
+            globs = memo[probe]
+            if not globs:
+                return True
+        return any(fnmatchcase(metric, g) for g in globs)
+
+    return keep
+
+
+# -- references -------------------------------------------------------------
+@dataclass
+class Reference:
+    """A published figure, converted to the metric ganbench stores (``figure`` keeps the paper's form)."""
+
+    cite: str  # short: "Donahue et al. 2016"
+    paper: str
+    model: str
+    dataset: str
+    protocol: str
+    probe: str
+    metric: str
+    value: float
+    std: float | None
+    figure: str
+    note: str
+
+
+def load_references(path=None) -> list[Reference]:
+    """The published figures (``ganbench/references.csv`` unless ``path`` is given)."""
+    if path is None:
+        text = resources.files("ganbench").joinpath("references.csv").read_text(encoding="utf-8")
+    else:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    out = []
+    for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
+        out.append(Reference(r["cite"], r["paper"], r["model"], r["dataset"], r["protocol"], r["probe"], r["metric"],
+                             float(r["value"]), float(r["std"]) if r["std"] else None, r["figure"], r["note"]))
+    return out
+
+
+# -- building the tables ----------------------------------------------------
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _row_identity(r: dict) -> tuple:
+    schedule = {k: v for k, v in _dict(r.get("schedule")).items() if k != "steps"}
+    features = {f"features.{k}": v for k, v in _dict(r.get("feature_config")).items()}
+    variant = {"version": r.get("model_version"), **_dict(r.get("model_config")), **schedule, **features}
+    return (r["model"], r.get("feature_view") or "", _canonical(variant)), variant
+
+
+def _section(r: dict) -> str:
+    """Models that do not train (their rows carry no schedule) are baselines."""
+    schedule = r.get("schedule")
+    return "baseline" if isinstance(schedule, dict) and not schedule else "model"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return records
+
+
+def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = None,
+                 references: Sequence[Reference] = ()) -> list[Table]:
+    """The leaderboard's tables (see the module docstring)."""
+    keep = keep or metric_filter(None, True)
+    records = _records(frame) if len(frame) else []
+    tables = []
+    copies: dict[str, list[str]] = {}
+    for r in records:
+        fps = copies.setdefault(r["dataset"], [])
+        if r.get("dataset_fingerprint") not in fps:
+            fps.append(r.get("dataset_fingerprint"))
+    for dataset in sorted(copies):
+        for fingerprint in copies[dataset]:
+            rows = [r for r in records if r["dataset"] == dataset and r.get("dataset_fingerprint") == fingerprint]
+            title = dataset if len(copies[dataset]) == 1 else f"{dataset} (data {str(fingerprint)[:8]})"
+            table = _build_table(dataset, str(fingerprint), title, rows, keep,
+                                 [ref for ref in references if ref.dataset == dataset])
+            if table.columns or table.has_failures:
+                tables.append(table)
+    return tables
+
+
+def _build_table(dataset, fingerprint, title, records, keep, references) -> Table:
+    ok = [r for r in records if r["status"] == "ok" and _is_number(r.get("value")) and r.get("metric")
+          and keep(r["probe"], r["metric"])]
+    columns = _columns(ok)
+    by_key = {c.key: c for c in columns}
+    rows: dict[tuple, Row] = {}
+    variants: dict[tuple, list] = {}
+
+    def row_for(r) -> Row:
+        identity, variant = _row_identity(r)
+        if identity not in rows:
+            rows[identity] = Row(_section(r), r["model"], r.get("feature_view") or "samples",
+                                 trains_on_labels=bool(r.get("trains_on_labels")))
+            variants.setdefault(identity[:2], []).append((identity, variant))
+        row = rows[identity]
+        key = r.get("model_config_hash")
+        if key and key not in row.model_keys:
+            row.model_keys.append(key)
+        return row
+
+    # A seed run more than once keeps its latest figure; seeds are then averaged.
+    latest: dict[tuple, dict] = {}
+    for r in sorted(ok, key=lambda r: str(r.get("created_at"))):
+        column = by_key[_column_key(r)]
+        latest[(_row_identity(r)[0], column.key, r.get("seed"))] = r
+    values: dict[tuple, list[float]] = {}
+    for (identity, ckey, _), r in latest.items():
+        row_for(r)
+        values.setdefault((identity, ckey), []).append(float(r["value"]))
+    for (identity, ckey), vals in values.items():
+        series = pd.Series(vals, dtype=float)
+        rows[identity].cells[ckey] = Cell(float(series.mean()), float(series.std(ddof=1)) if len(vals) > 1 else None, len(vals))
+    _count_failures(records, row_for)
+    for group in variants.values():
+        for (identity, _), text in zip(group, differences([v for _, v in group])):
+            rows[identity].differs = text
+    _mark_best(columns, list(rows.values()))
+    ordered = sorted(rows.values(), key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.differs))
+    table = Table(dataset, fingerprint, title, columns, ordered)
+    _add_references(table, references)
+    return table
+
+
+def _column_key(r: dict) -> tuple:
+    return (r["probe"], r["metric"], str(r.get("probe_version")), _canonical(_dict(r.get("probe_config"))))
+
+
+def _columns(ok: list[dict]) -> list[Column]:
+    found: dict[tuple, Column] = {}
+    for r in ok:
+        key = _column_key(r)
+        if key not in found:
+            target = r.get("target")
+            found[key] = Column(r["probe"], r["metric"], str(r.get("probe_version")), _dict(r.get("probe_config")),
+                                higher_is_better=r.get("higher_is_better"),
+                                target=float(target) if _is_number(target) else None)
+    groups: dict[tuple, list[Column]] = {}
+    for column in found.values():
+        groups.setdefault((column.probe, column.metric), []).append(column)
+    for group in groups.values():
+        described = differences([{"version": c.probe_version, **c.probe_config} for c in group])
+        for column, text in zip(group, described):
+            column.differs = text.replace("version=", "v")
+    return sorted(found.values(), key=lambda c: (c.probe, c.metric, c.differs))
+
+
+def _count_failures(records: list[dict], row_for) -> None:
+    """Failed and diverged runs counted per row: one per (run, probe, view)."""
+    seen: dict[int, dict[str, set]] = {}
+    for r in records:
+        if r["status"] in ("failed", "diverged"):
+            row = row_for(r)
+            seen.setdefault(id(row), {"row": row}).setdefault(r["status"], set()).add(
+                (r.get("run_id"), r.get("probe"), r.get("feature_view")))
+    for entry in seen.values():
+        row = entry.pop("row")
+        row.failed = ", ".join(f"{len(runs)} {status}" for status, runs in sorted(entry.items()))
+
+
+def _score(column: Column, mean: float) -> float:
+    """Larger is better."""
+    if column.higher_is_better is None:
+        return -abs(mean - column.target) if column.target is not None else float("nan")
+    return mean if column.higher_is_better else -mean
+
+
+def _mark_best(columns: list[Column], rows: list[Row]) -> None:
+    for column in columns:
+        cells = [row.cells[column.key] for row in rows if column.key in row.cells]
+        scores = [_score(column, c.mean) for c in cells]
+        finite = [s for s in scores if math.isfinite(s)]
+        if len(cells) < 2 or not finite:
+            continue
+        top = max(finite)
+        for cell, score in zip(cells, scores):
+            cell.best = score == top
+
+
+def _add_references(table: Table, references: Sequence[Reference]) -> None:
+    """Published figures as rows (one per paper and model), in every column of their probe and metric;
+    figures with no column shown become notes."""
+    rows: dict[tuple, Row] = {}
+    for ref in references:
+        targets = [c for c in table.columns if c.probe == ref.probe and c.metric == ref.metric]
+        if not targets:
+            table.notes.append(f"Published, no column shown for it: {ref.model} ({ref.paper}, {ref.protocol}): "
+                               f"{ref.figure} ({ref.probe} {ref.metric}).")
+            continue
+        note = f"{ref.paper}: {ref.protocol}" + (f"; {ref.note}" if ref.note else "")
+        converted = "" if ref.figure.endswith("accuracy") else f"; {ref.model} published as {ref.figure}"
+        if (ref.cite, ref.model) not in rows:
+            rows[(ref.cite, ref.model)] = Row("reference", ref.model, "", differs=ref.cite)
+            table.rows.append(rows[(ref.cite, ref.model)])
+        for column in targets:
+            rows[(ref.cite, ref.model)].cells[column.key] = Cell(ref.value, ref.std, 1)
+        if note + converted not in table.notes:
+            table.notes.append(note + converted)

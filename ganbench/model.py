@@ -14,6 +14,7 @@ Life of a model in a run::
     model.after_training(real_images)      # e.g. fit a projection; may be a no-op
     model.features(x, view)                # (B, D) float32 per feature view
     model.sample(n, generator)             # (n, C, H, W) in model.value_range
+    model.decode(model.latent(n, g))       # optional: the same images from explicit latents
 
 The model places its own modules on the device ``setup`` is given; the core
 moves only the data (and, on CUDA, the modules' memory format for training).
@@ -142,6 +143,18 @@ class Model:
         """``n`` generated images ``(n, C, H, W)`` in ``value_range``; the same
         ``generator`` state gives the same images."""
         raise NotImplementedError(f"{type(self).__name__} has no generator")
+
+    # -- optional: latent space (``ganbench show interpolate`` / ``arithmetic``) --
+    # A generator model may expose its latent space: ``sample(n, g)`` must then
+    # equal ``decode(latent(n, g))``. Models without these methods simply have
+    # no latent pictures.
+    def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` latent codes ``(n, nz)`` on the model's device, drawn from ``generator``."""
+        raise NotImplementedError(f"{type(self).__name__} exposes no latent space")
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images ``(n, C, H, W)`` in ``value_range`` for latent codes ``z`` ``(n, nz)`` (eval mode)."""
+        raise NotImplementedError(f"{type(self).__name__} exposes no latent space")
 
     # -- helpers for the core -----------------------------------------
     def train(self, mode: bool = True) -> None:

@@ -98,8 +98,9 @@ def test_results_formats_and_leaderboard(tmp_path):
     values = np.array([row["value"] for row in as_json])
     board = invoke("leaderboard", str(tmp_path), "--format", "md").output
     expected = f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (2)"
-    assert expected in board and "random-d" in board and "mnist-5k knn acc_l2_k1_majority" in board
-    assert "no ok rows" in invoke("leaderboard", str(tmp_path), "--metric", "acc_cosine*").output
+    assert expected in board and "random-d · d-last" in board and "### mnist-5k" in board
+    assert "knn acc\\_l2\\_k1\\_majority ↑" in board
+    assert "no rows to show" in invoke("leaderboard", str(tmp_path), "--metric", "acc_cosine*").output
 
 
 def test_sweep_skips_stored_requests_and_runs_new_ones(tmp_path):

@@ -1,34 +1,169 @@
+import csv
+import io
+import re
+from pathlib import Path
+
 import pandas as pd
+import pytest
 
-from ganbench.leaderboard import LABEL_MARK, leaderboard
+from ganbench.leaderboard import LABEL_MARK, Reference, build_tables, differences, load_references, metric_filter
+from ganbench.leaderboard_formats import escape_csv, escape_latex, render_csv, render_html, render_md, render_terminal
 
-
-def row(model, value, seed=0, probe_version="1", fingerprint="aaaa", status="ok", labels=False, config=None, t="2026-01-01"):
-    return {"model": model, "feature_view": "d", "dataset": "mnist", "dataset_fingerprint": fingerprint,
-            "probe": "knn", "probe_version": probe_version, "probe_config": config or {"k": [1]},
-            "metric": "acc", "value": value, "seed": seed, "status": status, "trains_on_labels": labels, "created_at": t}
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_seeds_average_and_labels_are_marked():
-    board = leaderboard(pd.DataFrame([row("dcgan", 0.90, 0), row("dcgan", 0.94, 1), row("acgan", 0.99, labels=True)]))
-    assert board.loc[("dcgan", "d"), "mnist knn acc"] == "0.9200 ± 0.0283 (2)"
-    assert board.loc[(f"acgan {LABEL_MARK}", "d"), "mnist knn acc"] == "0.9900"
+def row(model, value, seed=0, probe_version="1", fingerprint="aaaa", status="ok", labels=False, config=None,
+        t="2026-01-01", metric="acc", probe="knn", dataset="mnist", view="d", higher=True, target=None,
+        schedule=None, feature_config=None, model_config=None, run_id="r"):
+    return {"model": model, "feature_view": view, "dataset": dataset, "dataset_fingerprint": fingerprint,
+            "probe": probe, "probe_version": probe_version, "probe_config": config or {"k": [1]},
+            "metric": metric, "value": value, "seed": seed, "status": status, "trains_on_labels": labels,
+            "created_at": t, "higher_is_better": higher, "target": target, "run_id": run_id,
+            "schedule": {"epochs": 1} if schedule is None else schedule, "feature_config": feature_config,
+            "model_config": model_config or {}, "model_version": "1", "model_config_hash": f"{model}-{seed}"}
 
 
-def test_different_probe_versions_fingerprints_and_configs_never_share_a_column():
-    frame = pd.DataFrame([
-        row("dcgan", 0.90), row("pixels", 0.80, probe_version="2"),
-        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [5]}),
-    ])
-    board = leaderboard(frame)
-    assert len(board.columns) == 4
-    filled = (board != "").sum(axis=0)
-    assert (filled == 1).all()
+def tables_of(rows, **kw):
+    return build_tables(pd.DataFrame(rows), metric_filter(None, True), **kw)
 
 
-def test_failed_rows_and_reruns():
-    frame = pd.DataFrame([row("dcgan", None, status="diverged"), row("pixels", 0.5, t="2026-01-01"),
-                          row("pixels", 0.6, t="2026-02-01")])
-    board = leaderboard(frame)
-    assert list(board.index) == [("pixels", "d")]
-    assert board.iloc[0, 0] == "0.6000"  # the latest run of a seed stands
+def only(table, label):
+    return next(r for r in table.rows if r.label == label)
+
+
+def test_two_seeds_make_one_cell_mean_std_n_and_labels_are_marked():
+    [table] = tables_of([row("dcgan", 0.90, 0), row("dcgan", 0.94, 1), row("acgan", 0.99, labels=True)])
+    [column] = table.columns
+    assert only(table, "dcgan · d").cells[column.key].text() == "0.9200 ± 0.0283 (2)"
+    assert only(table, f"acgan {LABEL_MARK} · d").cells[column.key].text() == "0.9900"
+    assert "0.9200 ± 0.0283 (2)" in render_md([table])
+
+
+def test_versions_fingerprints_and_configs_never_share_a_column_and_say_what_differs():
+    tables = tables_of([row("dcgan", 0.90), row("pixels", 0.80, probe_version="2"),
+                        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [1, 5, 20]})])
+    assert [t.title for t in tables] == ["mnist (data aaaa)", "mnist (data bbbb)"]
+    titles = sorted(c.title for c in tables[0].columns)
+    assert titles == ["knn acc (k=1, v1) ↑", "knn acc (k=1, v2) ↑", "knn acc (k=1,5,20, v1) ↑"]
+    assert all(sum(c.key in r.cells for r in tables[0].rows) == 1 for c in tables[0].columns)
+
+
+def test_rows_whose_feature_extraction_differs_do_not_share_a_cell():
+    [table] = tables_of([row("dcgan", 0.90, feature_config={"bn": "running"}),
+                         row("dcgan", 0.50, seed=1, feature_config={"bn": "batch"})])
+    assert sorted(r.label for r in table.rows) == ["dcgan · d (features.bn=batch)", "dcgan · d (features.bn=running)"]
+
+
+def test_failed_runs_are_counted_and_reruns_keep_the_latest():
+    [table] = tables_of([row("dcgan", None, status="diverged", run_id="x"), row("dcgan", None, status="failed", run_id="y"),
+                         row("pixels", 0.5, t="2026-01-01"), row("pixels", 0.6, t="2026-02-01")])
+    [column] = table.columns
+    assert only(table, "pixels · d").cells[column.key].text() == "0.6000"
+    assert only(table, "dcgan · d").failed == "1 diverged, 1 failed"
+    assert "1 diverged, 1 failed" in render_md([table])
+
+
+def test_best_is_marked_per_direction_and_target_and_baselines_are_set_apart():
+    rows = [row("a", 0.9, metric="acc"), row("b", 0.8, metric="acc"),
+            row("a", 0.1, metric="err", higher=False), row("b", 0.2, metric="err", higher=False),
+            row("a", 1.3, metric="ratio", higher=None, target=1.0), row("b", 0.95, metric="ratio", higher=None, target=1.0),
+            row("pixels", 0.5, metric="acc", schedule={})]
+    [table] = tables_of(rows)
+    best = {c.metric: [r.model for r in table.rows if c.key in r.cells and r.cells[c.key].best] for c in table.columns}
+    assert best == {"acc": ["a"], "err": ["a"], "ratio": ["b"]}
+    assert [c.title for c in table.columns if c.metric == "ratio"] == ["knn ratio → 1"]
+    assert [s for s, _ in table.sections()] == ["model", "baseline"]
+    assert "-- baselines --" in render_terminal([table])
+    assert "| **0.9000** |" in render_md([table])
+
+
+def test_headline_metrics_by_default_globs_and_all_metrics():
+    headline = {"knn": ("acc_l2_k1_*",)}.get
+    keep = metric_filter(None, False, headline=lambda p: headline(p) or ())
+    assert keep("knn", "acc_l2_k1_majority") and not keep("knn", "acc_cosine_k5_distance")
+    assert keep("uninstalled", "anything")  # a probe without headline shows everything
+    assert metric_filter(["*cosine*"], False)("knn", "acc_cosine_k5_distance")
+    assert not metric_filter(["*cosine*"], False)("knn", "acc_l2_k1_majority")
+    assert metric_filter(None, True)("knn", "whatever")
+
+
+def test_differences_in_words():
+    assert differences([{"k": [1, 5, 20], "m": "l2"}, {"k": [1], "m": "l2"}]) == ["k=1,5,20", "k=1"]
+
+
+def test_references_are_rows_in_their_dataset_table():
+    refs = load_references()
+    assert any(r.model == "BiGAN" and r.value == 0.9739 and r.metric == "acc_l2_k1_majority" for r in refs)
+    [table] = tables_of([row("dcgan", 0.95, metric="acc_l2_k1_majority")], references=refs)
+    bigan = only(table, "BiGAN (Donahue et al. 2016)")
+    assert bigan.section == "reference" and list(bigan.cells.values())[0].mean == 0.9739
+    assert not any(c.best for c in bigan.cells.values())
+    ali = [r for r in refs if r.model == "ALI encoder"][0]
+    assert (ali.dataset, ali.value, ali.std) == ("svhn", 0.8086, 0.005)  # 19.14 +- 0.50 % error
+    assert not any(r.section == "reference" and r.model == "ALI encoder" for r in table.rows)
+
+
+HOSTILE = ["<script>alert(1)</script>", "a|b", "=1+1"]
+
+
+def test_hostile_names_are_escaped_in_html_md_and_csv():
+    rows = [row(name, 0.5 + i / 10, metric="m|<b>", view="v") for i, name in enumerate(HOSTILE)]
+    tables = tables_of(rows)
+    page = render_html(tables)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>" not in page
+    md = render_md(tables)
+    assert "<script>" not in md and "a\\|b" in md
+    for line in md.splitlines():
+        if line.startswith("| a"):
+            assert line.count("|") - line.count("\\|") == 3  # label and one value: the pipe does not split a cell
+    records = list(csv.DictReader(io.StringIO(render_csv(tables))))
+    assert {r["model"] for r in records} == {"<script>alert(1)</script>", "a|b", "'=1+1"}
+    assert all(not r["row"].startswith(("=", "+", "-", "@")) for r in records)
+    assert escape_csv("@SUM(A1)") == "'@SUM(A1)" and escape_csv(-0.5) == -0.5
+    assert escape_latex("a_b & 50% #1") == r"a\_b \& 50\% \#1"
+
+
+def test_html_has_no_network_resources():
+    page = render_html(tables_of([row("dcgan", 0.9)]))
+    urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)|url\(([^)]*)\)""", page)
+    assert not [u for pair in urls for u in pair if u and not u.startswith("data:")]
+    assert not re.search(r"https?://|[\"'(]//", page)
+
+
+@pytest.mark.parametrize("store", ["results/archive/protocol-v1.jsonl", "results/reference"])
+def test_committed_store_default_table_fits_120_columns_and_md_is_one_table_per_dataset(store):
+    from ganbench.leaderboard import metric_filter as mf
+    from ganbench.leaderboard_formats import render
+    from ganbench.store import load_results
+
+    frame = load_results(ROOT / store)
+    if frame.empty:
+        pytest.skip(f"{store} holds no rows yet")
+    tables = build_tables(frame, mf(None, False), load_references())
+    text = render(tables, "table", width=120)
+    assert max(len(line) for line in text.splitlines()) <= 120
+    assert len(tables) == frame["dataset"].nunique() >= 1
+    md = render(tables, "md")
+    assert [line[4:] for line in md.splitlines() if line.startswith("### ")] == sorted(frame["dataset"].unique())
+    wide = build_tables(frame, mf(None, True), load_references())  # every metric: still 120 columns
+    assert max(len(line) for line in render(wide, "table").splitlines()) <= 120
+
+
+def test_cli_formats(tmp_path):
+    from click.testing import CliRunner
+
+    from ganbench.cli import cli
+
+    import json
+    template = json.loads((ROOT / "results" / "archive" / "protocol-v1.jsonl").read_text().splitlines()[0])
+    lines = [json.dumps({**template, "model": "=1+1", "seed": seed, "value": value}) for seed, value in ((0, 0.9), (1, 0.8))]
+    (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n")
+    for fmt in ("table", "md", "csv", "latex", "html"):
+        out = CliRunner().invoke(cli, ["leaderboard", str(tmp_path), "--all-metrics", "--no-references", "--format", fmt,
+                                       "--output", str(tmp_path / f"lb.{fmt}")])
+        assert out.exit_code == 0, out.output
+    for fmt in ("table", "md", "latex", "html"):
+        assert "0.8500 ± 0.0707 (2)" in (tmp_path / f"lb.{fmt}").read_text().replace("$\\pm$", "±")
+    assert "\\toprule" in (tmp_path / "lb.latex").read_text()
+    assert "'=1+1" in (tmp_path / "lb.csv").read_text()

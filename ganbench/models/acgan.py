@@ -79,11 +79,17 @@ class ACGAN(DCGAN):
         return self.sample_classes(torch.arange(n, device=self.device) % self.num_classes, generator)
 
     @torch.no_grad()
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``(n, nz)`` latents (and classes ``y``, default ``0, 1, ..., k-1, 0, ...``) -> images."""
+        if y is None:
+            y = torch.arange(len(z), device=self.device) % self.num_classes
+        with eval_mode(self.g):
+            return self.g(z.to(self.device), y.to(self.device))
+
+    @torch.no_grad()
     def sample_classes(self, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Images of classes ``y`` (int64 ``(n,)``), ``(n, c, s, s)`` in [-1, 1]."""
-        z = self.latent(len(y), generator)
-        with eval_mode(self.g):
-            return self.g(z, y.to(self.device))
+        return self.decode(self.latent(len(y), generator), y)
 
 
 @hookimpl

@@ -315,9 +315,13 @@ class BiGAN(Model):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        z = self.latent(n, generator)
+        return self.decode(self.latent(n, generator))
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(n, nz)`` latents -> ``(n, c, H, W)`` images in the model's range."""
         with eval_mode(self.g):
-            return self.g(z)
+            return self.g(z.to(self.device))
 
 
 @hookimpl

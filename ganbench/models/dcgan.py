@@ -92,6 +92,7 @@ class DCGAN(Model):
 
     # -- training -----------------------------------------------------
     def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, nz)`` codes from the model's latent distribution."""
         return draw_latent(n, self.options["nz"], self.options["latent"], self.device, generator)
 
     def train_step(self, batch: Batch) -> dict:
@@ -113,9 +114,13 @@ class DCGAN(Model):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        z = self.latent(n, generator)
+        return self.decode(self.latent(n, generator))
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(n, nz)`` latents -> ``(n, c, s, s)`` images in [-1, 1]."""
         with eval_mode(self.g):
-            return self.g(z)
+            return self.g(z.to(self.device))
 
 
 @hookimpl

@@ -209,4 +209,4 @@ class KNN(Probe):
 def register_probes(register):
     register(ProbeSpec("knn", KNN, "k-nearest-neighbour accuracy via FAISS (L2, cosine; majority, distance and InstDisc votes)",
                        version="2", options=OPTIONS, requires={"features"},
-                       headline=("acc_l2_k1_majority", "acc_l2_k1_majority_*pc")))
+                       headline=("acc_l2_k1_majority", "acc_l2_k1_majority_*pc", "acc_l2_k5_distance")))

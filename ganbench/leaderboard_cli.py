@@ -1,0 +1,54 @@
+"""The ``ganbench leaderboard`` command (tables in :mod:`ganbench.leaderboard`, formats in
+:mod:`ganbench.leaderboard_formats`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .paths import DEFAULT_RESULTS, default_cache_dir
+from .store import load_results
+
+
+def sample_thumbnails(cache_dir: Path, tables) -> dict:
+    """``(model, cache key)`` -> the samples PNG ``ganbench show samples`` left in the model's cache folder."""
+    found = {}
+    for table in tables:
+        for row in table.rows:
+            for key in row.model_keys:
+                path = Path(cache_dir) / "models" / f"{row.model}-{key}" / "samples.png"
+                if path.is_file():
+                    found[(row.model, key)] = path
+    return found
+
+
+@click.command("leaderboard")
+@click.argument("results_dir", default=DEFAULT_RESULTS, required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "latex", "html"]), default="table",
+              show_default=True, help="table: terminal; latex: booktabs; html: one self-contained page.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the leaderboard to this file instead of the terminal.")
+@click.option("--metric", "metrics", multiple=True, metavar="GLOB",
+              help="Only metrics matching this name or glob (acc_l2_k1_*); repeatable [default: each probe's headline].")
+@click.option("--all-metrics", is_flag=True, help="Every metric, not only each probe's headline figures.")
+@click.option("--width", type=click.IntRange(min=40), default=120, show_default=True, help="Terminal table width.")
+@click.option("--references/--no-references", default=True, show_default=True, help="Show published figures as rows.")
+@click.option("--cache-dir", default=None,
+              help="Where to find sample grids for the html thumbnails [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
+def leaderboard_command(results_dir, fmt, output, metrics, all_metrics, width, references, cache_dir):
+    """Tables per dataset: models x headline figures (mean ± std over seeds), baselines and published figures."""
+    from .leaderboard import build_tables, load_references, metric_filter
+    from .leaderboard_formats import render
+
+    frame = load_results(results_dir)
+    tables = build_tables(frame, metric_filter(metrics, all_metrics), load_references() if references else ())
+    if not tables:
+        text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else "")
+    else:
+        thumbnails = sample_thumbnails(Path(cache_dir or default_cache_dir()), tables) if fmt == "html" else {}
+        text = render(tables, fmt, width=width, thumbnails=thumbnails)
+    if output:
+        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))

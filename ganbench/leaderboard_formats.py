@@ -1,0 +1,329 @@
+"""The leaderboard's formats: terminal, markdown, CSV, LaTeX (booktabs), HTML.
+
+Every string that comes from a row or a plugin (model, view, probe and
+metric names, option values, notes) goes through the escaping function of
+its format before it is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import re
+from pathlib import Path
+from typing import Sequence
+
+from tabulate import tabulate
+
+from .leaderboard import LABEL_MARK, SECTION_TITLES, Table
+
+BEST_MARK = "*"
+LEGEND = (f"↑ higher is better · ↓ lower is better · → t closest to t is better · {BEST_MARK} best of our rows in "
+          f"the column · mean ± std (n seeds) · {LABEL_MARK} trained on labels · published figures are the papers' own")
+
+
+# -- escaping ---------------------------------------------------------------
+def escape_md(text: str) -> str:
+    """Markdown table cell: pipes and markup characters escaped, newlines made spaces."""
+    text = re.sub(r"[\r\n]+", " ", str(text))
+    text = html.escape(text, quote=False)  # <script> must not become HTML where markdown is rendered
+    return re.sub(r"([\\|`*_\[\]])", r"\\\1", text)
+
+
+def escape_html(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_csv(value):
+    """A CSV cell a spreadsheet will not run as a formula: text starting with = + - @ gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+                  "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "→": r"$\rightarrow$", "†": r"$^\dagger$",
+                  "·": r"$\cdot$"}
+
+
+def escape_latex(text: str) -> str:
+    text = re.sub(r"[\r\n]+", " ", str(text))
+    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
+
+
+# -- shared -----------------------------------------------------------------
+def _cell_text(row, column, digits: int, best_mark: str = BEST_MARK) -> str:
+    cell = row.cells.get(column.key)
+    if cell is None:
+        return ""
+    marked = best_mark and cell.best and row.section != "reference"
+    return cell.text(digits) + (f" {best_mark}" if marked else "")
+
+
+def _notes(table: Table) -> list[str]:
+    return list(table.notes)
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break at spaces, underscores and commas so no line is wider than ``width`` (unless one word is)."""
+    lines, line = [], ""
+    for token in re.findall(r"[^ _,]+[_,]?| ", text):
+        if len(line) + len(token) > width and line.strip():
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+# -- terminal ---------------------------------------------------------------
+def render_terminal(tables: Sequence[Table], width: int = 120, digits: int = 4) -> str:
+    """Plain-text tables no wider than ``width``: long headers wrap, and a table too wide for one
+    block is printed as several blocks of columns, each repeating the row labels."""
+    out = []
+    for table in tables:
+        out.append(f"== {table.title} ==")
+        out.extend(_terminal_blocks(table, width, digits))
+        for note in _notes(table):
+            out.append(_wrap(f"note: {note}", width))
+        out.append("")
+    out.append(_wrap(LEGEND, width))
+    return "\n".join(out)
+
+
+def _terminal_blocks(table: Table, width: int, digits: int) -> list[str]:
+    label_width = min(34, max(12, width // 4))
+    body = []
+    for section, rows in table.sections():
+        if len(table.sections()) > 1:
+            body.append((f"-- {SECTION_TITLES[section]} --", None))
+        body += [(_wrap(r.label, label_width), r) for r in rows]
+    cells = {}
+    for column in table.columns:
+        texts = [_cell_text(r, column, digits) if r else "" for _, r in body]
+        cell_width = max([len(t) for t in texts] + [10])
+        cells[column.key] = (_wrap(column.title, max(cell_width, 14)), texts)
+    extra = [("failed", [r.failed if r else "" for _, r in body])] if table.has_failures else []
+    columns = [cells[c.key] for c in table.columns] + extra
+    blocks, start = [], 0
+    while start < len(columns) or not blocks:
+        end = start + 1
+        text = _tabulate(body, columns[start:end])
+        while end < len(columns):
+            trial = _tabulate(body, columns[start:end + 1])
+            if max(len(line) for line in trial.splitlines()) > width:
+                break
+            text, end = trial, end + 1
+        blocks.append(text)
+        start = end
+    return blocks
+
+
+def _tabulate(body, columns) -> str:
+    headers = ["model · view"] + [header for header, _ in columns]
+    rows = [[label] + [texts[i] for _, texts in columns] for i, (label, _) in enumerate(body)]
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+# -- markdown ---------------------------------------------------------------
+def render_md(tables: Sequence[Table], digits: int = 4) -> str:
+    out = []
+    for table in tables:
+        out.append(f"### {escape_md(table.title)}\n")
+        headers = ["model · view"] + [escape_md(c.title) for c in table.columns]
+        if table.has_failures:
+            headers.append("failed")
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        sections = table.sections()
+        for section, rows in sections:
+            if len(sections) > 1:
+                lines.append("| " + " | ".join([f"*{SECTION_TITLES[section]}*"] + [""] * (len(headers) - 1)) + " |")
+            for row in rows:
+                values = [escape_md(row.label)]
+                for column in table.columns:
+                    text = escape_md(_cell_text(row, column, digits, best_mark=""))
+                    cell = row.cells.get(column.key)
+                    values.append(f"**{text}**" if cell is not None and cell.best and row.section != "reference" else text)
+                if table.has_failures:
+                    values.append(escape_md(row.failed))
+                lines.append("| " + " | ".join(values) + " |")
+        out.append("\n".join(lines))
+        notes = _notes(table)
+        if notes:
+            out.append("\n".join(f"- {escape_md(n)}" for n in notes))
+        out.append("")
+    out.append(escape_md(LEGEND.replace(f"{BEST_MARK} best", "bold: best")))
+    return "\n\n".join(out).replace("\n\n\n", "\n\n") + "\n"
+
+
+# -- csv --------------------------------------------------------------------
+CSV_FIELDS = ["dataset", "section", "model", "view", "row", "probe", "metric", "column", "mean", "std", "n", "best", "failed"]
+
+
+def render_csv(tables: Sequence[Table]) -> str:
+    """One line per (row, column) cell, plus one per row with failures and no figure."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for table in tables:
+        for row in table.rows:
+            base = [table.title, row.section, row.model, row.view, row.label]
+            wrote = False
+            for column in table.columns:
+                cell = row.cells.get(column.key)
+                if cell is None:
+                    continue
+                writer.writerow([escape_csv(v) for v in base + [column.probe, column.metric, column.title]]
+                                + [cell.mean, "" if cell.std is None else cell.std, cell.n, int(cell.best), escape_csv(row.failed)])
+                wrote = True
+            if not wrote and row.failed:
+                writer.writerow([escape_csv(v) for v in base] + ["", "", "", "", "", "", "", escape_csv(row.failed)])
+    return buffer.getvalue()
+
+
+# -- latex ------------------------------------------------------------------
+def render_latex(tables: Sequence[Table], digits: int = 4) -> str:
+    """booktabs tables (``\\usepackage{booktabs}``), best figures in bold."""
+    out = []
+    for table in tables:
+        spec = "l" + "r" * len(table.columns) + ("r" if table.has_failures else "")
+        headers = ["model $\\cdot$ view"] + [escape_latex(c.title) for c in table.columns]
+        if table.has_failures:
+            headers.append("failed")
+        lines = [f"% {escape_latex(table.title)}", "\\begin{table}[t]", "\\centering", "\\small",
+                 f"\\begin{{tabular}}{{{spec}}}", "\\toprule", " & ".join(headers) + " \\\\", "\\midrule"]
+        for i, (section, rows) in enumerate(table.sections()):
+            if i:
+                lines.append("\\midrule")
+            for row in rows:
+                values = [escape_latex(row.label)]
+                for column in table.columns:
+                    text = escape_latex(_cell_text(row, column, digits, best_mark=""))
+                    cell = row.cells.get(column.key)
+                    values.append(f"\\textbf{{{text}}}" if cell is not None and cell.best and row.section != "reference" else text)
+                if table.has_failures:
+                    values.append(escape_latex(row.failed))
+                lines.append(" & ".join(values) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}", f"\\caption{{{escape_latex(table.title)}}}", "\\end{table}"]
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+# -- html -------------------------------------------------------------------
+HTML_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;background:#fff}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right;vertical-align:middle}
+th{background:#f3f3f3;cursor:pointer;user-select:none;max-width:14em}
+th:first-child,td:first-child{text-align:left;white-space:nowrap}
+th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
+tbody.section-baseline td{background:#fafaf0}tbody.section-reference td{background:#f0f5fa;font-style:italic}
+tr.section-title td{font-weight:bold;background:#eee;font-style:normal}
+td.best{font-weight:bold;color:#064}
+img.thumb{height:48px;image-rendering:pixelated;vertical-align:middle;margin-right:.5em;border:1px solid #ccc}
+.notes{font-size:.8em;color:#555}.legend{font-size:.85em;color:#444;margin-top:2em}
+"""
+
+# Sorting: a click on a header sorts every section of its table by that column (rows stay in their section).
+HTML_SCRIPT = """
+document.querySelectorAll("table.leaderboard th").forEach(function(th){
+  th.addEventListener("click",function(){
+    var table=th.closest("table"),index=Array.prototype.indexOf.call(th.parentNode.children,th);
+    var asc=!th.classList.contains("sorted-asc");
+    table.querySelectorAll("th").forEach(function(h){h.classList.remove("sorted-asc","sorted-desc")});
+    th.classList.add(asc?"sorted-asc":"sorted-desc");
+    table.querySelectorAll("tbody").forEach(function(body){
+      var rows=Array.prototype.filter.call(body.rows,function(r){return !r.classList.contains("section-title")});
+      rows.sort(function(a,b){
+        var x=a.cells[index].getAttribute("data-sort"),y=b.cells[index].getAttribute("data-sort");
+        var nx=parseFloat(x),ny=parseFloat(y);
+        if(x===""&&y!=="")return 1;if(y===""&&x!=="")return -1;
+        var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:String(x).localeCompare(String(y));
+        return asc?c:-c;});
+      rows.forEach(function(r){body.appendChild(r)});
+    });
+  });
+});
+"""
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def render_html(tables: Sequence[Table], digits: int = 4, thumbnails: dict | None = None,
+                title: str = "ganbench leaderboard") -> str:
+    """One self-contained page: inline CSS and JS, pictures as data URIs, no request of any kind.
+
+    ``thumbnails`` maps ``(model, model cache key)`` to a samples PNG shown beside the row.
+    """
+    thumbnails = thumbnails or {}
+    parts = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+             f"<title>{escape_html(title)}</title>", f"<style>{HTML_STYLE}</style></head><body>",
+             f"<h1>{escape_html(title)}</h1>"]
+    for table in tables:
+        parts.append(f"<h2>{escape_html(table.title)}</h2>")
+        parts.append("<table class=\"leaderboard\"><thead><tr><th>model · view</th>")
+        parts += [f"<th title=\"{escape_html(c.title)}\">{escape_html(c.title)}</th>" for c in table.columns]
+        if table.has_failures:
+            parts.append("<th>failed</th>")
+        parts.append("</tr></thead>")
+        span = len(table.columns) + 1 + table.has_failures
+        for section, rows in table.sections():
+            parts.append(f"<tbody class=\"section-{section}\">")
+            if len(table.sections()) > 1:
+                parts.append(f"<tr class=\"section-title\"><td colspan=\"{span}\">{SECTION_TITLES[section]}</td></tr>")
+            for row in rows:
+                parts.append(_html_row(table, row, digits, thumbnails))
+            parts.append("</tbody>")
+        parts.append("</table>")
+        notes = _notes(table)
+        if notes:
+            parts.append("<ul class=\"notes\">" + "".join(f"<li>{escape_html(n)}</li>" for n in notes) + "</ul>")
+    parts.append(f"<p class=\"legend\">{escape_html(LEGEND.replace(BEST_MARK + ' best', 'bold: best'))}</p>")
+    parts.append(f"<script>{HTML_SCRIPT}</script></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _html_row(table: Table, row, digits: int, thumbnails: dict) -> str:
+    picture = next((thumbnails[(row.model, k)] for k in row.model_keys if (row.model, k) in thumbnails), None)
+    image = (f"<img class=\"thumb\" alt=\"samples of {escape_html(row.model)}\" src=\"{_data_uri(picture)}\">"
+             if picture else "")
+    cells = [f"<td data-sort=\"{escape_html(row.label)}\">{image}{escape_html(row.label)}</td>"]
+    for column in table.columns:
+        cell = row.cells.get(column.key)
+        if cell is None:
+            cells.append("<td data-sort=\"\"></td>")
+            continue
+        best = ' class="best"' if cell.best and row.section != "reference" else ""
+        cells.append(f"<td data-sort=\"{cell.mean!r}\"{best}>{escape_html(cell.text(digits))}</td>")
+    if table.has_failures:
+        cells.append(f"<td data-sort=\"{escape_html(row.failed)}\">{escape_html(row.failed)}</td>")
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+FORMATS = {"table", "md", "csv", "latex", "html"}
+
+
+def render(tables: Sequence[Table], fmt: str, width: int = 120, thumbnails: dict | None = None) -> str:
+    if fmt == "table":
+        return render_terminal(tables, width)
+    if fmt == "md":
+        return render_md(tables)
+    if fmt == "csv":
+        return render_csv(tables)
+    if fmt == "latex":
+        return render_latex(tables)
+    if fmt == "html":
+        return render_html(tables, thumbnails=thumbnails)
+    raise ValueError(f"unknown format {fmt!r}")

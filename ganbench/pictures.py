@@ -1,0 +1,348 @@
+"""The pictures of ``ganbench show``: each ``compute_*`` returns tensors (tested by value),
+each picture function writes a PNG with torchvision's ``make_grid`` / ``save_image`` or
+matplotlib and returns its path.
+
+Images are shown at the dataset's size (a 28 px digit the networks see padded
+to 32 is cropped back), as floats in [0, 1].
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.utils import make_grid, save_image
+
+from .data import fit_back, to_model_input
+from .errors import UsageError
+
+
+# -- helpers ----------------------------------------------------------------
+def shown(prepared, x: torch.Tensor) -> torch.Tensor:
+    """Model-range images -> float ``(n, C, H, W)`` in [0, 1] at the dataset's size, on the CPU."""
+    lo, hi = prepared.model.value_range
+    _, h, w = prepared.dataset.image_shape
+    return fit_back(((x.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1), h, w)
+
+
+def _generator(prepared, seed: int) -> torch.Generator:
+    return torch.Generator(device=prepared.device).manual_seed(seed)
+
+
+def _needs_latent(prepared) -> None:
+    model = prepared.model
+    try:
+        model.latent(1, _generator(prepared, 0))
+    except NotImplementedError:
+        raise UsageError(f"Model '{prepared.resolved.model_spec.name}' exposes no latent space (Model.latent / "
+                         f"Model.decode); this picture needs one. Models that do: dcgan, acgan, bigan.") from None
+
+
+def _save(grid: torch.Tensor, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(grid, path)
+    return path
+
+
+# -- samples ----------------------------------------------------------------
+def compute_samples(prepared, n: int, seed: int) -> torch.Tensor:
+    if "generator" not in prepared.resolved.model_spec.capabilities:
+        raise UsageError(f"Model '{prepared.resolved.model_spec.name}' has no generator; no samples to show.")
+    with torch.no_grad():
+        return shown(prepared, prepared.model.sample(n, _generator(prepared, seed)))
+
+
+def samples(prepared, path, n: int = 64, seed: int = 0) -> Path:
+    images = compute_samples(prepared, n, seed)
+    return _save(make_grid(images, nrow=int(np.ceil(np.sqrt(n))), padding=2, pad_value=1.0), path)
+
+
+# -- interpolation (DCGAN §6.1) ---------------------------------------------
+def compute_interpolation(prepared, rows: int, steps: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(images (rows * steps, C, H, W), start z (rows, nz), end z (rows, nz))``; row r walks from
+    ``start[r]`` to ``end[r]`` in ``steps`` equal steps (endpoints included)."""
+    _needs_latent(prepared)
+    model = prepared.model
+    g = _generator(prepared, seed)
+    start, end = model.latent(rows, g), model.latent(rows, g)
+    t = torch.linspace(0, 1, steps, device=start.device)[None, :, None]
+    z = (start[:, None, :] * (1 - t) + end[:, None, :] * t).reshape(rows * steps, -1)
+    with torch.no_grad():
+        return shown(prepared, model.decode(z)), start, end
+
+
+def interpolate(prepared, path, rows: int = 8, steps: int = 10, seed: int = 0) -> Path:
+    images, _, _ = compute_interpolation(prepared, rows, steps, seed)
+    return _save(make_grid(images, nrow=steps, padding=2, pad_value=1.0), path)
+
+
+# -- vector arithmetic (DCGAN §6.3) ------------------------------------------
+def parse_concepts(text: str, dataset) -> list[int]:
+    names = [t.strip() for t in text.split(",")]
+    if names == ["A", "B", "C"]:  # the default: the first three classes
+        names = list(dataset.classes[:3])
+    if len(names) != 3:
+        raise UsageError(f"--concepts {text}: expected three class names or numbers, A,B,C (the picture shows A - B + C).")
+    out = []
+    for name in names:
+        if name in dataset.classes:
+            out.append(dataset.classes.index(name))
+        elif name.isdigit() and int(name) < len(dataset.classes):
+            out.append(int(name))
+        else:
+            raise UsageError(f"--concepts: '{name}' is not a class of dataset '{dataset.name}'. "
+                             f"Classes: {', '.join(dataset.classes)} (or their numbers 0-{len(dataset.classes) - 1}).")
+    return out
+
+
+def parse_indices(text: str, pool: int) -> list[list[int]]:
+    try:
+        groups = [[int(i) for i in part.split(",")] for part in text.split(";")]
+    except ValueError:
+        groups = []
+    if len(groups) != 3 or any(len(g) != 3 or min(g) < 0 or max(g) >= pool for g in groups):
+        raise UsageError(f"--indices {text}: expected three groups of three latent indices below --pool {pool}, "
+                         f"e.g. 0,1,2;3,4,5;6,7,8.")
+    return groups
+
+
+def exemplars_by_class(prepared, images: torch.Tensor, classes: list[int], per_concept: int = 3) -> list[list[int]]:
+    """For each class, the ``per_concept`` generated images (indices) nearest (L2, pixels) to the
+    mean training image of that class."""
+    x, y = prepared.dataset.train_x, prepared.dataset.train_y
+    flat = images.flatten(1)
+    chosen = []
+    for c in classes:
+        mean = x[y == c].float().div(255).mean(0).flatten()
+        chosen.append(torch.cdist(flat, mean[None]).squeeze(1).argsort()[:per_concept].tolist())
+    return chosen
+
+
+def compute_arithmetic(prepared, classes, indices, pool: int, seed: int):
+    """``(rows (4, 4, C, H, W), result z (nz,))``: rows A, B, C hold their three exemplars and the image of
+    their mean z; the last row holds the three result images of A - B + C and its mean (the result).
+
+    The result is ``decode(mean z_A - mean z_B + mean z_C)``; beside it, as in the paper, the same
+    vector with small uniform noise (+-0.25) added, so one sees that the result is stable.
+    """
+    _needs_latent(prepared)
+    model = prepared.model
+    z = model.latent(pool, _generator(prepared, seed))
+    with torch.no_grad():
+        images = shown(prepared, model.decode(z))
+    if indices is None:
+        indices = exemplars_by_class(prepared, images, classes)
+    means = [z[torch.as_tensor(group, device=z.device)].mean(0) for group in indices]
+    result = means[0] - means[1] + means[2]
+    noise = (torch.rand(3, result.shape[0], generator=_generator(prepared, seed + 1), device=z.device) * 0.5 - 0.25)
+    with torch.no_grad():
+        mean_images = shown(prepared, model.decode(torch.stack(means)))
+        result_images = shown(prepared, model.decode(torch.cat([result[None] + noise, result[None]])))
+    rows = [torch.cat([images[group], mean_images[i:i + 1]]) for i, group in enumerate(indices)]
+    rows.append(result_images)
+    return torch.stack(rows), result
+
+
+def arithmetic(prepared, path, classes, indices, pool: int = 2000, seed: int = 0) -> Path:
+    rows, _ = compute_arithmetic(prepared, classes, indices, pool, seed)
+    return _save(make_grid(rows.flatten(0, 1), nrow=4, padding=2, pad_value=1.0), path)
+
+
+# -- nearest training images --------------------------------------------------
+def compute_neighbors(prepared, n: int, k: int, seed: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """``(samples (n, C, H, W), distances (n, k), indices (n, k))``: each sample's ``k`` nearest
+    training images by squared L2 distance in [0, 1] pixel space (FAISS, exact)."""
+    import faiss
+
+    images = compute_samples(prepared, n, seed)
+    train = prepared.dataset.train_x.float().div(255).flatten(1).numpy()
+    index = faiss.IndexFlatL2(train.shape[1])
+    index.add(np.ascontiguousarray(train, dtype=np.float32))
+    distances, found = index.search(np.ascontiguousarray(images.flatten(1).numpy(), dtype=np.float32), k)
+    return images, distances, found
+
+
+def neighbors(prepared, path, n: int = 8, k: int = 6, seed: int = 0) -> Path:
+    images, _, found = compute_neighbors(prepared, n, k, seed)
+    train = prepared.dataset.train_x
+    rows = []
+    for sample, idx in zip(images, found):
+        blank = torch.ones_like(sample)  # a white gap sets the sample apart from its neighbours
+        rows += [sample, blank] + [train[i].float().div(255) for i in idx]
+    return _save(make_grid(torch.stack(rows), nrow=k + 2, padding=2, pad_value=1.0), path)
+
+
+# -- training curves ----------------------------------------------------------
+def read_log(folder: Path) -> list[dict]:
+    path = Path(folder) / "log.jsonl"
+    if not path.exists():
+        raise UsageError(f"No training log at {path}: the model was not trained by ganbench (or was trained "
+                         f"before logs were kept). Delete its folder to train it again.")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def curves(prepared, path, smooth: int = 25) -> Path:
+    """Two panels: the losses, and D(x) / D(G(z)); thin lines per step, thick a running mean."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    log = read_log(prepared.folder)
+    steps = np.array([entry["step"] for entry in log])
+    fig, (losses, probs) = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, keys in ((losses, sorted(k for k in log[0] if k.startswith("loss"))),
+                       (probs, [k for k in ("d_real", "d_fake") if k in log[0]])):
+        for key in keys:
+            values = np.array([entry.get(key, np.nan) for entry in log], dtype=float)
+            label = {"d_real": "D(x)", "d_fake": "D(G(z))"}.get(key, key)
+            line, = axis.plot(steps, values, alpha=0.25, linewidth=0.8)
+            window = max(1, min(smooth, len(values) // 5))
+            running = np.convolve(values, np.ones(window) / window, mode="valid")
+            axis.plot(steps[window - 1:], running, color=line.get_color(), linewidth=2, label=label)
+        axis.set_xlabel("step")
+        axis.legend()
+        axis.grid(alpha=0.3)
+    losses.set_title("losses")
+    probs.set_title("mean probability of 'real' D gives")
+    probs.set_ylim(0, 1)
+    fig.suptitle(f"{prepared.resolved.model_spec.name} on {prepared.dataset.name} (model {prepared.folder.name})")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# -- guided backpropagation (DCGAN §6.2; Springenberg et al. 2014) ----------------
+class GuidedRectifier(torch.autograd.Function):
+    """Forward: the activation it replaces (ReLU or LeakyReLU with ``slope``). Backward: guided
+    backpropagation -- a gradient passes only where the input was positive AND the incoming
+    gradient is positive: ``grad_in = max(grad_out, 0) * [x > 0]``."""
+
+    @staticmethod
+    def forward(ctx, x, slope: float):
+        ctx.save_for_backward(x)
+        return torch.where(x > 0, x, x * slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad.clamp(min=0) * (x > 0).to(grad.dtype), None
+
+
+class Guided(nn.Module):
+    def __init__(self, slope: float):
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, x):
+        return GuidedRectifier.apply(x, self.slope)
+
+
+def guided_copy(network: nn.Module) -> tuple[nn.Module, list[nn.Module]]:
+    """A copy of ``network`` with every ReLU / LeakyReLU made guided; also the guided modules in order."""
+    import copy
+
+    net = copy.deepcopy(network).float().eval()
+    guided = []
+    for parent in list(net.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (nn.ReLU, nn.LeakyReLU)):
+                replacement = Guided(getattr(child, "negative_slope", 0.0))
+                setattr(parent, name, replacement)
+    guided = [m for m in net.modules() if isinstance(m, Guided)]
+    return net, guided
+
+
+class _Reached(Exception):
+    pass
+
+
+def layer_activation(net: nn.Module, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The output of ``layer`` when ``net`` runs on ``x`` (the rest of the network is not run)."""
+    caught = {}
+
+    def hook(module, inputs, output):
+        caught["out"] = output
+        raise _Reached
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        net(x)
+    except _Reached:
+        pass
+    except TypeError as exc:
+        raise UsageError(f"This network cannot be run on images alone ({exc}); choose another --network.") from None
+    finally:
+        handle.remove()
+    if "out" not in caught:
+        raise UsageError("The chosen layer is not reached when the network runs on images; choose another --layer.")
+    return caught["out"]
+
+
+def compute_filters(prepared, network: str, layer: int, units: int, images: torch.Tensor | None = None):
+    """``(real images (units, C, H, W), gradients (units, C, H, W), unit numbers)``.
+
+    The ``units`` channels of the chosen activation layer with the highest mean (over real test images)
+    of their spatial maximum; for each, the test image that excites it most, and the guided-backprop
+    gradient of the unit's spatial maximum with respect to that image."""
+    modules = prepared.model.modules()
+    if network not in modules:
+        raise UsageError(f"Model '{prepared.resolved.model_spec.name}' has no network '{network}'. "
+                         f"Networks: {', '.join(modules)}.")
+    net, guided = guided_copy(modules[network])
+    if not guided:
+        raise UsageError(f"Network '{network}' has no ReLU / LeakyReLU layers to visualise.")
+    try:
+        target = guided[layer]
+    except IndexError:
+        raise UsageError(f"--layer {layer}: network '{network}' has {len(guided)} activation layers "
+                         f"(0 to {len(guided) - 1}, or -1 for the last).") from None
+    model = prepared.model
+    if images is None:
+        images = prepared.dataset.test_x[:512]
+    x = to_model_input(images, model.image_size, model.value_range, prepared.device)
+    with torch.no_grad():
+        acts = layer_activation(net, target, x).flatten(2).amax(2)  # (N, channels)
+    top = acts.mean(0).argsort(descending=True)[:units]
+    best_image = acts[:, top].argmax(0)
+    x_sel = x[best_image].clone().requires_grad_(True)
+    act = layer_activation(net, target, x_sel).flatten(2).amax(2)
+    act[torch.arange(len(top)), top].sum().backward()
+    return shown(prepared, x[best_image]), x_sel.grad.detach().float().cpu(), top.tolist()
+
+
+def _as_picture(prepared, grads: torch.Tensor) -> torch.Tensor:
+    """Each gradient scaled to [0, 1] by its own largest magnitude (0 -> mid grey) at the dataset's size."""
+    _, h, w = prepared.dataset.image_shape
+    scale = grads.flatten(1).abs().amax(1).clamp_min(1e-12)[:, None, None, None]
+    return fit_back(0.5 + 0.5 * grads / scale, h, w)
+
+
+def filters(prepared, baseline, path, network: str = "d", layer: int = -1, units: int = 8) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    panels = [(prepared.resolved.model_spec.name, prepared)] + ([("random-d (untrained)", baseline)] if baseline else [])
+    fig, axes = plt.subplots(len(panels), 1, figsize=(units * 1.1, 2.6 * len(panels)), squeeze=False)
+    for axis, (name, source) in zip(axes[:, 0], panels):
+        real, grads, top = compute_filters(source, network, layer, units)
+        grid = make_grid(torch.cat([real, _as_picture(source, grads)]), nrow=units, padding=2, pad_value=1.0)
+        axis.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+        axis.set_title(f"{name}: units {', '.join(map(str, top))} of layer {layer} -- top: the real image that "
+                       f"excites each most; bottom: guided backprop", fontsize=8)
+        axis.axis("off")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,122 @@
+"""Each ``ganbench show`` picture for a tiny dcgan run, checked by value where the picture allows."""
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from ganbench import pictures
+from ganbench.run import Job, prepare_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    job = Job(model="dcgan", dataset="mnist-5k", probes=[], model_options={"width": "4", "nz": "8"}, seed=0,
+              cache_dir=str(cache), device="cpu", max_steps=3, batch_size=16)
+    messages = []
+    prepared = prepare_model(job, messages.append)
+    return prepared, job, messages
+
+
+def looks_like_a_picture(path, least=(30, 30)):
+    image = np.asarray(Image.open(path).convert("L"), dtype=float)
+    assert image.shape[0] >= least[0] and image.shape[1] >= least[1]
+    assert image.std() > 1.0  # not one flat colour
+    return image
+
+
+def test_samples_grid(tiny, tmp_path):
+    prepared, _, _ = tiny
+    path = pictures.samples(prepared, tmp_path / "s.png", n=16, seed=3)
+    image = looks_like_a_picture(path)
+    assert image.shape == (4 * 30 + 2, 4 * 30 + 2)  # 4 x 4 digits of 28 px, 2 px padding
+    again = pictures.compute_samples(prepared, 16, 3)
+    assert torch.equal(again, pictures.compute_samples(prepared, 16, 3))  # a fixed seed: the same grid
+
+
+def test_interpolation_endpoints_are_the_endpoint_latents_samples(tiny, tmp_path):
+    prepared, _, _ = tiny
+    images, start, end = pictures.compute_interpolation(prepared, rows=3, steps=5, seed=1)
+    rows = images.reshape(3, 5, *images.shape[1:])
+    assert torch.allclose(rows[:, 0], pictures.shown(prepared, prepared.model.decode(start)), atol=1e-6)
+    assert torch.allclose(rows[:, -1], pictures.shown(prepared, prepared.model.decode(end)), atol=1e-6)
+    middle = pictures.shown(prepared, prepared.model.decode((start + end) / 2))
+    assert torch.allclose(rows[:, 2], middle, atol=1e-6)
+    looks_like_a_picture(pictures.interpolate(prepared, tmp_path / "i.png", rows=3, steps=5, seed=1))
+
+
+def test_sample_is_decode_of_latent(tiny):
+    prepared, _, _ = tiny
+    model = prepared.model
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(model.sample(4, g1), model.decode(model.latent(4, g2)))
+
+
+def test_arithmetic_result_is_decode_of_mean_a_minus_mean_b_plus_mean_c(tiny, tmp_path):
+    prepared, _, _ = tiny
+    groups = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    rows, result = pictures.compute_arithmetic(prepared, None, groups, pool=40, seed=0)
+    z = prepared.model.latent(40, torch.Generator().manual_seed(0))
+    expected = z[0:3].mean(0) - z[3:6].mean(0) + z[6:9].mean(0)
+    assert torch.allclose(result, expected, atol=1e-6)
+    assert torch.allclose(rows[3, 3], pictures.shown(prepared, prepared.model.decode(expected[None]))[0], atol=1e-5)
+    assert torch.allclose(rows[0, :3], pictures.shown(prepared, prepared.model.decode(z[0:3])), atol=1e-5)
+    by_class = pictures.exemplars_by_class(prepared, pictures.shown(prepared, prepared.model.decode(z)), [0, 1, 2])
+    assert [len(g) for g in by_class] == [3, 3, 3]
+    path = pictures.arithmetic(prepared, tmp_path / "a.png", [0, 1, 2], None, pool=40)
+    assert looks_like_a_picture(path).shape == (4 * 30 + 2, 4 * 30 + 2)
+
+
+def test_neighbors_are_the_nearest_training_images(tiny, tmp_path):
+    prepared, _, _ = tiny
+    samples, distances, found = pictures.compute_neighbors(prepared, n=3, k=4, seed=0)
+    train = prepared.dataset.train_x.float().div(255).flatten(1)
+    brute = torch.cdist(samples.flatten(1), train).pow(2)
+    assert np.allclose(distances, brute.sort(1).values[:, :4].numpy(), rtol=1e-3, atol=1e-2)
+    looks_like_a_picture(pictures.neighbors(prepared, tmp_path / "n.png", n=3, k=4))
+
+
+def test_curves_from_the_training_log(tiny, tmp_path):
+    prepared, _, _ = tiny
+    log = pictures.read_log(prepared.folder)
+    assert [e["step"] for e in log] == [1, 2, 3] and {"loss_d", "loss_g", "d_real", "d_fake"} <= set(log[0])
+    looks_like_a_picture(pictures.curves(prepared, tmp_path / "c.png"), least=(300, 800))
+
+
+def test_guided_rectifier_passes_only_positive_gradients_through_positive_inputs():
+    x = torch.tensor([-1.0, 2.0, 3.0, -4.0], requires_grad=True)
+    y = pictures.GuidedRectifier.apply(x, 0.2)
+    assert torch.equal(y.detach(), torch.tensor([-0.2, 2.0, 3.0, -0.8]))
+    y.backward(torch.tensor([5.0, -6.0, 7.0, 8.0]))
+    assert torch.equal(x.grad, torch.tensor([0.0, 0.0, 7.0, 0.0]))
+
+
+def test_filters_pick_the_most_active_units(tiny, tmp_path):
+    prepared, _, _ = tiny
+    real, grads, top = pictures.compute_filters(prepared, "d", -1, units=3)
+    assert real.shape[0] == grads.shape[0] == 3 and grads.abs().sum() > 0
+    net, guided = pictures.guided_copy(prepared.model.modules()["d"])
+    x = pictures.to_model_input(prepared.dataset.test_x[:512], 32, (-1.0, 1.0), "cpu")
+    with torch.no_grad():
+        means = pictures.layer_activation(net, guided[-1], x).flatten(2).amax(2).mean(0)
+    assert top == means.argsort(descending=True)[:3].tolist()
+    looks_like_a_picture(pictures.filters(prepared, prepared, tmp_path / "f.png", units=3))
+
+
+def test_show_command_uses_the_cache_and_prints_the_path(tiny, tmp_path):
+    from ganbench.cli import cli
+
+    _, job, _ = tiny
+    out = tmp_path / "grid.png"
+    result = CliRunner().invoke(cli, ["show", "samples", "--model", "dcgan", "--model-opt", "width=4", "--model-opt", "nz=8",
+                                      "--max-steps", "3", "--batch-size", "16", "--device", "cpu",
+                                      "--cache-dir", job.cache_dir, "--output", str(out), "--n", "4"])
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.output and "Loaded the trained model" in result.output
+    looks_like_a_picture(out)
+    bad = CliRunner().invoke(cli, ["show", "arithmetic", "--model", "dcgan", "--concepts", "1,2", "--max-steps", "3",
+                                   "--model-opt", "width=4", "--model-opt", "nz=8", "--batch-size", "16",
+                                   "--device", "cpu", "--cache-dir", job.cache_dir])
+    assert bad.exit_code == 2 and "expected three class names" in bad.output
