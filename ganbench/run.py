@@ -336,6 +336,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
                 dataset=dataset, view=view, seed=job.seed, device=device, artifacts_dir=artifacts / pspec.name,
                 model=model, _features=lambda split, v=view: features.split(split, v),
                 _embed=lambda images, v=view: features.embed(images, v), _generate=generate, log=log,
+                cache_dir=cache,
             )
             rows = _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log)
             on_rows(rows)
