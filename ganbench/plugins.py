@@ -60,6 +60,7 @@ BUILTIN_PLUGINS = (
     ("ganbench.probes.knn", "ganbench.probes.knn"),
     ("ganbench.probes.svm", "ganbench.probes.svm"),
     ("ganbench.probes.memorization", "ganbench.probes.memorization"),
+    ("ganbench.probes.quality", "ganbench.probes.quality"),
     ("ganbench.executors.local", "ganbench.executors.local"),
     ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
 )

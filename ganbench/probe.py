@@ -131,7 +131,14 @@ def check_metric(metric: object) -> "Metric":
 
 @dataclass
 class ProbeContext:
-    """What a probe may use. Created by the core for each (probe, view)."""
+    """What a probe may use. Created by the core for each (probe, view).
+
+    ``cache_dir`` is the run's cache folder (``--cache-dir``), for things a
+    probe derives from the dataset alone and may reuse across runs (e.g. a
+    classifier trained on the training split); key what you store there by
+    ``dataset.fingerprint``. ``None`` when the caller gives no folder: then
+    compute and keep nothing.
+    """
 
     dataset: Dataset
     view: str | None
@@ -143,6 +150,7 @@ class ProbeContext:
     _embed: Callable[[torch.Tensor], np.ndarray]
     _generate: Callable[[int, int], torch.Tensor]
     log: Callable[[str], None] = print
+    cache_dir: Path | None = None
 
     def features(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         """``(features float32 (N, D), labels int64 (N,))`` of the current view for ``split``."""

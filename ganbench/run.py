@@ -607,6 +607,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
                 dataset=dataset, view=view, seed=job.seed, device=device, artifacts_dir=artifacts / pspec.name,
                 model=model, _features=lambda split, v=view: features.split(split, v),
                 _embed=lambda images, v=view: features.embed(images, v), _generate=generate, log=log,
+                cache_dir=Path(job.cache_dir),
             )
             # the batch-norm statistics also in details, where readers of one row look first
             view_extra = {**extra, "features": base["feature_config"]} if base["feature_config"] else extra
@@ -659,9 +660,12 @@ def _train(trainer: Trainer, log) -> TrainOutcome:
 
 
 def _build_probe(pspec, popts):
-    """The probe plugin, or the exception its factory raised (it becomes a failed row later)."""
+    """The probe plugin, or the exception its factory raised (it becomes a failed row later);
+    a UsageError -- options the probe refuses -- stops the job before anything trains."""
     try:
         return pspec.factory(**popts)
+    except UsageError:
+        raise
     except Exception as exc:
         return exc
 
