@@ -287,7 +287,7 @@ def test_validation_is_scaled_down_for_small_training_splits():
 def test_label_budget_mean_and_stderr_equal_an_independent_computation(tmp_path):
     classes, per_class, repeats, seed, val_size = 3, 10, 4, 3, 150
     train, test = blobs(900, 6, classes, 0.6, seed=12), blobs(400, 6, classes, 0.6, seed=13)
-    metrics = by_name(probe(solver="sklearn", labels_per_class=per_class, repeats=repeats, val_size=val_size,
+    metrics = by_name(probe(solver="sklearn", standardize=True, labels_per_class=per_class, repeats=repeats, val_size=val_size,
                             c_grid=[1e-3, 1e-1], tol=1e-8, max_iter=100000)
                       .run(context(train, test, classes, tmp_path, seed=seed)))
     acc, err = metrics["acc_30labels"], metrics["err_30labels"]
@@ -435,7 +435,7 @@ def test_all_labels_chooses_the_c_linearsvc_chooses_and_scores_as_it_does(tmp_pa
     train, test = (x[:1800], y[:1800]), (x[1800:], y[1800:])
     c_ref, val_ref, acc_ref = reference_all_labels(train, test, val_size, seed)
     # Both solvers converged tightly: the same objective, so the same classifiers to a few borderline examples.
-    metrics = by_name(probe(c_grid=PROTOCOL_GRID, val_size=val_size, select_tol=1e-6, tol=1e-6, max_iter=5000)
+    metrics = by_name(probe(c_grid=PROTOCOL_GRID, standardize=True, val_size=val_size, select_tol=1e-6, tol=1e-6, max_iter=5000)
                       .run(context(train, test, classes, tmp_path, seed=seed)))
     acc = metrics["acc"]
     assert {float(c) for c in acc.details["val_acc"]} == set(PROTOCOL_GRID)  # the whole grid was walked

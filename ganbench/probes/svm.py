@@ -85,8 +85,8 @@ OPTIONS = [
     Option("selection", "str", "best", "rule choosing C from the validation accuracies: best (the papers': the "
            "best accuracy, ties to the smaller C) or one-se (the smallest C within one standard error of the best)",
            choices=("best", "one-se")),
-    Option("standardize", "bool", True, "centre and scale every feature by the fitting examples' statistics "
-           "(false: raw features, as the DCGAN authors' code)"),
+    Option("standardize", "bool", False, "centre and scale every feature by the fitting examples' statistics "
+           "(false, the default: raw features, as the DCGAN authors' code)"),
     Option("select_draws", "int", 0, "label budget: choose C once, by the mean validation accuracy of this many "
            "label draws, then use it for every test draw (0 = each test draw chooses its own C)", minimum=0),
     Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all labels)", minimum=0),
