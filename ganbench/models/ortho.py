@@ -63,6 +63,12 @@ class Ortho(DCGAN):
     Fitted in ``after_training`` on the real images the core passes (up to
     10,000 training images) and as many samples of G: each half fits the
     classifiers, the other half scores them (:mod:`ganbench.models.projections`).
+    Each INLP round trains a logistic regression (own intercept, balanced
+    classes, standardized features); once that is at chance (it only sees
+    mean differences), a threshold along the direction where the two
+    classes' spreads differ most. A collapsed G (nearly constant samples) is
+    separable along every direction where real features vary, so INLP then
+    removes them all and the view is exactly zero.
 
     Feature views (w = width, 32 px; 64 px doubles ``d-last``, ``d`` is 240 w):
 
@@ -74,7 +80,7 @@ class Ortho(DCGAN):
 
     ``report()`` (kept in every row's details): ``inlp_directions_removed``,
     ``real_fake_acc_before`` / ``real_fake_acc_after`` (INLP's view, best
-    held-out linear accuracy before and after), ``rank1_real_fake_acc_before``
+    held-out linear accuracy, as above, before and after), ``rank1_real_fake_acc_before``
     / ``rank1_real_fake_acc_after`` (on ``d-last``), ``real_fake_examples``.
     """
 
@@ -168,5 +174,5 @@ class Ortho(DCGAN):
 def register_models(register):
     register(ModelSpec(
         "ortho", Ortho, "DCGAN D features with the real/fake directions projected out (rank-1 and INLP)",
-        version="1", options=ORTHO_OPTIONS, capabilities={"features", "generator"},
+        version="2", options=ORTHO_OPTIONS, capabilities={"features", "generator"},
     ))
