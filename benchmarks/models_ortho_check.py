@@ -1,7 +1,7 @@
 """Independent check of ortho's projections on a trained model (benchmarks/models_mnist.md).
 
-The INLP fit scores its own ridge classifiers on held-out halves of the
-training images it was given. This script asks a different classifier
+The INLP fit scores its own classifiers (logistic regression, thresholds
+along spread differences) on held-out halves of the training images it was given. This script asks a different classifier
 (scikit-learn's logistic regression) on different data: the MNIST *test*
 images, never seen in training or fitting, against fresh generator samples.
 

@@ -179,7 +179,8 @@ def test_inlp_view_removes_exactly_its_orthonormal_directions(fitted_on_digits):
     plain_small = int((torch.linalg.svdvals(plain.double()) < 1e-5 * top).sum())
     sv = torch.linalg.svdvals(projected.double())
     assert plain_small == 0 and int((sv < 1e-5 * top).sum()) == k
-    assert sv[127 - k] > 1e-3 * top
+    if k < 128:
+        assert sv[127 - k] > 1e-3 * top
 
 
 def standardized_logistic_accuracy(features: torch.Tensor, labels: torch.Tensor) -> float:
@@ -195,12 +196,62 @@ def standardized_logistic_accuracy(features: torch.Tensor, labels: torch.Tensor)
     return float(clf.score(features[held].numpy(), labels[held].numpy()))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "INLP's classifiers are least-squares discriminants through the midpoint of the class means: they see mean "
-    "differences only. Once those are removed, a classifier with its own threshold still reads real/fake from the "
-    "shape of the distributions (fresh standardized logistic regression: ~0.93 on held-out digits vs samples)."))
 def test_inlp_view_leaves_a_fresh_classifier_at_chance_on_held_out_features(fitted_on_digits):
+    """The fixture's G is untrained: its samples are nearly one point (per-feature spread ~1e-9 against ~1e-4 for
+    digits), so along *every* direction where the digits vary a threshold just beside that point separates them
+    (balanced accuracy >= 0.75). No linear view short of the empty one hides real/fake then, and INLP, which now
+    also looks for spread differences, removes every direction: the view is exactly zero, not rounding residue
+    (which a standardizing classifier would blow up)."""
     model, x, labels = fitted_on_digits
     assert standardized_logistic_accuracy(model.features(x, "d-last"), labels) > 0.95
+    assert standardized_logistic_accuracy(model.features(x, "d-last-rank1"), labels) > 0.95
     # 1,000 held-out examples: 3 standard errors of a chance accuracy are 0.05
     assert standardized_logistic_accuracy(model.features(x, "d-last-inlp"), labels) <= 0.5 + INLP_TOLERANCE + 0.05
+
+
+# -- spread differences: what a least-squares (or any mean-based) classifier cannot see --------------------------
+SPREAD_DIM = 8
+
+
+def spread_and_shift(n: int, seed: int):
+    """Real and generated features ``(n, 8)`` in unit noise: the classes' means differ along ``q[:, 0]`` (+-1); along
+    ``q[:, 1]`` the means agree but the generated ones are nearly constant (spread 0.001 against 1), like a young
+    generator's. Returns real, fake and ``q``."""
+    q, _ = torch.linalg.qr(torch.randn(SPREAD_DIM, SPREAD_DIM, generator=torch.Generator().manual_seed(1)))
+    shift, spread = q[:, 0], q[:, 1]
+    g = torch.Generator().manual_seed(seed)
+    real = torch.randn(n, SPREAD_DIM, generator=g) + shift
+    fake = torch.randn(n, SPREAD_DIM, generator=g) - shift
+    fake -= 0.999 * (fake @ spread)[:, None] * spread
+    return real, fake, q
+
+
+def threshold_accuracy(fit_x, fit_y, test_x, test_y) -> float:
+    """An independent linear classifier with its own threshold: scikit-learn's depth-1 decision tree on one feature."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    stump = DecisionTreeClassifier(max_depth=1).fit(fit_x[:, None].numpy(), fit_y.numpy())
+    return float(stump.score(test_x[:, None].numpy(), test_y.numpy()))
+
+
+def test_inlp_removes_a_direction_where_only_the_spread_differs():
+    real, fake, q = spread_and_shift(1000, seed=2)
+    fit = RealFakeSeparability(real, fake, torch.Generator().manual_seed(0)).inlp(max_directions=SPREAD_DIM,
+                                                                                   tolerance=INLP_TOLERANCE)
+    assert fit.accuracy_before > 0.8 and fit.accuracy_after <= 0.5 + INLP_TOLERANCE
+    assert torch.allclose(fit.basis.T @ fit.basis, torch.eye(fit.directions), atol=1e-5)
+    # both planted directions are (mostly) inside the removed span; a least-squares discriminant, which sees the
+    # class means only, leaves the spread direction whole (0.998 of it)
+    assert project_out(q[:, :2].T, fit.basis).norm(dim=1).max() < 0.2
+
+    # fresh draws: a threshold along the spread direction, and a standardized logistic regression on the whole view
+    fit_real, fit_fake, _ = spread_and_shift(1000, seed=3)
+    test_real, test_fake, _ = spread_and_shift(1000, seed=4)
+    labels = torch.cat([torch.ones(1000), torch.zeros(1000)])
+    fit_x, test_x = torch.cat([fit_real, fit_fake]), torch.cat([test_real, test_fake])
+    along = lambda x: x @ q[:, 1]  # noqa: E731
+    assert threshold_accuracy(along(fit_x), labels, along(test_x), labels) > 0.7  # the point mass: ~0.75
+    # ridge INLP left ~0.74 here
+    projected = [project_out(x, fit.basis) for x in (fit_x, test_x)]
+    assert threshold_accuracy(along(projected[0]), labels, along(projected[1]), labels) <= 0.55
+    assert standardized_logistic_accuracy(torch.cat(projected), torch.cat([labels, labels])) <= 0.55

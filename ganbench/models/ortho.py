@@ -68,6 +68,12 @@ class Ortho(DCGAN):
     (:mod:`ganbench.models.projections`). The core runs ``after_training`` with
     the batch-norm statistics the features use (``--bn-stats``), so the
     directions removed are those of the features probed.
+    Each INLP round trains a logistic regression (own intercept, balanced
+    classes, standardized features); once that is at chance (it only sees
+    mean differences), a threshold along the direction where the two
+    classes' spreads differ most. A collapsed G (nearly constant samples) is
+    separable along every direction where real features vary, so INLP then
+    removes them all and the view is exactly zero.
 
     Feature views (w = width, 32 px; 64 px doubles ``d-last``, ``d`` is 240 w):
 
@@ -79,7 +85,7 @@ class Ortho(DCGAN):
 
     ``report()`` (kept in every row's details): ``inlp_directions_removed``,
     ``real_fake_acc_before`` / ``real_fake_acc_after`` (INLP's view, best
-    held-out linear accuracy before and after), ``rank1_real_fake_acc_before``
+    held-out linear accuracy, as above, before and after), ``rank1_real_fake_acc_before``
     / ``rank1_real_fake_acc_after`` (on ``d-last``), ``real_fake_examples``.
     """
 
