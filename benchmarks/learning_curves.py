@@ -71,16 +71,19 @@ def main():
     for (model, view), points in sorted(lines.items()):
         epochs = sorted(points)
         ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", label=f"{model} {view}")
-    for (model, view), figure in PUBLISHED.items():
-        if (model, view) in lines:
-            ax.axhline(figure, linestyle="--", linewidth=1, color="grey")
-            ax.annotate(f"{model} {view}, paper: {figure:.4f}", (0.01, figure), xycoords=("axes fraction", "data"),
-                        fontsize=8, va="bottom", color="dimgrey")
+    shown = [(key, figure) for key, figure in PUBLISHED.items() if key in lines]
+    for i, ((model, view), figure) in enumerate(shown):  # close figures: labels alternate left and right
+        ax.axhline(figure, linestyle="--", linewidth=1, color="grey")
+        ax.annotate(f"{model} {view}, paper: {figure:.4f}", (0.01 if i % 2 == 0 else 0.45, figure),
+                    xycoords=("axes fraction", "data"), fontsize=8, va="bottom", color="dimgrey")
     if pixels is not None:
         ax.axhline(pixels, linestyle=":", linewidth=1, color="black")
-        ax.annotate(f"raw pixels: {pixels:.4f}", (0.01, pixels), xycoords=("axes fraction", "data"), fontsize=8,
+        ax.annotate(f"raw pixels: {pixels:.4f}", (0.75, pixels), xycoords=("axes fraction", "data"), fontsize=8,
                     va="top", color="black")
     ax.set_xscale("log")
+    ticks = sorted({e for p in lines.values() for e in p})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
     ax.set_xlabel("training epochs (log scale)")
     ax.set_ylabel(f"{args.metric} on {args.dataset} test")
     ax.set_title(f"Learning curves: {args.metric} ({args.dataset})")
