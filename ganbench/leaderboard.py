@@ -171,6 +171,7 @@ def metric_filter(patterns: Sequence[str] | None, all_metrics: bool,
                 return True
         return any(fnmatchcase(metric, g) for g in globs)
 
+    keep.uses_headline = not patterns and not all_metrics
     return keep
 
 
@@ -256,8 +257,11 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
 
 
 def _build_table(dataset, fingerprint, title, records, keep, references) -> Table:
-    ok = [r for r in records if r["status"] == "ok" and _is_number(r.get("value")) and r.get("metric")
-          and keep(r["probe"], r["metric"])]
+    figures = [r for r in records if r["status"] == "ok" and _is_number(r.get("value")) and r.get("metric")]
+    kept = {r["probe"] for r in figures if keep(r["probe"], r["metric"])}
+    # a probe whose rows hold none of its headline metrics (an older version, other settings) shows them all
+    fallback = getattr(keep, "uses_headline", False)
+    ok = [r for r in figures if keep(r["probe"], r["metric"]) or (fallback and r["probe"] not in kept)]
     columns = _columns(ok)
     by_key = {c.key: c for c in columns}
     rows: dict[tuple, Row] = {}

@@ -43,24 +43,27 @@ from .registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "ganbench"
 
-# (plugin name, module): registered exactly as an entry point would be.
+# (plugin name, registration module): registered exactly as an entry point
+# would be. The name is the module that implements the plugin (what rows and
+# `ganbench plugins` show); its registration lives in a module that imports no
+# torch (ganbench.builtin), so that --help and `list` start fast.
 BUILTIN_PLUGINS = (
-    ("ganbench.datasets.mnist", "ganbench.datasets.mnist"),
-    ("ganbench.datasets.fashion_mnist", "ganbench.datasets.fashion_mnist"),
-    ("ganbench.datasets.cifar10", "ganbench.datasets.cifar10"),
-    ("ganbench.datasets.svhn", "ganbench.datasets.svhn"),
-    ("ganbench.datasets.lsun", "ganbench.datasets.lsun"),
-    ("ganbench.datasets.folder", "ganbench.datasets.folder"),
+    ("ganbench.datasets.mnist", "ganbench.builtin.mnist"),
+    ("ganbench.datasets.fashion_mnist", "ganbench.builtin.fashion_mnist"),
+    ("ganbench.datasets.cifar10", "ganbench.builtin.cifar10"),
+    ("ganbench.datasets.svhn", "ganbench.builtin.svhn"),
+    ("ganbench.datasets.lsun", "ganbench.builtin.lsun"),
+    ("ganbench.datasets.folder", "ganbench.builtin.folder"),
     ("ganbench.datasets.commands", "ganbench.datasets.commands"),
-    ("ganbench.models.baselines", "ganbench.models.baselines"),
-    ("ganbench.models.dcgan", "ganbench.models.dcgan"),
-    ("ganbench.models.acgan", "ganbench.models.acgan"),
-    ("ganbench.models.bigan", "ganbench.models.bigan"),
-    ("ganbench.models.ortho", "ganbench.models.ortho"),
-    ("ganbench.probes.knn", "ganbench.probes.knn"),
-    ("ganbench.probes.svm", "ganbench.probes.svm"),
-    ("ganbench.probes.memorization", "ganbench.probes.memorization"),
-    ("ganbench.probes.quality", "ganbench.probes.quality"),
+    ("ganbench.models.baselines", "ganbench.builtin.baselines"),
+    ("ganbench.models.dcgan", "ganbench.builtin.dcgan"),
+    ("ganbench.models.acgan", "ganbench.builtin.acgan"),
+    ("ganbench.models.bigan", "ganbench.builtin.bigan"),
+    ("ganbench.models.ortho", "ganbench.builtin.ortho"),
+    ("ganbench.probes.knn", "ganbench.builtin.knn"),
+    ("ganbench.probes.svm", "ganbench.builtin.svm"),
+    ("ganbench.probes.memorization", "ganbench.builtin.memorization"),
+    ("ganbench.probes.quality", "ganbench.builtin.quality"),
     ("ganbench.executors.local", "ganbench.executors.local"),
     ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
 )

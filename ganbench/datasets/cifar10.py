@@ -23,11 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import hookimpl
 from ..data import Dataset
 from ..errors import DataError
-from ..options import Option
-from ..registry import DatasetSpec
 from .download import fetch
 from .roots import candidate_folders, first_match, looked_in, resolve_data_root
 
@@ -174,14 +171,3 @@ def download_cifar10(root=None, argument=None) -> Path:
     fetch("CIFAR-10", target, lambda: download_and_extract_archive(BINARY_URL, str(base), md5=BINARY_MD5, remove_finished=True),
           f"get {BINARY_URL} from {HOMEPAGE} and unpack it into {base}.")
     return target
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetSpec(
-        "cifar10", load_cifar10,
-        "CIFAR-10, 50,000 + 10,000 32x32 colour images, official binary or python batches under --data-root",
-        options=[Option("format", "str", "auto", "which copy to read: bin, py, or auto (bin when present)",
-                        choices=("auto", "bin", "py"))],
-        locate=locate_cifar10, download=download_cifar10,
-    ))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import torch
 
 from .. import hookimpl
-from ..data import Dataset
 from ..errors import UsageError
 from ..options import resolve_options, split_assignments
 from .roots import resolve_data_root
+
+if TYPE_CHECKING:  # torch is imported by the commands that load data, not by `ganbench --help`
+    from ..data import Dataset
 
 data_root_option = click.option(
     "--data-root", type=click.Path(file_okay=False), default=None,
@@ -84,6 +86,8 @@ def list_rows(root, names=()) -> list[tuple[str, str, str, str]]:
 
 def check_report(dataset: Dataset) -> list[str]:
     """Counts per split and class, image size and fingerprint, as lines of text."""
+    import torch
+
     c, h, w = dataset.image_shape
     lines = [
         f"dataset      {dataset.name}",

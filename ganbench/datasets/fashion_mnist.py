@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import hookimpl
+from ..builtin.fashion_mnist import DEBIAN_FOLDER
 from ..data import Dataset
-from ..registry import DatasetSpec
 from .idx_datasets import IdxDatasetInfo, download_idx_dataset, load_idx_dataset, locate_idx_dataset
 
-DEBIAN_FOLDER = "/usr/share/datasets/fashion-mnist"
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 FASHION_MNIST = IdxDatasetInfo(
@@ -38,12 +36,3 @@ def load_fashion_mnist(root=None, argument=None) -> Dataset:
 
 def download_fashion_mnist(root=None, argument=None) -> Path:
     return download_idx_dataset(FASHION_MNIST, root)
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetSpec(
-        "fashion-mnist", load_fashion_mnist,
-        f"Fashion-MNIST, 60,000 + 10,000 clothing images, IDX files under --data-root or {DEBIAN_FOLDER}",
-        locate=locate_fashion_mnist, download=download_fashion_mnist,
-    ))

@@ -23,11 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import hookimpl
 from ..data import Dataset
 from ..errors import DataError
-from ..options import Option
-from ..registry import DatasetSpec
 from .cache import cached
 from .images import center_crop_resize, channels_of, decode_image, to_chw
 
@@ -115,13 +112,3 @@ def locate_folder(root=None, argument=None) -> Path | None:
         return None
     base = Path(argument).expanduser()
     return base if (base / "train").is_dir() else None
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetSpec(
-        "folder:{path}", load_folder,
-        "your images: <path>/train/<class>/* and <path>/test/<class>/* (PNG, JPEG, ...), one class per sub-folder",
-        options=[Option("size", "int", 0, "bring every image to NxN (scale + center crop); 0 = keep, all must match", minimum=0)],
-        locate=locate_folder,
-    ))

@@ -35,11 +35,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import hookimpl
 from ..data import Dataset
 from ..errors import DataError
-from ..options import Option
-from ..registry import DatasetSpec
 from .cache import cached
 from .images import center_crop_resize, decode_image, to_chw
 from .roots import candidate_folders, first_match, looked_in, resolve_data_root
@@ -192,19 +189,3 @@ def locate_lsun(root=None, argument=None) -> Path | None:
     if argument:
         return find_db(root, argument, "train")
     return first_match(candidate_folders(root, SUBFOLDERS), lambda f: any(f.glob("*_train_lmdb")))
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetSpec(
-        "lsun-{category}", load_lsun,
-        "LSUN scenes (e.g. lsun-bedroom), official LMDB databases under --data-root, center-cropped to 64x64 as DCGAN",
-        options=[
-            Option("size", "int", 64, "image side after DCGAN's resize + center crop", minimum=8),
-            Option("limit", "int", 0, "read only the first N training images in key order (0 = all)", minimum=0),
-            Option("test", "str", "holdout", "test split: holdout (every holdout_every-th training image) or val "
-                   "(the official validation database)", choices=("holdout", "val")),
-            Option("holdout_every", "int", 100, "with test=holdout, every N-th image is a test image", minimum=2),
-        ],
-        locate=locate_lsun, download=download_lsun,
-    ))

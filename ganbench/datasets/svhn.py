@@ -18,11 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import hookimpl
 from ..data import Dataset
 from ..errors import DataError
-from ..options import Option
-from ..registry import DatasetSpec
 from .cache import cached
 from .download import fetch
 from .roots import candidate_folders, first_match, looked_in, resolve_data_root
@@ -111,13 +108,3 @@ def download_svhn(root=None, argument=None) -> Path:
         fetch(f"SVHN {filename}", target, lambda u=url, f=filename, m=md5: download_url(u, str(target), f, m),
               f"get {url} by hand into {target}.")
     return target
-
-
-@hookimpl
-def register_datasets(register):
-    register(DatasetSpec(
-        "svhn", load_svhn,
-        "SVHN cropped digits, 73,257 + 26,032 32x32 colour images (optionally +531,131 extra), official .mat files under --data-root",
-        options=[Option("extra", "bool", False, "append extra_32x32.mat (531,131 images) to the training split")],
-        locate=locate_svhn, download=download_svhn,
-    ))

@@ -5,13 +5,11 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from .. import hookimpl
 from ..data import DataInfo
 from ..model import Batch, Schedule
-from ..registry import ModelSpec
 from .common import bce, epochs_for_steps, eval_mode, mean_prob, step
-from .dcgan import DCGAN, DCGAN_OPTIONS
-from .dcgan_nets import D_VIEWS, Discriminator, Generator
+from .dcgan import DCGAN
+from .dcgan_nets import Discriminator, Generator
 
 # The paper's schedule: 50,000 mini-batches of 100 images (Odena et al. 2016, §4).
 ACGAN_STEPS = 50_000
@@ -90,12 +88,3 @@ class ACGAN(DCGAN):
     def sample_classes(self, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Images of classes ``y`` (int64 ``(n,)``), ``(n, c, s, s)`` in [-1, 1]."""
         return self.decode(self.latent(len(y), generator), y)
-
-
-@hookimpl
-def register_models(register):
-    register(ModelSpec(
-        "acgan", ACGAN, "AC-GAN (Odena et al. 2016), class-conditional, trained on labels; D features as dcgan",
-        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator", "conditional"},
-        trains_on_labels=True, views=D_VIEWS,
-    ))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import hookimpl
+from ..builtin.baselines import PIXEL_VIEWS
 from ..data import DataInfo
 from ..model import Model
-from ..options import Option
-from ..registry import ModelSpec
 from .dcgan_nets import D_VIEWS, Discriminator
 
 
@@ -27,9 +25,6 @@ class Pixels(Model):
 
     def features(self, x, view):
         return x.flatten(1).float()
-
-
-PIXEL_VIEWS = {"pixels": "the image's pixels in [0, 1], flattened"}
 
 
 class RandomD(Model):
@@ -60,21 +55,3 @@ class RandomD(Model):
     @torch.no_grad()
     def features(self, x, view):
         return self.d.features(x, view)
-
-
-@hookimpl
-def register_models(register):
-    register(ModelSpec("pixels", Pixels, "raw pixels in [0, 1] (baseline)", version="1", views=PIXEL_VIEWS))
-    register(
-        ModelSpec(
-            "random-d",
-            RandomD,
-            "untrained DCGAN discriminator, features as dcgan's (baseline)",
-            version="1",
-            options=[
-                Option("width", "int", 64, "D's base width w (channels of its first conv layer)", minimum=1, maximum=1024),
-                Option("image_size", "int", 32, "input size the network is built for", choices=(32, 64)),
-            ],
-            views=D_VIEWS,
-        )
-    )

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from .. import hookimpl
+from ..builtin.dcgan import DCGAN_OPTIONS  # noqa: F401  (re-exported)
 from ..data import DataInfo
 from ..model import Batch, Model, Schedule
-from ..options import Option
-from ..registry import ModelSpec
-from .common import ADAM_OPTIONS, LATENTS, adam, bce, draw_latent, epochs_for_images, eval_mode, mean_prob, step
+from .common import adam, bce, draw_latent, epochs_for_images, eval_mode, mean_prob, step
 from .dcgan_nets import D_VIEWS, Discriminator, Generator
 
 # 25 epochs is the reference implementation's default for small datasets; past
 # 600k images the budget is the paper's LSUN run: 5 epochs of 3M bedrooms.
 DCGAN_IMAGE_BUDGET = 15_000_000
 DCGAN_MAX_EPOCHS = 25
-
-DCGAN_OPTIONS = [
-    Option("width", "int", 64, "base width w: channels of D's first and G's last conv layer", minimum=1, maximum=1024),
-    Option("nz", "int", 100, "latent size (the paper: 100)", minimum=1, maximum=4096),
-    Option("latent", "str", "uniform", "latent distribution (the paper: uniform on [-1, 1])", choices=LATENTS),
-    Option("image_size", "int", 32, "network size: 32 (MNIST padded, CIFAR-10, SVHN) or 64 (LSUN, folders)", choices=(32, 64)),
-    *ADAM_OPTIONS,
-]
 
 
 class DCGAN(Model):
@@ -122,10 +112,3 @@ class DCGAN(Model):
         with eval_mode(self.g):
             return self.g(z.to(self.device))
 
-
-@hookimpl
-def register_models(register):
-    register(ModelSpec(
-        "dcgan", DCGAN, "DCGAN (Radford et al. 2015); features: D's conv layers pooled to 4x4 (§5.1)",
-        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator"}, views=D_VIEWS,
-    ))

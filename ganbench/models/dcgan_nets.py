@@ -36,10 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-D_VIEWS = {
-    "d": "every D conv layer max-pooled to 4x4, flattened, concatenated (DCGAN §5.1)",
-    "d-last": "D's last conv layer max-pooled to 4x4, flattened",
-}
+from ..builtin.dcgan import D_VIEWS  # noqa: F401  (re-exported)
 
 
 def n_layers(image_size: int) -> int:

@@ -12,24 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import hookimpl
+from ..builtin.ortho import ORTHO_OPTIONS, trained_as_dcgan  # noqa: F401  (re-exported)
 from ..data import DataInfo
-from ..options import Option
-from ..registry import ModelSpec
 from .common import eval_mode
-from .dcgan import DCGAN, DCGAN_OPTIONS
+from .dcgan import DCGAN
 from .dcgan_nets import D_VIEWS, d_feature_dim
 from .projections import RealFakeSeparability, project_out
 
 CHUNK = 500  # images per forward pass while fitting
-
-ORTHO_OPTIONS = [
-    *DCGAN_OPTIONS,
-    Option("inlp_view", "str", "d-last", "D view INLP works on", choices=tuple(D_VIEWS)),
-    Option("inlp_max_directions", "int", 512, "INLP stops after removing this many directions", minimum=1),
-    Option("inlp_tolerance", "float", 0.02, "INLP stops once held-out real/fake accuracy <= 0.5 + this", minimum=0.0,
-           maximum=0.5),
-]
 
 
 class ProjectionState(nn.Module):
@@ -173,16 +163,3 @@ class Ortho(DCGAN):
                     raise RuntimeError("the INLP projection is fitted in after_training, which has not run")
                 return project_out(super().features(x, self.options["inlp_view"]), self.projection.active_basis())
         raise ValueError(f"unknown ortho view {view!r}; views: {', '.join(self.feature_views())}")
-
-
-def trained_as_dcgan(options: dict) -> tuple[str, dict]:
-    """ortho's networks are dcgan's, trained by dcgan's step: reuse dcgan's training."""
-    return "dcgan", {o.name: options[o.name] for o in DCGAN_OPTIONS}
-
-
-@hookimpl
-def register_models(register):
-    register(ModelSpec(
-        "ortho", Ortho, "DCGAN D features with the real/fake directions projected out (rank-1 and INLP)",
-        version="2", options=ORTHO_OPTIONS, capabilities={"features", "generator"}, trains_as=trained_as_dcgan,
-    ))

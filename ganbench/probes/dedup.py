@@ -25,15 +25,17 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import __version__
-from ..data import Dataset
-from ..device import resolve_device
 from ..options import split_assignments
 from ..paths import dedup_path, default_cache_dir
-from .memorization_hash import HashSettings, duplicate_groups, hash_bits, indices_to_drop, train_hash
+from .hash_settings import HashSettings
+
+if TYPE_CHECKING:  # torch and faiss are imported when the command runs, not by `ganbench --help`
+    from ..data import Dataset
 
 FORMAT = "ganbench-dedup"
 VERSION = 1
@@ -41,6 +43,8 @@ VERSION = 1
 
 def dedup_report(dataset: Dataset, settings: HashSettings, device="cpu", log=lambda message: None) -> dict:
     """Train the hash on ``dataset``'s training split and list its duplicate groups."""
+    from .memorization_hash import duplicate_groups, hash_bits, indices_to_drop, train_hash
+
     log(f"dedup: training the hash autoencoder on {len(dataset.train_x)} images ({settings.epochs} epochs)")
     trained = train_hash(dataset.train_x, settings, device)
     groups = duplicate_groups(hash_bits(trained.codes(dataset.train_x)), settings.radius)
@@ -91,6 +95,8 @@ def load_dataset(name: str, data_root: str | None, options: dict[str, str] | Non
 def dedup_command(dataset, data_root, dataset_opts, output, cache_dir, radius, epochs, seed, device):
     """List near-duplicate training images (DCGAN §4.1.1 hash) for `ganbench run --dedup`."""
     data = load_dataset(dataset, data_root, dict(split_assignments(dataset_opts, "--dataset-opt")))
+    from ..device import resolve_device
+
     settings = HashSettings(radius=radius, epochs=epochs, seed=seed)
     report = dedup_report(data, settings, resolve_device(device), log=lambda m: click.echo(m, err=True))
     path = Path(output) if output else dedup_path(Path(cache_dir) if cache_dir else default_cache_dir(),

@@ -36,26 +36,9 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from .. import hookimpl
-from ..options import Option
+from ..builtin.knn import OPTIONS  # noqa: F401  (re-exported)
 from ..probe import Metric, Probe, ProbeContext
-from ..registry import ProbeSpec
 from ..splits import check_label_budget, label_budget
-
-OPTIONS = [
-    Option("k", "ints", [1, 5, 20], "numbers of neighbours", minimum=1),
-    Option("metric", "strs", ["l2", "cosine"], "distances", choices=("l2", "cosine", "l1")),
-    Option("vote", "strs", ["majority", "distance"], "votes", choices=("majority", "distance")),
-    Option("instdisc", "bool", True, "also report the InstDisc vote (cosine, k=200, exp(cos/T))"),
-    Option("temperature", "float", 0.07, "T of the InstDisc vote", minimum=0.0,
-           exclusive_minimum=True),
-    Option("instdisc_k", "int", 200, "k of the InstDisc vote", minimum=1),
-    Option("labels_per_class", "int", 0, "class-balanced training labels per class (0 = all)", minimum=0),
-    Option("repeats", "int", 1, "label draws when labels_per_class > 0", minimum=1),
-    Option("index", "str", "flat", "FAISS index: exact flat search or approximate IVF", choices=("flat", "ivf")),
-    Option("nlist", "int", 1024, "IVF cells", minimum=1),
-    Option("nprobe", "int", 16, "IVF cells visited per query", minimum=1),
-]
 
 
 def _prepare(x: np.ndarray, metric: str) -> np.ndarray:
@@ -203,10 +186,3 @@ class KNN(Probe):
                                   n_test=len(test_x), labels_used=n_fit if per_class else None,
                                   details=details))
         return metrics
-
-
-@hookimpl
-def register_probes(register):
-    register(ProbeSpec("knn", KNN, "k-nearest-neighbour accuracy via FAISS (L2, cosine; majority, distance and InstDisc votes)",
-                       version="2", options=OPTIONS, requires={"features"},
-                       headline=("acc_l2_k1_majority", "acc_l2_k1_majority_*pc", "acc_l2_k5_distance")))

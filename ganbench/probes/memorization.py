@@ -70,33 +70,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import hookimpl
+from ..builtin.memorization import OPTIONS
 from ..errors import UsageError
-from ..options import Option
 from ..probe import Metric, Probe, ProbeContext
-from ..registry import ProbeSpec
 from .copying_test import data_copying_test
-from .dedup import dedup_command
 from .memorization_hash import (HashSettings, TrainedHash, collision_fraction, duplicate_groups, hash_bits,
                                 indices_to_drop, nearest_hash, train_hash)
 from .memorization_neighbours import distance_ratio, nearest_training, pixel_vectors, save_neighbour_grid
 
 GRID_FILE = "nearest_neighbours.png"
 CODE_SPACE = "128-d ReLU code of the hash autoencoder trained on the training split"
-
-OPTIONS = [
-    Option("samples", "int", 10000, "generated samples compared, and as many held-out test images (at most the split)",
-           minimum=2),
-    Option("hash_epochs", "int", HashSettings.epochs, "epochs of hash-autoencoder training", minimum=1),
-    Option("hash_noise", "float", HashSettings.noise, "std of the Gaussian input corruption (pixels in [0, 1])",
-           minimum=0.0, maximum=10.0),
-    Option("hash_dropout", "float", HashSettings.dropout, "dropout on the code while training", minimum=0.0,
-           maximum=1.0, exclusive_maximum=True),
-    Option("hash_radius", "int", 0, "hashes this many bits apart count as equal (0 = the paper's rule)", minimum=0),
-    Option("ct_cells", "int", 50, "k-means cells of the data-copying test", minimum=1),
-    Option("ct_tau", "int", 20, "a cell enters C_T when more generated samples than this fall in it", minimum=0),
-    Option("grid", "int", 32, "samples shown beside their nearest training images (0 = no picture)", minimum=0),
-]
 
 
 class MemorizationProbe(Probe):
@@ -192,17 +175,3 @@ def copying_metric(codes: dict, cells: int, tau: int, seed: int, sizes: dict) ->
     if not result.kept.any():
         details["why_nan"] = f"no cell holds more than tau={tau} generated samples"
     return Metric("copying_ct", result.value, None, target=0.0, **sizes, details=details)
-
-
-@hookimpl
-def register_probes(register):
-    register(ProbeSpec(
-        "memorization", MemorizationProbe,
-        "Is the generator copying? DCGAN hash collisions, nearest-neighbour distance ratios, data-copying test C_T",
-        version="2", options=OPTIONS, requires={"generator"},
-        headline=("copying_ct", "nn_ratio_pixels", "hash_collision_fraction")))
-
-
-@hookimpl
-def register_commands(cli):
-    cli.add_command(dedup_command)

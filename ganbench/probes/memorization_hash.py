@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import faiss
 import numpy as np
@@ -50,27 +50,9 @@ from scipy.sparse.csgraph import connected_components
 from torch import nn
 
 from ..data import fit_size
+from .hash_settings import CODE_UNITS, CROP, HashSettings  # noqa: F401  (re-exported)
 
-CROP = 32
-CODE_UNITS = 128
 ENCODE_BATCH = 1024
-
-
-@dataclass(frozen=True)
-class HashSettings:
-    """How the hash autoencoder is trained and how its bits are compared."""
-
-    noise: float = 0.3
-    dropout: float = 0.3
-    epochs: int = 20
-    radius: int = 0
-    seed: int = 0
-    batch_size: int = 64
-    lr: float = 1e-3
-    code_units: int = CODE_UNITS
-
-    def describe(self) -> dict:
-        return {"method": "dcgan-4.1.1-autoencoder", "crop": CROP, **asdict(self)}
 
 
 def center_crops(images: torch.Tensor) -> torch.Tensor:

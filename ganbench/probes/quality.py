@@ -33,33 +33,17 @@ import math
 from dataclasses import asdict
 
 import numpy as np
-from .. import hookimpl
 from ..data import DataInfo
 from ..errors import UsageError
 from ..options import Option
 from ..probe import Metric, Probe, ProbeContext
-from ..registry import ProbeSpec
+from ..builtin.quality import OPTIONS
 from .memorization import checked_samples, heldout_subset
 from .quality_classifier import ClassifierSettings, load_or_train
 from .quality_metrics import fid, kid, prdc
 from .quality_spaces import (FeatureSpace, check_model_space, inception_space, model_space, parse_space,
                              read_inception_state)
 
-OPTIONS = [
-    Option("space", "str", "classifier", "feature space: classifier, inception, or model:NAME:VIEW (a model that "
-           "does not train, e.g. model:random-d:d)"),
-    Option("inception_weights", "str", "", "path of the FID Inception weights (pt_inception-2015-12-05, .pth or "
-           ".safetensors) for space=inception"),
-    Option("n_generated", "int", 10000, "generated samples (and at most as many training images for the floor)",
-           minimum=2),
-    Option("n_real", "int", 0, "test images used as the real set (0 = the whole test split)", minimum=0),
-    Option("k_pr", "int", 3, "k of precision and recall (Kynkäänniemi et al. 2019)", minimum=1),
-    Option("k_dc", "int", 5, "k of density and coverage (Naeem et al. 2020)", minimum=1),
-    Option("kid_subsets", "int", 100, "random subsets KID is averaged over", minimum=2),
-    Option("kid_subset_size", "int", 1000, "points per KID subset (at most the smaller set)", minimum=2),
-    Option("classifier_epochs", "int", ClassifierSettings.epochs, "epochs of the classifier of space=classifier",
-           minimum=1),
-]
 
 FIGURES = (("fid", False), ("kid", False), ("precision", True), ("recall", True), ("density", True),
            ("coverage", True))
@@ -141,11 +125,3 @@ def metric(name: str, higher: bool, ours: dict, floor: dict, common: dict, n_rea
         details["k"] = options["k_dc"]
     return Metric(name, float(value), higher, stderr=stderr, n_test=n_real, details=details)
 
-
-@hookimpl
-def register_probes(register):
-    register(ProbeSpec(
-        "quality", QualityProbe,
-        "Sample quality in a named offline feature space: FID, KID, precision/recall, density/coverage, "
-        "each beside real held-out images' floor",
-        version="1", options=OPTIONS, requires={"generator"}, headline=("fid", "kid", "precision", "recall")))

@@ -35,6 +35,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..builtin.quality import CLASSIFIER_EPOCHS
 from ..data import Dataset, to_model_input
 from .memorization_hash import _one_cpu_thread  # small steps: one CPU thread is faster than two
 
@@ -104,7 +105,7 @@ ARCHITECTURES = {"lenet": LeNet, "resnet": SmallResNet}
 class ClassifierSettings:
     """How the classifier trains: Adam, ``epochs`` over the training split, a fixed ``seed``."""
 
-    epochs: int = 4
+    epochs: int = CLASSIFIER_EPOCHS
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0

