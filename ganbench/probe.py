@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import torch
 
-from .data import DataInfo, Dataset
+if TYPE_CHECKING:  # torch stays unimported until a probe runs: plugin modules subclass Probe at import
+    import torch
+
+    from .data import DataInfo, Dataset
+
+
+def _is_tensor(value) -> bool:
+    """A torch tensor (torch is imported already if ``value`` is one)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 @dataclass
@@ -62,7 +71,7 @@ def _kind(value) -> str:
 def _real(value, what: str) -> float:
     """``value`` as a finite float: Python and numpy real scalars only."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        hint = "; use .item()" if isinstance(value, (torch.Tensor, np.ndarray)) else ""
+        hint = "; use .item()" if (_is_tensor(value) or isinstance(value, np.ndarray)) else ""
         raise MetricError(f"{what} is a {_kind(value)} ({str(value)[:40]!r}), expected a real number{hint}")
     number = float(value)
     if not math.isfinite(number):
@@ -95,7 +104,7 @@ def _plain(value, where: str):
         if bad:
             raise MetricError(f"{where} has a key {bad[0]!r} that is not a str")
         return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
-    hint = "; use .item() or .tolist()" if isinstance(value, (torch.Tensor, np.ndarray)) else ""
+    hint = "; use .item() or .tolist()" if (_is_tensor(value) or isinstance(value, np.ndarray)) else ""
     raise MetricError(f"{where} is a {_kind(value)}, which JSON cannot hold{hint}")
 
 

@@ -58,3 +58,18 @@ def test_commands_run_without_torch(poisoned_env, args, expected):
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
     assert "warning" not in result.stderr, result.stderr  # no built-in plugin broken by the missing torch
+
+
+def test_this_repositorys_plugin_packages_register_without_torch(poisoned_env):
+    """The packages under plugins/ follow the guide's light registration: with every installed
+    plugin loaded (the packages are installed in CI), listing imports no torch and breaks none."""
+    env = {k: v for k, v in poisoned_env.items() if k != "GANBENCH_LOAD_PLUGINS"}
+    result = ganbench(env, "list")
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr, result.stderr
+    from importlib import metadata
+
+    installed = {ep.name for ep in metadata.entry_points(group="ganbench")}
+    for plugin, name in (("wgan-gp", "wgan-gp"), ("augment", "augment"), ("centroid", "centroid")):
+        if plugin in installed:
+            assert name in result.stdout

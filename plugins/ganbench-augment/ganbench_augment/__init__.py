@@ -4,21 +4,31 @@ trained on few labels, under three labelling schemes (extra class, argmax, unifo
 Uses only ganbench's public API (``ganbench.__all__``).
 """
 
+import importlib
+
 import ganbench
 
-from .probe import OPTIONS, VARIANTS, Augment, choose_epochs
-from .training import (SCHEMES, SmallCNN, accuracy, argmax_targets, batch_loss, extra_class_targets,
-                       generated_losses, train_classifier, uniform_loss)
+from .options import OPTIONS
+
+_LAZY = {"Augment": ".probe", "VARIANTS": ".probe", "choose_epochs": ".probe", **{name: ".training" for name in (
+    "SCHEMES", "SmallCNN", "accuracy", "argmax_targets", "batch_loss", "extra_class_targets", "generated_losses",
+    "train_classifier", "uniform_loss")}}
 
 __all__ = ["Augment", "SCHEMES", "VARIANTS", "SmallCNN", "accuracy", "argmax_targets", "batch_loss", "choose_epochs",
            "extra_class_targets", "generated_losses", "train_classifier", "uniform_loss"]
+
+
+def __getattr__(name):  # torch-backed names load on first access: registration stays fast
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @ganbench.hookimpl
 def register_probes(register):
     register(ganbench.ProbeSpec(
         name="augment",
-        factory=Augment,
+        factory="ganbench_augment.probe:Augment",
         description="a small CNN on few labels + GAN samples (extra-class / argmax / uniform LSRO labels) vs real only",
         version="1",
         options=OPTIONS,

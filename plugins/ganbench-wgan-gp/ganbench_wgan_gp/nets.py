@@ -39,7 +39,7 @@ VIEWS = {
     "d": "every critic conv block max-pooled to 4x4, flattened, concatenated (as dcgan's d, DCGAN §5.1)",
     "d-last": "the critic's last conv block max-pooled to 4x4, flattened",
 }
-NORMS = ("layer", "none")
+from .options import NORMS  # noqa: E402  (kept here for importers of nets.NORMS)
 
 
 def n_blocks(image_size: int) -> int:
