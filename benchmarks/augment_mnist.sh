@@ -18,11 +18,13 @@ WIDTH=${WIDTH:-16}
 EPOCHS=${EPOCHS-1}
 MAX_STEPS=${MAX_STEPS-150}
 DRAWS=${DRAWS:-3}
-MAX_EPOCHS=${MAX_EPOCHS:-15}
+MAX_EPOCHS=${MAX_EPOCHS:-60}
+AT_EPOCH=${AT_EPOCH:-}
 
 schedule=()
 if [ -n "$EPOCHS" ]; then schedule+=(--epochs "$EPOCHS"); fi
 if [ -n "$MAX_STEPS" ]; then schedule+=(--max-steps "$MAX_STEPS"); fi
+if [ -n "$AT_EPOCH" ]; then schedule+=(--at-epoch "$AT_EPOCH"); fi
 
 ganbench run --model "$MODEL" --model-opt width="$WIDTH" --dataset mnist --data-root "$DATA_ROOT" "${schedule[@]}" \
     --probe augment --probe-opt labels_per_class=100 --probe-opt draws="$DRAWS" --probe-opt ratio=1 \

@@ -30,7 +30,7 @@ def register_probes(register):
         name="augment",
         factory="ganbench_augment.probe:Augment",
         description="a small CNN on few labels + GAN samples (extra-class / argmax / uniform LSRO labels) vs real only",
-        version="1",
+        version="2",  # 2: max_epochs 30 -> 60 (the real-only classifier was not trained out)
         options=OPTIONS,
         requires={"generator"},
         headline=("acc_real", "gain_*"),
