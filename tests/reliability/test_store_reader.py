@@ -102,7 +102,8 @@ row_like = st.fixed_dictionaries(
     optional={name: json_values for name in FIELDS} | {"schema_version": st.sampled_from([1, 1.0, True, "1", 2]) | json_values},
 )
 junk_line = st.one_of(
-    st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=60),
+    # no lone surrogates: write_store cannot encode them (surrogateescape takes only U+DC80-U+DCFF)
+    st.text(alphabet=st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=60),
     json_values.map(json.dumps),
     row_like.map(lambda r: json.dumps(r)),
     row_like.map(lambda r: json.dumps({**good_row(0), **r})),
