@@ -28,7 +28,7 @@ from . import __version__
 from . import bn_stats as bn
 from .data import Dataset, fit_back, to_model_input, to_uint8
 from .datasets.cache import decode_cache_in
-from .device import FEATURE_PRECISION, autocast, float32_math, memory_format, resolve_device
+from .device import FEATURE_PRECISION, float32_math, memory_format, resolve_device
 from .errors import UsageError
 from .paths import dedup_path
 from .plugins import get_registry
@@ -350,7 +350,11 @@ class FeatureSource:
 
 
 def generator_for(model, dataset: Dataset, device: torch.device) -> Callable[[int, int], torch.Tensor]:
-    """``generate(n, seed)`` -> uint8 ``(n, C, H, W)`` at the dataset's size."""
+    """``generate(n, seed)`` -> uint8 ``(n, C, H, W)`` at the dataset's size.
+
+    Samples are drawn in float32 like features (no bf16 autocast, no TF32): bf16's
+    8-bit mantissa moves pixels by whole grey levels, which FID, the memorization
+    probes and the augment classifier would then measure as the model's."""
 
     @torch.no_grad()
     def generate(n: int, seed: int) -> torch.Tensor:
@@ -358,7 +362,7 @@ def generator_for(model, dataset: Dataset, device: torch.device) -> Callable[[in
         _, h, w = dataset.image_shape
         out = []
         for start in range(0, n, FEATURE_BATCH):
-            with autocast(device):
+            with float32_math(device):
                 x = model.sample(min(FEATURE_BATCH, n - start), g)
             out.append(fit_back(to_uint8(x, model.value_range), h, w))
         return torch.cat(out)

@@ -14,10 +14,10 @@ from torch import nn
 
 from ganbench import bn_stats as bn
 from ganbench.cli import cli
-from ganbench.data import Dataset, to_model_input
+from ganbench.data import Dataset, to_model_input, to_uint8
 from ganbench.model import Model
 from ganbench.plugins import get_registry
-from ganbench.run import FeatureSource, Job, ProbeRequest, prepare_model, run_job
+from ganbench.run import FeatureSource, Job, ProbeRequest, generator_for, prepare_model, run_job
 
 CPU = torch.device("cpu")
 pytestmark = pytest.mark.usefixtures("small_cpu_kernels")
@@ -125,6 +125,41 @@ def test_features_are_float32_even_inside_a_bf16_autocast_block():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         inside = source.embed(data.test_x, "all")
     np.testing.assert_array_equal(inside, plain)
+
+
+class LinearSampler(Model):
+    """z ``(n, 16)`` -> Linear -> tanh -> ``(n, 1, 8, 8)`` in [-1, 1]: enough arithmetic for bf16
+    to move pixels by whole grey levels."""
+
+    value_range = (-1.0, 1.0)
+    trains = False
+
+    def setup(self, info, device):
+        torch.manual_seed(5)
+        self.net = nn.Linear(16, 64).to(device)
+
+    def modules(self):
+        return {"net": self.net}
+
+    def feature_views(self):
+        return {"all": "everything"}
+
+    @torch.no_grad()
+    def sample(self, n, generator):
+        return torch.tanh(self.net(torch.randn(n, 16, generator=generator))).view(n, 1, 8, 8)
+
+
+def test_samples_are_drawn_in_float32_even_inside_a_bf16_autocast_block():
+    data = digits()
+    model = LinearSampler()
+    model.setup(data.info(), CPU)
+    generate = generator_for(model, data, CPU)
+    plain = generate(256, seed=1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = generate(256, seed=1)
+        in_bf16 = to_uint8(model.sample(256, torch.Generator().manual_seed(1)), model.value_range)
+    assert not torch.equal(in_bf16, plain)  # the block does change samples drawn without the guard
+    assert torch.equal(inside, plain)
 
 
 @pytest.mark.parametrize("damage", ["rows", "columns", "garbage"])
