@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pytest
 import torch
@@ -480,3 +481,22 @@ def test_label_budget_runs_the_authors_protocol_as_linearsvc_does(tmp_path):
         assert value == pytest.approx(mean_val_acc[float(c)], abs=1 / 300), c
     assert acc.value == pytest.approx(np.mean(accuracies), abs=1 / 600)
     assert acc.details["standardize"] is False and acc.details["select_draws"] == select_draws
+
+
+@pytest.mark.parametrize("chosen, edge", [([1.0], "top"), ([1e-3], "bottom"), ([1e-2], None), ([1e-2, 1.0], "top")])
+def test_grid_edge_names_a_chosen_c_at_either_end_of_the_grid(chosen, edge):
+    assert svm.grid_edge(chosen, [1e-2, 1e-3, 1e-1, 1.0]) == edge
+    assert svm.grid_edge(chosen, [chosen[0]]) is None  # a one-value grid has no optimum to miss
+
+
+def test_a_c_chosen_at_the_grid_edge_is_recorded_and_warned_about(tmp_path):
+    train, test = blobs(600, 8, 3, 1.0, seed=14), blobs(150, 8, 3, 1.0, seed=15)
+    messages = []
+    ctx = context(train, test, 3, tmp_path)
+    ctx = dataclasses.replace(ctx, log=messages.append)
+    grid = [1e-6, 1e-5]  # every value is an edge of a two-value grid
+    acc = by_name(probe(c_grid=grid, val_size=100).run(ctx))["acc"]
+    assert acc.details["c_at_grid_edge"] == ("top" if acc.details["c"] == 1e-5 else "bottom")
+    assert any("warning: C chosen at the" in m and "c_grid" in m for m in messages)
+    inside = by_name(probe(c_grid=[1e-3, 1e-1, 10.0, 1000.0], val_size=100).run(context(train, test, 3, tmp_path)))["acc"]
+    assert inside.details["c_at_grid_edge"] == svm.grid_edge([inside.details["c"]], [1e-3, 1e-1, 10.0, 1000.0])

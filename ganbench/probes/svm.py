@@ -208,7 +208,8 @@ class SVM(Probe):
         accuracy, n_test = self._test_accuracies(ctx, [final])
         details = {"c": selection.c, "val_acc": _by_c(selection.val_acc), **self._common_details(x),
                    "n_fit": len(fit), "n_val": len(val), "refit": "fit+val", "iterations": final.iterations,
-                   "max_duality_gap": final.gap, "selection_gaps": _by_c(selection.gaps)}
+                   "max_duality_gap": final.gap, "selection_gaps": _by_c(selection.gaps),
+                   **_edge_details(ctx, [selection.c], o["c_grid"])}
         return _metrics("", accuracy[0], None, len(labels), n_test, None, details)
 
     def _label_budget(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
@@ -228,7 +229,7 @@ class SVM(Probe):
                                        spectrum=selecting.spectrum).solve(selection.c))
             selections.append(selection)
         details = {"c_per_draw": [s.c for s in selections], "val_acc_per_draw": [_by_c(s.val_acc) for s in selections],
-                   "n_val": len(val), "c_chosen": "per draw"}
+                   "n_val": len(val), "c_chosen": "per draw", **_edge_details(ctx, [s.c for s in selections], o["c_grid"])}
         return self._budget_metrics(ctx, x, finals, details)
 
     def _label_budget_one_c(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
@@ -256,7 +257,8 @@ class SVM(Probe):
             finals.append(self._solver(ctx, x[chosen.to(x.device)], labels[chosen], final=True).solve(c))
         details = {"c": c, "c_per_draw": [c] * len(draws), "val_acc": _by_c(mean_val_acc),
                    "val_acc_per_select_draw": [_by_c(d) for d in per_draw], "select_draws": len(select),
-                   "n_val": len(val), "c_chosen": "once, on the mean validation accuracy of the select draws"}
+                   "n_val": len(val), "c_chosen": "once, on the mean validation accuracy of the select draws",
+                   **_edge_details(ctx, [c], o["c_grid"])}
         return self._budget_metrics(ctx, x, finals, details)
 
     def _budget_metrics(self, ctx, x, finals: list[LinearModel], details: dict) -> list[Metric]:
@@ -276,6 +278,25 @@ class SVM(Probe):
         test_x, test_y = ctx.features("test")
         x, labels = as_tensor(test_x), torch.from_numpy(np.asarray(test_y, dtype=np.int64))
         return [model.accuracy(x, labels) for model in models], len(labels)
+
+
+def grid_edge(chosen, c_grid) -> str | None:
+    """``"top"`` or ``"bottom"`` when a chosen C is the grid's largest or smallest value (the
+    validation optimum may lie beyond it), else None."""
+    grid = sorted(set(c_grid))
+    if len(grid) < 2:
+        return None
+    if max(chosen) >= grid[-1]:
+        return "top"
+    return "bottom" if min(chosen) <= grid[0] else None
+
+
+def _edge_details(ctx: ProbeContext, chosen, c_grid) -> dict:
+    edge = grid_edge(chosen, c_grid)
+    if edge is not None:
+        ctx.log(f"svm: warning: C chosen at the {edge} of the grid ({', '.join(f'{c:g}' for c in sorted(set(c_grid)))}); "
+                f"the best C may lie beyond it: extend it with --probe-opt c_grid=...")
+    return {"c_at_grid_edge": edge}
 
 
 def _by_c(val_acc: dict[float, float | None]) -> dict[str, float | None]:
