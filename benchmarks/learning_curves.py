@@ -5,9 +5,11 @@
 Reads the ``ok`` rows of one metric (default: kNN ``acc_l2_k1_majority``,
 1-NN in L2), takes each row's epoch -- ``details.snapshot_epoch`` for rows
 of ``ganbench run --at-epoch E``, else the schedule's epochs when the run
-trained to the end -- and writes ``<output>.png`` (one line per model and
-view, the published figures and the raw-pixel baseline as horizontal
-lines) and ``<output>.md`` (the same as a table). Seeds are averaged.
+trained to the end -- and writes ``<output>.png`` (one panel per trained
+model, one line per view; the raw-pixel and untrained ``random-d`` figures
+as horizontal lines; the published figures and the authors' own
+trajectories in grey) and ``<output>.md`` (the same as tables, mean ± std
+over seeds with the number of seeds).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 from pathlib import Path
-from statistics import mean
+from statistics import mean, stdev
 
 import matplotlib
 
@@ -24,8 +26,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from ganbench.store import read_rows  # noqa: E402
 
-# BiGAN Table 1 (Donahue et al. 2016), permutation-invariant MNIST, 1-NN accuracy.
-PUBLISHED = {("bigan", "e"): 0.9739, ("bigan", "d"): 0.9730}
+# Published end points: BiGAN Table 1 (Donahue et al. 2016), permutation-invariant MNIST, 1-NN.
+# The paper's BiGAN figure is the encoder's last hidden layer (see TRAJECTORIES), D is D's.
+PUBLISHED = {("bigan", "e-hidden"): 0.9739, ("bigan", "d"): 0.9730}
+
+# The authors' code release (jeffdonahue/bigan README, train_mnist.sh): NNC_e (E(x), view e) and
+# NNC_e- (E's last hidden layer, view e-hidden) after 1, 25, 200 and 400 epochs, measured on
+# 10,000 training images held out of GAN training (ganbench tests on the official test split).
+TRAJECTORIES = {
+    ("bigan", "e"): {1: 0.8994, 25: 0.9541, 200: 0.9592, 400: 0.9210},
+    ("bigan", "e-hidden"): {1: 0.9256, 25: 0.9628, 200: 0.9714, 400: 0.9735},
+}
+
+# Models whose figures are drawn as horizontal reference lines, not curves.
+BASELINES = ("pixels", "random-d")
 
 
 def epoch_of(row: dict) -> int | None:
@@ -38,22 +52,112 @@ def epoch_of(row: dict) -> int | None:
     return None
 
 
+def selected(rows: list[dict], metric: str, dataset: str):
+    return [r for r in rows if r["status"] == "ok" and r["metric"] == metric and r["dataset"] == dataset]
+
+
+def panel_of(row: dict) -> str:
+    """One panel per training: the model and the schedule it ran (a snapshot of a 50-epoch run
+    is not the same training as one of a 100-epoch run: the rate decays over the schedule)."""
+    epochs = (row.get("schedule") or {}).get("epochs")
+    return f"{row['model']} ({epochs}-epoch schedule)" if epochs else row["model"]
+
+
 def curves(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], dict[int, list[float]]]:
-    out: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        if row["status"] != "ok" or row["metric"] != metric or row["dataset"] != dataset:
-            continue
+    """``(panel, view) -> epoch -> [value per seed]`` of the trained models; a seed probed twice
+    counts once (its latest row)."""
+    latest: dict[tuple, float] = {}
+    for row in selected(rows, metric, dataset):
         epoch = epoch_of(row)
-        if row["model"] == "pixels" or epoch is None:
+        if row["model"] in BASELINES or epoch is None:
             continue
-        out[(row["model"], row["feature_view"])][epoch].append(row["value"])
+        key = (panel_of(row), row["feature_view"], epoch, row["seed"], row["model_config_hash"])
+        latest[key] = row["value"]
+    out: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for (panel, view, epoch, _, _), value in sorted(latest.items()):
+        out[(panel, view)][epoch].append(value)
     return out
 
 
-def baseline(rows: list[dict], metric: str, dataset: str) -> float | None:
-    values = [r["value"] for r in rows if r["status"] == "ok" and r["model"] == "pixels"
-              and r["metric"] == metric and r["dataset"] == dataset]
-    return mean(values) if values else None
+def model_of(panel: str) -> str:
+    return panel.split(" (")[0]
+
+
+def baselines(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], list[float]]:
+    """``(model, view) -> [value per seed]`` of the untrained baselines (width 64 for random-d)."""
+    latest: dict[tuple, float] = {}
+    for row in selected(rows, metric, dataset):
+        if row["model"] in BASELINES and row["model_config"].get("width", 64) == 64:
+            latest[(row["model"], row["feature_view"], row["seed"])] = row["value"]
+    out: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for (model, view, _), value in sorted(latest.items()):
+        out[(model, view)].append(value)
+    return out
+
+
+def cell(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{mean(values):.4f} ± {stdev(values):.4f} ({len(values)})"
+
+
+def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
+    panels = sorted({panel for panel, _ in lines})
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 4.4), dpi=110,
+                             squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        model = model_of(panel)
+        for (p, view), points in sorted(lines.items()):
+            if p != panel:
+                continue
+            m = model
+            epochs = sorted(points)
+            line, = ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", label=f"{view} (ours)")
+            trajectory = TRAJECTORIES.get((m, view))
+            if trajectory:
+                ax.plot(sorted(trajectory), [trajectory[e] for e in sorted(trajectory)], marker="s", linestyle="--",
+                        color=line.get_color(), alpha=0.55, label=f"{view} (authors' code, held-out train)")
+            if (m, view) in PUBLISHED:
+                ax.axhline(PUBLISHED[(m, view)], linestyle="-.", linewidth=1, color=line.get_color(), alpha=0.7,
+                           label=f"{view}: paper {PUBLISHED[(m, view)]:.4f}")
+        for (b, view), values in sorted(flat.items()):
+            if b == "pixels" or (b == "random-d" and model != "bigan"):
+                ax.axhline(mean(values), linestyle=":", linewidth=1.2, color="black" if b == "pixels" else "tab:red",
+                           label=f"{b} {view}: {mean(values):.4f}")
+        ax.set_xscale("log")
+        ticks = sorted({e for (p, _), points in lines.items() if p == panel for e in points}
+                       | {e for (m, _), t in TRAJECTORIES.items() if m == model for e in t})
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("training epochs (log scale)")
+        ax.set_ylabel(f"{metric} on {dataset} test")
+        ax.set_title(panel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Learning curves: {metric} ({dataset})")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def table(lines, flat, metric: str, dataset: str, store: str) -> str:
+    epochs = sorted({e for p in lines.values() for e in p}
+                    | {e for (m, v), t in TRAJECTORIES.items() if any(model_of(p) == m and w == v for p, w in lines)
+                       for e in t})
+    out = [f"`{metric}` on `{dataset}` test against training epochs "
+           f"(`python benchmarks/learning_curves.py {store}`); mean ± std over seeds (number of seeds) "
+           f"where more than one.", ""]
+    out.append("| model | view | " + " | ".join(f"epoch {e}" for e in epochs) + " |")
+    out.append("| --- | --- | " + " | ".join("---" for _ in epochs) + " |")
+    for (model, view), points in sorted(lines.items()):
+        out.append(f"| {model} | {view} | " + " | ".join(cell(points[e]) if e in points else "" for e in epochs) + " |")
+    for (model, view), trajectory in sorted(TRAJECTORIES.items()):
+        if any(model_of(p) == model and w == view for p, w in lines):
+            out.append(f"| {model} (authors' code, held-out train) | {view} | "
+                       + " | ".join(f"{trajectory[e]:.4f}" if e in trajectory else "" for e in epochs) + " |")
+    if flat:
+        out += ["", "Untrained baselines (no epochs): "
+                + "; ".join(f"{model} `{view}` {cell(values)}" for (model, view), values in sorted(flat.items())) + "."]
+    return "\n".join(out) + "\n"
 
 
 def main():
@@ -65,44 +169,10 @@ def main():
     args = parser.parse_args()
     rows = read_rows(args.store)
     lines = curves(rows, args.metric, args.dataset)
-    pixels = baseline(rows, args.metric, args.dataset)
-
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for (model, view), points in sorted(lines.items()):
-        epochs = sorted(points)
-        ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", label=f"{model} {view}")
-    shown = [(key, figure) for key, figure in PUBLISHED.items() if key in lines]
-    for i, ((model, view), figure) in enumerate(shown):  # close figures: labels alternate left and right
-        ax.axhline(figure, linestyle="--", linewidth=1, color="grey")
-        ax.annotate(f"{model} {view}, paper: {figure:.4f}", (0.01 if i % 2 == 0 else 0.45, figure),
-                    xycoords=("axes fraction", "data"), fontsize=8, va="bottom", color="dimgrey")
-    if pixels is not None:
-        ax.axhline(pixels, linestyle=":", linewidth=1, color="black")
-        ax.annotate(f"raw pixels: {pixels:.4f}", (0.75, pixels), xycoords=("axes fraction", "data"), fontsize=8,
-                    va="top", color="black")
-    ax.set_xscale("log")
-    ticks = sorted({e for p in lines.values() for e in p})
-    ax.set_xticks(ticks, [str(t) for t in ticks])
-    ax.minorticks_off()
-    ax.set_xlabel("training epochs (log scale)")
-    ax.set_ylabel(f"{args.metric} on {args.dataset} test")
-    ax.set_title(f"Learning curves: {args.metric} ({args.dataset})")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    png = Path(f"{args.output}.png")
-    fig.savefig(png)
-
-    table = [f"| model | view | " + " | ".join(f"epoch {e}" for e in sorted({e for p in lines.values() for e in p})) + " |"]
-    all_epochs = sorted({e for p in lines.values() for e in p})
-    table.append("| --- | --- | " + " | ".join("---" for _ in all_epochs) + " |")
-    for (model, view), points in sorted(lines.items()):
-        cells = [f"{mean(points[e]):.4f}" if e in points else "" for e in all_epochs]
-        table.append(f"| {model} | {view} | " + " | ".join(cells) + " |")
-    md = Path(f"{args.output}.md")
-    md.write_text(f"`{args.metric}` on `{args.dataset}` test against training epochs "
-                  f"(`python benchmarks/learning_curves.py {args.store}`); raw pixels: "
-                  f"{'n/a' if pixels is None else f'{pixels:.4f}'}.\n\n" + "\n".join(table) + "\n")
+    flat = baselines(rows, args.metric, args.dataset)
+    png, md = Path(f"{args.output}.png"), Path(f"{args.output}.md")
+    plot(lines, flat, args.metric, args.dataset, png)
+    md.write_text(table(lines, flat, args.metric, args.dataset, args.store))
     print(f"wrote {png} and {md}")
 
 

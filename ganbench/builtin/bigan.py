@@ -22,8 +22,8 @@ BIGAN_OPTIONS = [
 ]
 
 BIGAN_VIEWS = {
-    "e": "E(x), the inferred latent code (the paper's representation): E's linear output, before D's squash",
-    "e-hidden": "E's layer before its output",
+    "e": "E(x), the inferred latent code: E's linear output, before D's squash (the authors' NNC_e)",
+    "e-hidden": "E's layer before its output (the authors' NNC_e-: the feature space of the paper's MNIST 1-NN figure)",
     "d": "D's features of the image alone (mlp: its first hidden layer; conv: conv layers pooled to 4x4)",
     "d-joint": "D's last hidden layer on the pair (x, E(x))",
 }

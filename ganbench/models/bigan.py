@@ -157,6 +157,12 @@ class BiGAN(Model):
       the linear output before that squash: the squash is monotone in each
       coordinate, and the raw output keeps its resolution where the sigmoid
       saturates.
+
+      Which view the paper's MNIST figure is: the authors' code prints the
+      1-NN accuracy of both, ``NNC_e`` (E(x), view ``e``) and ``NNC_e-`` (E's
+      last hidden layer, view ``e-hidden``); its README shows 92.10% and
+      97.35% at epoch 400 and says the latter "normally works better". The
+      paper's 97.39% (Table 1) matches ``e-hidden``.
     - G: ``(B, nz)`` -> Linear, BN, ReLU ``(B, h)`` -> Linear + Linear(z), BN, ReLU
       ``(B, h)`` -> Linear, sigmoid ``(B, p)`` -> ``(B, c, H, W)``.
     - D: x ``(B, p)`` -> Linear, LReLU ``(B, h)`` (view ``d``, x alone) -> Linear +
