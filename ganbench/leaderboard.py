@@ -19,6 +19,8 @@ the formats in :mod:`ganbench.leaderboard_formats` print.
   as raw pixels or an untrained discriminator), then published figures from
   :mod:`ganbench.references` (``references.csv``).
 - Failed and diverged runs are counted per row (a ``failed`` column).
+- Rows of training snapshots (``ganbench run --at-epoch E``) are left out
+  unless asked for; shown, they never share a cell with the final weights.
 """
 
 from __future__ import annotations
@@ -212,10 +214,18 @@ def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def snapshot_epoch(r: dict):
+    """The epoch of the training snapshot a row probed (``ganbench run --at-epoch``), else None."""
+    return _dict(r.get("details")).get("snapshot_epoch")
+
+
 def _row_identity(r: dict) -> tuple:
     schedule = {k: v for k, v in _dict(r.get("schedule")).items() if k != "steps"}
     features = {f"features.{k}": v for k, v in _dict(r.get("feature_config")).items()}
     variant = {"version": r.get("model_version"), **_dict(r.get("model_config")), **schedule, **features}
+    if schedule:  # a snapshot of a training is not its final weights: never one cell
+        epoch = snapshot_epoch(r)
+        variant["at_epoch"] = "final" if epoch is None else epoch
     return (r["model"], r.get("feature_view") or "", _canonical(variant)), variant
 
 
@@ -235,10 +245,22 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = None,
-                 references: Sequence[Reference] = ()) -> list[Table]:
-    """The leaderboard's tables (see the module docstring)."""
+                 references: Sequence[Reference] = (), snapshots: bool = False) -> list[Table]:
+    """The leaderboard's tables (see the module docstring).
+
+    ``snapshots``: also show rows of training snapshots (``--at-epoch``, the
+    learning curves), each apart from the final weights (``at_epoch=5``);
+    by default they are left out and each table's notes count them.
+    """
     keep = keep or metric_filter(None, True)
     records = _records(frame) if len(frame) else []
+    hidden: dict[tuple, int] = {}
+    if not snapshots:
+        for r in records:
+            if snapshot_epoch(r) is not None:
+                where = (r["dataset"], r.get("dataset_fingerprint"))
+                hidden[where] = hidden.get(where, 0) + 1
+        records = [r for r in records if snapshot_epoch(r) is None]
     tables = []
     copies: dict[str, list[str]] = {}
     for r in records:
@@ -251,6 +273,9 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
             title = dataset if len(copies[dataset]) == 1 else f"{dataset} (data {str(fingerprint)[:8]})"
             table = _build_table(dataset, str(fingerprint), title, rows, keep,
                                  [ref for ref in references if ref.dataset == dataset])
+            if hidden.get((dataset, fingerprint)):
+                table.notes.append(f"{hidden[(dataset, fingerprint)]} row(s) of training snapshots (--at-epoch) "
+                                   f"not shown: `ganbench leaderboard --snapshots` shows them")
             if table.columns or table.has_failures:
                 tables.append(table)
     return tables

@@ -54,6 +54,19 @@ def test_rows_whose_feature_extraction_differs_do_not_share_a_cell():
     assert sorted(r.label for r in table.rows) == ["dcgan · d (features.bn=batch)", "dcgan · d (features.bn=running)"]
 
 
+def test_snapshot_rows_are_left_out_by_default_and_never_share_a_cell_with_the_final_weights():
+    final = row("dcgan", 0.97, t="2026-01-01")
+    snapshot = {**row("dcgan", 0.91, t="2026-02-01"), "details": {"snapshot_epoch": 5}}  # written later
+    [table] = tables_of([final, snapshot])
+    [column] = table.columns
+    assert [r.label for r in table.rows] == ["dcgan · d"]
+    assert only(table, "dcgan · d").cells[column.key].text() == "0.9700"  # not the later snapshot's 0.91
+    assert any("1 row(s) of training snapshots" in note for note in table.notes)
+    [table] = tables_of([final, snapshot], snapshots=True)
+    cells = {r.label: r.cells[column.key].text() for r in table.rows}
+    assert cells == {"dcgan · d (at_epoch=5)": "0.9100", "dcgan · d (at_epoch=final)": "0.9700"}
+
+
 def test_failed_runs_are_counted_and_reruns_keep_the_latest():
     [table] = tables_of([row("dcgan", None, status="diverged", run_id="x"), row("dcgan", None, status="failed", run_id="y"),
                          row("pixels", 0.5, t="2026-01-01"), row("pixels", 0.6, t="2026-02-01")])
