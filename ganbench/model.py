@@ -15,6 +15,7 @@ Life of a model in a run::
     model.features(x, view)                # (B, D) float32 per feature view
     model.sample(n, generator)             # (n, C, H, W) in model.value_range
     model.decode(model.latent(n, g))       # optional: the same images from explicit latents
+    model.decode(model.encode(x))          # optional: reconstructions, for a model with an encoder
 
 The model places its own modules on the device ``setup`` is given; the core
 moves only the data (and, on CUDA, the modules' memory format for training).
@@ -155,6 +156,13 @@ class Model:
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images ``(n, C, H, W)`` in ``value_range`` for latent codes ``z`` ``(n, nz)`` (eval mode)."""
         raise NotImplementedError(f"{type(self).__name__} exposes no latent space")
+
+    # -- optional: an encoder (``ganbench show reconstructions``) -------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent codes ``(n, nz)`` the model infers for images ``x`` ``(n, C, H, W)`` in
+        ``value_range`` at its input size (eval mode), in the space ``decode`` takes:
+        ``decode(encode(x))`` is the model's reconstruction of ``x``."""
+        raise NotImplementedError(f"{type(self).__name__} has no encoder")
 
     # -- helpers for the core -----------------------------------------
     def train(self, mode: bool = True) -> None:

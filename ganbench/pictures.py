@@ -176,6 +176,45 @@ def neighbors(prepared, path, n: int = 8, k: int = 6, seed: int = 0) -> Path:
     return _save(make_grid(torch.stack(rows), nrow=k + 2, padding=2, pad_value=1.0), path)
 
 
+# -- reconstructions G(E(x)) (models with an encoder) -----------------------------
+def test_images_by_class(dataset, per_class: int) -> torch.Tensor:
+    """Indices of the first ``per_class`` test images of every class, class by class."""
+    labels = dataset.test_y
+    return torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in range(len(dataset.classes))])
+
+
+def compute_reconstructions(prepared, per_class: int) -> tuple[torch.Tensor, torch.Tensor, float, float]:
+    """``(real, reconstructed, error, baseline)``: test images ``(n, C, H, W)`` in [0, 1] and
+    ``decode(encode(x))`` of each; ``error`` is the mean L2 distance between the two, and
+    ``baseline`` the same against another test image (the next one), the BiGAN authors'
+    ``EGr`` and ``EGr_b``: an encoder that reconstructs has ``error`` well below ``baseline``."""
+    model = prepared.model
+    chosen = test_images_by_class(prepared.dataset, per_class)
+    x = to_model_input(prepared.dataset.test_x[chosen], model.image_size, model.value_range, prepared.device)
+    try:
+        with torch.no_grad():
+            codes = model.encode(x)
+    except NotImplementedError:
+        raise UsageError(f"Model '{prepared.resolved.model_spec.name}' has no encoder (Model.encode); "
+                         f"reconstructions need one. Models that have one: bigan.") from None
+    with torch.no_grad():
+        real, rebuilt = shown(prepared, x), shown(prepared, model.decode(codes))
+    error = (real - rebuilt).flatten(1).norm(dim=1)
+    baseline = (real.roll(1, dims=0) - rebuilt).flatten(1).norm(dim=1)
+    return real, rebuilt, float(error.mean()), float(baseline.mean())
+
+
+def reconstructions(prepared, path, per_class: int = 2) -> tuple[Path, float, float]:
+    """Rows of test images, each above the row of their reconstructions (10 a row)."""
+    real, rebuilt, error, baseline = compute_reconstructions(prepared, per_class)
+    per_row = min(10, len(real))
+    rows = []
+    for start in range(0, len(real), per_row):
+        rows += [real[start:start + per_row], rebuilt[start:start + per_row]]
+    grid = make_grid(torch.cat(rows), nrow=per_row, padding=2, pad_value=1.0)
+    return _save(grid, path), error, baseline
+
+
 # -- training curves ----------------------------------------------------------
 def read_log(folder: Path) -> list[dict]:
     path = Path(folder) / "log.jsonl"

@@ -75,7 +75,8 @@ def _finish(path: Path) -> None:
 
 @click.group("show")
 def show_group():
-    """Pictures of a trained model (PNG): samples, interpolations, z arithmetic, neighbours, curves, filters."""
+    """Pictures of a trained model (PNG): samples, interpolations, z arithmetic, neighbours, reconstructions,
+    curves, filters."""
 
 
 def _target(prepared, output, name) -> Path:
@@ -147,6 +148,22 @@ def neighbors_command(output, n, k, sample_seed, **options):
     _announce(job)
     prepared = prepare(job)
     _finish(pictures.neighbors(prepared, _target(prepared, output, "neighbors"), n, k, sample_seed))
+
+
+@show_group.command("reconstructions")
+@model_options
+@click.option("--per-class", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Test images of each class.")
+def reconstructions_command(output, per_class, **options):
+    """Test images above their reconstructions G(E(x)), for a model with an encoder (bigan)."""
+    from . import pictures
+
+    job = _job(**options)
+    _announce(job)
+    prepared = prepare(job)
+    path, error, baseline = pictures.reconstructions(prepared, _target(prepared, output, "reconstructions"), per_class)
+    click.echo(f"mean L2 reconstruction error {error:.3f} (against another test image: {baseline:.3f})", err=True)
+    _finish(path)
 
 
 @show_group.command("curves")

@@ -120,3 +120,39 @@ def test_show_command_uses_the_cache_and_prints_the_path(tiny, tmp_path):
                                    "--model-opt", "width=4", "--model-opt", "nz=8", "--batch-size", "16",
                                    "--device", "cpu", "--cache-dir", job.cache_dir])
     assert bad.exit_code == 2 and "expected three class names" in bad.output
+
+
+@pytest.fixture(scope="module")
+def tiny_bigan(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    job = Job(model="bigan", dataset="mnist-5k", probes=[], model_options={"hidden": "16", "nz": "4"}, seed=0,
+              cache_dir=str(cache), device="cpu", max_steps=3, batch_size=16)
+    return prepare_model(job, lambda message: None), job
+
+
+def test_reconstructions_are_decode_of_encode_of_test_images_and_errors_are_l2(tiny_bigan, tmp_path):
+    prepared, _ = tiny_bigan
+    model = prepared.model
+    real, rebuilt, error, baseline = pictures.compute_reconstructions(prepared, per_class=2)
+    labels = prepared.dataset.test_y
+    expected = torch.cat([torch.nonzero(labels == c).flatten()[:2] for c in range(10)])
+    assert torch.equal(real, prepared.dataset.test_x[expected].float() / 255)  # mlp: [0, 1] at 28 px, as stored
+    with torch.no_grad():
+        e_out = model.e(real.to(prepared.device))[1]
+        by_hand = model.g(2 * torch.sigmoid(e_out) - 1)  # G of E(x) squashed into z's range [-1, 1]
+    assert torch.allclose(rebuilt, by_hand.clamp(0, 1), atol=1e-6)
+    assert error == pytest.approx(float(((real - rebuilt) ** 2).flatten(1).sum(1).sqrt().mean()), rel=1e-5)
+    assert baseline == pytest.approx(float(((real.roll(1, 0) - rebuilt) ** 2).flatten(1).sum(1).sqrt().mean()), rel=1e-5)
+    path, _, _ = pictures.reconstructions(prepared, tmp_path / "r.png", per_class=2)
+    assert looks_like_a_picture(path).shape == (4 * 30 + 2, 10 * 30 + 2)  # real / rebuilt / real / rebuilt rows
+
+
+def test_reconstructions_of_a_model_without_an_encoder_are_one_line_exit_2(tiny, tmp_path):
+    from ganbench.cli import cli
+
+    _, job, _ = tiny
+    result = CliRunner().invoke(cli, ["show", "reconstructions", "--model", "dcgan", "--model-opt", "width=4",
+                                      "--model-opt", "nz=8", "--max-steps", "3", "--batch-size", "16",
+                                      "--device", "cpu", "--cache-dir", job.cache_dir])
+    assert result.exit_code == 2
+    assert "has no encoder (Model.encode)" in result.output and "Traceback" not in result.output

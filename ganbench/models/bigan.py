@@ -301,6 +301,13 @@ class BiGAN(Model):
         return self.decode(self.latent(n, generator))
 
     @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, c, H, W)`` images -> ``(n, nz)`` codes as G takes them: E(x) squashed into
+        z's range as D sees it (:meth:`code_for_d`), the authors' ``logits_to_recon``."""
+        with eval_mode(self.e):
+            return self.code_for_d(self.e(x.to(self.device))[1])
+
+    @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """``(n, nz)`` latents -> ``(n, c, H, W)`` images in the model's range."""
         with eval_mode(self.g):
