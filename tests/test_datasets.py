@@ -81,6 +81,23 @@ def test_idx_files_read_back_exactly(tmp_path, gz):
     assert ds.source == str(tmp_path / "root" / "mnist")
 
 
+def test_idx_heldout_test_split_is_a_fixed_part_of_the_training_images(tmp_path):
+    arrays = write_idx_set(tmp_path / "root" / "mnist", gz=True, n_train=20)
+    images, labels = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
+    ds = mnist.load_mnist(tmp_path / "root", test="heldout", heldout=6)
+    assert ds.train_x.shape == (14, 1, 28, 28) and ds.test_x.shape == (6, 1, 28, 28)
+    held = np.sort(np.random.default_rng(0).permutation(20)[:6])  # the documented seeded permutation
+    kept = np.setdiff1d(np.arange(20), held)
+    assert np.array_equal(ds.test_x[:, 0].numpy(), images[held]) and ds.test_y.tolist() == labels[held].tolist()
+    assert np.array_equal(ds.train_x[:, 0].numpy(), images[kept]) and ds.train_y.tolist() == labels[kept].tolist()
+    assert ds.notes["test_split"] == "heldout" and ds.notes["heldout"] == 6
+    again = mnist.load_mnist(tmp_path / "root", test="heldout", heldout=6)
+    assert again.fingerprint == ds.fingerprint != mnist.load_mnist(tmp_path / "root").fingerprint
+    with pytest.raises(DataError) as exc:
+        mnist.load_mnist(tmp_path / "root", test="heldout", heldout=20)
+    assert "heldout=20 must be below its 20 training images" in one_line(exc)
+
+
 def test_idx_found_in_torchvision_layout_and_root_itself(tmp_path, monkeypatch):
     write_idx_set(tmp_path / "tv" / "FashionMNIST" / "raw", gz=True)
     assert fashion_mnist.load_fashion_mnist(tmp_path / "tv").source.endswith("FashionMNIST/raw")

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from .. import hookimpl
+from ..options import Option
 from ..registry import DatasetSpec
 
 IMPLEMENTATION = "ganbench.datasets.mnist"
+
+
+# The split options of the IDX datasets (mnist, fashion-mnist).
+IDX_SPLIT_OPTIONS = [
+    Option("test", "str", "official", "test split: official (the 10,000 test images) or heldout (a fixed random "
+           "'heldout' of the training images; the rest train: the BiGAN authors' MNIST protocol)",
+           choices=("official", "heldout")),
+    Option("heldout", "int", 10_000, "with test=heldout, training images held out as the test split", minimum=1),
+]
 
 
 def locate_embedded(root=None, argument=None) -> str:
@@ -22,5 +32,6 @@ def register_datasets(register):
     register(DatasetSpec(
         "mnist", f"{IMPLEMENTATION}:load_mnist",
         "MNIST, 60,000 + 10,000 digits, IDX files (gzipped or not) under --data-root",
+        options=IDX_SPLIT_OPTIONS,
         locate=f"{IMPLEMENTATION}:locate_mnist", download=f"{IMPLEMENTATION}:download_mnist",
     ))

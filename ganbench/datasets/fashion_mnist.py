@@ -30,8 +30,8 @@ def locate_fashion_mnist(root=None, argument=None) -> Path | None:
     return locate_idx_dataset(FASHION_MNIST, root)
 
 
-def load_fashion_mnist(root=None, argument=None) -> Dataset:
-    return load_idx_dataset(FASHION_MNIST, root)
+def load_fashion_mnist(root=None, argument=None, test: str = "official", heldout: int = 10_000) -> Dataset:
+    return load_idx_dataset(FASHION_MNIST, root, test, heldout)
 
 
 def download_fashion_mnist(root=None, argument=None) -> Path:

@@ -14,6 +14,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from ..data import Dataset
 from ..errors import DataError
 from .download import fetch
@@ -90,17 +93,35 @@ def _require_all_files(info: IdxDatasetInfo, folder: Path, root) -> None:
         raise DataError(f"Dataset '{info.name}' in {folder} is incomplete: missing {', '.join(missing)}. {info.hint(root)}")
 
 
-def load_idx_dataset(info: IdxDatasetInfo, root=None) -> Dataset:
-    """The dataset from the first folder that holds it (see :func:`locate_idx_dataset`)."""
+HELDOUT_SEED = 0  # the held-out test split is the same for every run
+
+
+def load_idx_dataset(info: IdxDatasetInfo, root=None, test: str = "official", heldout: int = 10_000) -> Dataset:
+    """The dataset from the first folder that holds it (see :func:`locate_idx_dataset`).
+
+    ``test="heldout"``: the official test images are not used; ``heldout``
+    training images, drawn by a fixed seeded permutation, are the test split
+    and the others the training split (in file order), as the BiGAN authors'
+    code evaluates on MNIST (``mnist_with_valid_set``: 50,000 / 10,000).
+    """
     folder = locate_idx_dataset(info, root)
     if folder is None:
         raise _not_found(info, root)
     _require_all_files(info, folder, root)
     train_x, train_y = load_idx_split(folder, "train", len(info.classes))
+    notes = {"official_train_labels": identify(folder) == info.name}
+    if test == "heldout":
+        if not 0 < heldout < len(train_x):
+            raise DataError(f"Dataset '{info.name}': --dataset-opt heldout={heldout} must be below its "
+                            f"{len(train_x):,} training images.")
+        order = np.random.default_rng(HELDOUT_SEED).permutation(len(train_x))
+        held = torch.from_numpy(np.sort(order[:heldout]))
+        kept = torch.from_numpy(np.sort(order[heldout:]))
+        notes.update(test_split="heldout", heldout=heldout, heldout_seed=HELDOUT_SEED)
+        return Dataset(info.name, train_x[kept].contiguous(), train_y[kept], train_x[held].contiguous(), train_y[held],
+                       list(info.classes), source=str(folder), notes=notes)
     test_x, test_y = load_idx_split(folder, "test", len(info.classes))
-    official = identify(folder) == info.name
-    return Dataset(info.name, train_x, train_y, test_x, test_y, list(info.classes), source=str(folder),
-                   notes={"official_train_labels": official})
+    return Dataset(info.name, train_x, train_y, test_x, test_y, list(info.classes), source=str(folder), notes=notes)
 
 
 def download_idx_dataset(info: IdxDatasetInfo, root=None) -> Path:

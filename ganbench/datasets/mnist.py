@@ -50,9 +50,9 @@ def locate_mnist(root=None, argument=None) -> Path | None:
     return locate_idx_dataset(MNIST, root)
 
 
-def load_mnist(root=None, argument=None) -> Dataset:
+def load_mnist(root=None, argument=None, test: str = "official", heldout: int = 10_000) -> Dataset:
     """Full MNIST from the data root (see :mod:`ganbench.datasets.roots` for where it is looked for)."""
-    return load_idx_dataset(MNIST, root)
+    return load_idx_dataset(MNIST, root, test, heldout)
 
 
 def download_mnist(root=None, argument=None) -> Path:
