@@ -5,6 +5,7 @@
 #   bash benchmarks/fidelity.sh train      # the long trainings (resume from their checkpoints)
 #   bash benchmarks/fidelity.sh probe      # every probe on what has been trained so far
 #   bash benchmarks/fidelity.sh curves     # learning curves from the training snapshots
+#   bash benchmarks/fidelity.sh heldout    # BiGAN under the authors' split (10,000 training images as test)
 #
 # SEEDS="0 1 2" runs every step for those seeds (default: 0). Models are cached under
 # $GANBENCH_CACHE (default ~/.cache/ganbench): a second call loads them, an interrupted
@@ -72,5 +73,10 @@ case "${1:-}" in
     done
     python benchmarks/learning_curves.py "$STORE" --output benchmarks/learning_curves
     ;;
-  *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves" >&2; exit 2 ;;
+  heldout)
+    # the authors' code trains on 50,000 training images and tests on the other 10,000
+    run "${BIGAN[@]}" --dataset-opt test=heldout "${ONE_NN[@]}" --view e --view e-hidden --view d
+    run --model pixels --dataset mnist --data-root "$MNIST" --dataset-opt test=heldout "${ONE_NN[@]}"
+    ;;
+  *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout" >&2; exit 2 ;;
 esac
