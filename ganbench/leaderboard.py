@@ -6,7 +6,8 @@ the formats in :mod:`ganbench.leaderboard_formats` print.
 - One table per dataset copy (dataset name + fingerprint of its bytes).
 - Rows: model x feature view. Rows whose model version, model options,
   training schedule or feature extraction (``feature_config``) differ never
-  share a cell; the row label says in words what differs (``width=16``).
+  share a cell; the row label says how long a trained model trained
+  (``25 epochs``, ``20 steps``) and in words what else differs (``width=16``).
 - Columns: each probe's headline metrics (``ProbeSpec.headline``; every
   metric of a probe that is not installed or names none), or the metrics
   ``--metric`` globs select. Rows of different probe versions or probe
@@ -95,11 +96,13 @@ class Row:
     failed: str = ""
     model_keys: list[str] = field(default_factory=list)  # trained-model cache keys, for pictures
     note: str = ""
+    trained: str = ""  # how long the model trained, in words; every trained model's label says it
 
     @property
     def label(self) -> str:
         mark = f" {LABEL_MARK}" if self.trains_on_labels else ""
-        differs = f" ({self.differs})" if self.differs else ""
+        said = ", ".join(part for part in (self.trained, self.differs) if part)
+        differs = f" ({said})" if said else ""
         view = f" · {self.view}" if self.view else ""
         return f"{self.model}{mark}{view}{differs}"
 
@@ -219,8 +222,22 @@ def snapshot_epoch(r: dict):
     return _dict(r.get("details")).get("snapshot_epoch")
 
 
+def trained_for(schedule: dict) -> str | None:
+    """A schedule in words: ``25 epochs``, ``20 steps``, ``20 steps of 25 epochs``."""
+    def count(n, unit):
+        return f"{n} {unit}" + ("" if n == 1 else "s")
+
+    epochs, steps = schedule.get("epochs"), schedule.get("max_steps")
+    if steps is not None:
+        return count(steps, "step") + (f" of {count(epochs, 'epoch')}" if epochs else "")
+    return count(epochs, "epoch") if epochs else None
+
+
 def _row_identity(r: dict) -> tuple:
-    schedule = {k: v for k, v in _dict(r.get("schedule")).items() if k != "steps"}
+    schedule = {k: v for k, v in _dict(r.get("schedule")).items() if k not in ("steps", "epochs", "max_steps")}
+    trained = trained_for(_dict(r.get("schedule")))
+    if trained:
+        schedule["trained"] = trained
     features = {f"features.{k}": v for k, v in _dict(r.get("feature_config")).items()}
     variant = {"version": r.get("model_version"), **_dict(r.get("model_config")), **schedule, **features}
     if schedule:  # a snapshot of a training is not its final weights: never one cell
@@ -296,7 +313,7 @@ def _build_table(dataset, fingerprint, title, records, keep, references) -> Tabl
         identity, variant = _row_identity(r)
         if identity not in rows:
             rows[identity] = Row(_section(r), r["model"], r.get("feature_view") or "samples",
-                                 trains_on_labels=bool(r.get("trains_on_labels")))
+                                 trains_on_labels=bool(r.get("trains_on_labels")), trained=variant.get("trained", ""))
             variants.setdefault(identity[:2], []).append((identity, variant))
         row = rows[identity]
         key = r.get("model_config_hash")
@@ -317,8 +334,9 @@ def _build_table(dataset, fingerprint, title, records, keep, references) -> Tabl
         series = pd.Series(vals, dtype=float)
         rows[identity].cells[ckey] = Cell(float(series.mean()), float(series.std(ddof=1)) if len(vals) > 1 else None, len(vals))
     _count_failures(records, row_for)
-    for group in variants.values():
-        for (identity, _), text in zip(group, differences([v for _, v in group])):
+    for group in variants.values():  # the label says what sets a row apart; "trained" it says always
+        unsaid = [{k: x for k, x in v.items() if k != "trained"} for _, v in group]
+        for (identity, _), text in zip(group, differences(unsaid)):
             rows[identity].differs = text
     _mark_best(columns, list(rows.values()))
     ordered = sorted(rows.values(), key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.differs))

@@ -34,8 +34,8 @@ def only(table, label):
 def test_two_seeds_make_one_cell_mean_std_n_and_labels_are_marked():
     [table] = tables_of([row("dcgan", 0.90, 0), row("dcgan", 0.94, 1), row("acgan", 0.99, labels=True)])
     [column] = table.columns
-    assert only(table, "dcgan · d").cells[column.key].text() == "0.9200 ± 0.0283 (2)"
-    assert only(table, f"acgan {LABEL_MARK} · d").cells[column.key].text() == "0.9900"
+    assert only(table, "dcgan · d (1 epoch)").cells[column.key].text() == "0.9200 ± 0.0283 (2)"
+    assert only(table, f"acgan {LABEL_MARK} · d (1 epoch)").cells[column.key].text() == "0.9900"
     assert "0.9200 ± 0.0283 (2)" in render_md([table])
 
 
@@ -51,7 +51,8 @@ def test_versions_fingerprints_and_configs_never_share_a_column_and_say_what_dif
 def test_rows_whose_feature_extraction_differs_do_not_share_a_cell():
     [table] = tables_of([row("dcgan", 0.90, feature_config={"bn": "running"}),
                          row("dcgan", 0.50, seed=1, feature_config={"bn": "batch"})])
-    assert sorted(r.label for r in table.rows) == ["dcgan · d (features.bn=batch)", "dcgan · d (features.bn=running)"]
+    assert sorted(r.label for r in table.rows) == ["dcgan · d (1 epoch, features.bn=batch)",
+                                                "dcgan · d (1 epoch, features.bn=running)"]
 
 
 def test_snapshot_rows_are_left_out_by_default_and_never_share_a_cell_with_the_final_weights():
@@ -59,20 +60,30 @@ def test_snapshot_rows_are_left_out_by_default_and_never_share_a_cell_with_the_f
     snapshot = {**row("dcgan", 0.91, t="2026-02-01"), "details": {"snapshot_epoch": 5}}  # written later
     [table] = tables_of([final, snapshot])
     [column] = table.columns
-    assert [r.label for r in table.rows] == ["dcgan · d"]
-    assert only(table, "dcgan · d").cells[column.key].text() == "0.9700"  # not the later snapshot's 0.91
+    assert [r.label for r in table.rows] == ["dcgan · d (1 epoch)"]
+    assert only(table, "dcgan · d (1 epoch)").cells[column.key].text() == "0.9700"  # not the later snapshot's 0.91
     assert any("1 row(s) of training snapshots" in note for note in table.notes)
     [table] = tables_of([final, snapshot], snapshots=True)
     cells = {r.label: r.cells[column.key].text() for r in table.rows}
-    assert cells == {"dcgan · d (at_epoch=5)": "0.9100", "dcgan · d (at_epoch=final)": "0.9700"}
+    assert cells == {"dcgan · d (1 epoch, at_epoch=5)": "0.9100", "dcgan · d (1 epoch, at_epoch=final)": "0.9700"}
+
+
+def test_a_trained_model_row_always_says_how_long_it_trained():
+    rows = [row("dcgan", 0.97, schedule={"epochs": 25, "max_steps": None, "batch_size": 128, "steps": 11700}),
+            row("dcgan", 0.40, seed=1, schedule={"epochs": 25, "max_steps": 20, "batch_size": 128, "steps": 20}),
+            row("bigan", 0.95, schedule={"epochs": 100, "max_steps": None, "batch_size": 128}),
+            row("pixels", 0.96, schedule={})]
+    [table] = tables_of(rows)
+    assert sorted(r.label for r in table.rows) == ["bigan · d (100 epochs)", "dcgan · d (20 steps of 25 epochs)",
+                                                   "dcgan · d (25 epochs)", "pixels · d"]
 
 
 def test_failed_runs_are_counted_and_reruns_keep_the_latest():
     [table] = tables_of([row("dcgan", None, status="diverged", run_id="x"), row("dcgan", None, status="failed", run_id="y"),
                          row("pixels", 0.5, t="2026-01-01"), row("pixels", 0.6, t="2026-02-01")])
     [column] = table.columns
-    assert only(table, "pixels · d").cells[column.key].text() == "0.6000"
-    assert only(table, "dcgan · d").failed == "1 diverged, 1 failed"
+    assert only(table, "pixels · d (1 epoch)").cells[column.key].text() == "0.6000"
+    assert only(table, "dcgan · d (1 epoch)").failed == "1 diverged, 1 failed"
     assert "1 diverged, 1 failed" in render_md([table])
 
 
