@@ -299,9 +299,17 @@ class SquaredHingeOvR:
         history: deque = deque(maxlen=self.memory)
         gamma = None  # (K,) inverse curvature outside the top eigenvectors, from the latest curvature pair
         stalled = torch.zeros(k, dtype=torch.bool, device=self.device)
-        for iteration in range(self.max_iter + 1):
+        iteration, fresh = 0, True  # fresh: the margins were computed from the weights, not updated incrementally
+        while True:
             gap = self.relative_gap(c)
             active = (gap > self.tol) & ~stalled
+            if not active.any() and not fresh:
+                # The margins were updated incrementally (margins += t * X p) and drift by float32 rounding:
+                # confirm convergence on margins recomputed from the weights, else go on from there.
+                self._recompute_margins(every_class)
+                grad = self.theta + 2 * c * self._data_grad
+                fresh = True
+                continue
             if not active.any() or iteration == self.max_iter:
                 break
             cols = active.nonzero().squeeze(1)
@@ -318,11 +326,10 @@ class SquaredHingeOvR:
             new_grad = self.theta + 2 * c * self._data_grad
             gamma = self._remember(history, gamma, cols, step * direction, new_grad[cols] - grad[cols])
             grad = new_grad
-        # The margins were updated incrementally (margins += t * X p): recompute them, and the gradient,
-        # from the weights so the returned gap is the true one, and the next warm start starts clean.
-        self.margins = self._scores(self.theta)
-        self._data_grad = self._transposed(self._residual(every_class))
-        gap = self.relative_gap(c)
+            iteration, fresh = iteration + 1, False
+        if not fresh:  # stopped at max_iter: the returned gap is the true one, and the next warm start starts clean
+            self._recompute_margins(every_class)
+            gap = self.relative_gap(c)
         short = gap > self.tol
         if short.any():
             why = f"max_iter={self.max_iter}" if iteration == self.max_iter else "no further progress in float32"
@@ -330,6 +337,11 @@ class SquaredHingeOvR:
                      f"relative duality gap {float(gap.max()):.1e} > tol {self.tol:g}")
         return LinearModel(self.theta[:, : self.dim].clone(), self.theta[:, self.dim].clone(), self.stats, c, iteration,
                            gap=float(gap.max()))
+
+    def _recompute_margins(self, every_class: torch.Tensor) -> None:
+        """Margins and the data gradient from the weights (one pass over the data)."""
+        self.margins = self._scores(self.theta)
+        self._data_grad = self._transposed(self._residual(every_class))
 
     def relative_gap(self, c: float) -> torch.Tensor:
         """(K,) ``(primal - dual) / primal`` at the current weights (no pass over the data)."""
