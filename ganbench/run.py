@@ -381,6 +381,16 @@ def _row_base(job: Job, resolved: Resolved, dataset: Dataset, key: str, device, 
     }
 
 
+def _training_details(outcome: TrainOutcome) -> dict:
+    """How long the whole training took, over every session (``train_seconds`` is this call's share)."""
+    details = {}
+    if outcome.total_seconds is not None:
+        details["total_seconds"] = round(outcome.total_seconds, 3)
+    if outcome.resumed_from is not None:
+        details["resumed_from_step"] = outcome.resumed_from
+    return details
+
+
 def _row(base: dict, pspec, popts: dict, view, metric: Metric | None, outcome: TrainOutcome, probe_seconds: float,
          status: str, error: str | None, feature_dim, extra: dict) -> dict:
     row = dict(base)
@@ -587,6 +597,8 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             outcome = replace(outcome, status="failed", error=f"model failed after training: {type(exc).__name__}: {exc}")
     if job.at_epoch is not None:
         extra["snapshot_epoch"] = job.at_epoch
+    if training := _training_details(outcome):
+        extra["training"] = training
     if outcome.status != "ok":
         rows = [_row({**base, "job_key": job_key(job, resolved, i)}, p, o, None, None, outcome, 0.0, outcome.status,
                      outcome.error, None, extra) for i, (p, o) in enumerate(resolved.probes)]

@@ -41,7 +41,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "target": ("float|null", "for metrics where closer to a value is better (a distance ratio near 1, C_T near 0): that value"),
     "n_train": ("int|null", "examples the probe fitted on"),
     "n_test": ("int|null", "examples the probe scored"),
-    "train_seconds": ("float", "seconds spent training (0 when a checkpoint was loaded)"),
+    "train_seconds": ("float", "seconds this call spent training (0 when the trained model came from the cache; a resumed training counts this session only: the whole training's time, over every session, is `details.training.total_seconds`, and `details.training.resumed_from_step` says where this session began)"),
     "probe_seconds": ("float", "seconds spent in the probe, feature extraction included"),
     "schedule": ("dict", "epochs, max_steps, batch_size and steps actually trained"),
     "device": ("str", "device the job ran on (cpu, cuda:0, ...)"),

@@ -67,6 +67,10 @@ class TrainOutcome:
     schedule: dict
     source: str  # trained | resumed | cache | untrained
     error: str | None = None
+    # Seconds over every session of this training (a resumed run adds the earlier sessions' time,
+    # kept in the checkpoint); None where an earlier session did not record it.
+    total_seconds: float | None = None
+    resumed_from: int | None = None  # the checkpoint's step when this session resumed one
 
 
 # Epochs whose end-of-epoch weights are kept: 1, 2 and 5 times powers of ten.
@@ -116,6 +120,8 @@ class Trainer:
         self.model, self.dataset, self.device, self.seed = model, dataset, device, seed
         self.settings, self.log = settings, log
         self.folder = Path(folder) if folder is not None else None
+        self._seconds_before: float | None = 0.0  # training seconds of earlier sessions (from the checkpoint)
+        self._began = time.perf_counter()
         default = model.default_schedule(dataset.info())
         self.batch_size = min(settings.batch_size or default.batch_size, len(dataset.train_x))
         self.epochs = settings.epochs if settings.epochs is not None else default.epochs
@@ -203,7 +209,8 @@ class Trainer:
         if meta is not None and meta.get("status") == "diverged":
             self.log(f"Training of this model diverged before ({meta.get('error')}); not retrying. Delete {self.folder} to retry.")
             known = {f.name for f in fields(TrainOutcome)}
-            return TrainOutcome(**{**{k: v for k, v in meta.items() if k in known}, "seconds": 0.0, "source": "cache"})
+            return TrainOutcome(**{**{k: v for k, v in meta.items() if k in known}, "seconds": 0.0, "source": "cache",
+                                   "resumed_from": None})
         if self.weights_path.exists():
             loaded = self._load_weights(meta)
             if loaded is not None:
@@ -211,11 +218,14 @@ class Trainer:
         self.folder.mkdir(parents=True, exist_ok=True)
         start = self._resume(meta)
         self._cut_log(start)
-        began = time.perf_counter()
+        self._began = began = time.perf_counter()
+        resumed_from = start or None
         try:
             steps = self._loop(start)
         except DivergedError as exc:
-            outcome = TrainOutcome("diverged", exc.args[1], time.perf_counter() - began, self.schedule(exc.args[1]), "trained", exc.args[0])
+            elapsed = time.perf_counter() - began
+            outcome = TrainOutcome("diverged", exc.args[1], elapsed, self.schedule(exc.args[1]), "trained",
+                                   exc.args[0], self._total_seconds(elapsed), resumed_from)
             self._write_outcome(outcome)
             self.log(f"Training diverged: {exc.args[0]}")
             return outcome
@@ -223,7 +233,9 @@ class Trainer:
         files = {}
         _atomic_write(self.weights_path, lambda p: save_file(_contiguous(self.model.state_tensors()), p),
                       before_replace=lambda tmp: files.update({self.weights_path.name: file_digest(tmp)}))
-        outcome = TrainOutcome("ok", steps, time.perf_counter() - began, self.schedule(steps), "resumed" if start else "trained")
+        elapsed = time.perf_counter() - began
+        outcome = TrainOutcome("ok", steps, elapsed, self.schedule(steps), "resumed" if start else "trained",
+                               None, self._total_seconds(elapsed), resumed_from)
         self._write_outcome(outcome, files)
         self.checkpoint_path.unlink(missing_ok=True)
         return outcome
@@ -243,7 +255,7 @@ class Trainer:
         self.model.load_state_tensors(tensors)
         self.log(f"Loaded the trained model from {self.weights_path} (no training).")
         steps = meta["steps"] if meta and isinstance(meta.get("steps"), int) else self.total_steps
-        return TrainOutcome("ok", steps, 0.0, self.schedule(steps), "cache")
+        return TrainOutcome("ok", steps, 0.0, self.schedule(steps), "cache", None, _recorded_total_seconds(meta))
 
     def _read_checkpoint(self, meta: dict | None) -> dict:
         """The checkpoint's state, checked against its digest and the model before anything is restored."""
@@ -263,7 +275,14 @@ class Trainer:
             raise DamagedEntry(f"its step {step!r} is outside this run's 1 to {self.total_steps - 1}")
         return state
 
+    def _total_seconds(self, elapsed: float | None = None) -> float | None:
+        """Training seconds over every session (this one's ``elapsed`` so far), or None if an earlier one's are unknown."""
+        if self._seconds_before is None:
+            return None
+        return self._seconds_before + (time.perf_counter() - self._began if elapsed is None else elapsed)
+
     def _resume(self, meta: dict | None = None) -> int:
+        self._seconds_before = 0.0
         if not self.checkpoint_path.exists():
             return 0
         try:
@@ -278,6 +297,8 @@ class Trainer:
         if self.device.type == "cuda" and "rng_cuda" in state:
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
         self.log(f"Resuming training from step {state['step']} of {self.total_steps} ({self.checkpoint_path}).")
+        seconds = state.get("seconds")  # absent from checkpoints written before sessions were timed
+        self._seconds_before = float(seconds) if isinstance(seconds, float) else None
         return int(state["step"])
 
     def _save_checkpoint(self, step: int) -> None:
@@ -287,6 +308,8 @@ class Trainer:
             "optimizers": {name: opt.state_dict() for name, opt in self.model.optimizers().items()},
             "rng_cpu": torch.get_rng_state(),
         }
+        if (total := self._total_seconds()) is not None:
+            state["seconds"] = total
         if self.device.type == "cuda":
             state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
         _atomic_write(self.checkpoint_path, lambda p: torch.save(state, p),
@@ -408,6 +431,17 @@ def real_sample(model: Model, dataset: Dataset, seed: int, device: torch.device,
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(dataset.train_x), generator=g)[:n]
     return to_model_input(dataset.train_x[idx], model.image_size, model.value_range, device)
+
+
+def _recorded_total_seconds(meta: dict | None) -> float | None:
+    """The whole training's seconds from ``meta.json``; an older entry has them only if trained in one session."""
+    if not meta:
+        return None
+    if isinstance(meta.get("total_seconds"), (int, float)):
+        return float(meta["total_seconds"])
+    if meta.get("source") == "trained" and isinstance(meta.get("seconds"), (int, float)):
+        return float(meta["seconds"])
+    return None
 
 
 def _contiguous(tensors: dict) -> dict:

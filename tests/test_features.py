@@ -253,3 +253,14 @@ def test_bn_stats_and_at_epoch_are_part_of_the_request_key():
     base = Job(model="pixels", dataset="mnist-5k", probes=[ProbeRequest("knn")])
     variants = [base, Job(**{**base.__dict__, "bn_stats": "running"}), Job(**{**base.__dict__, "at_epoch": 2})]
     assert len({job_key(j, resolve(j), 0) for j in variants}) == 3
+
+
+def test_rows_carry_the_whole_trainings_time_and_a_cached_run_keeps_it(tiny_mnist, tmp_path):
+    first = run_job(job(tmp_path), on_rows=lambda r: None, log=lambda m: None)
+    second = run_job(job(tmp_path), on_rows=lambda r: None, log=lambda m: None)
+    trained = {r["train_seconds"] for r in first}
+    assert len(trained) == 1 and trained.pop() > 0
+    assert {r["details"]["training"]["total_seconds"] for r in first} == {first[0]["train_seconds"]}
+    # the second call loads the model: it spent no time training, and the row still says what the training cost
+    assert {r["train_seconds"] for r in second} == {0.0}
+    assert {r["details"]["training"]["total_seconds"] for r in second} == {first[0]["train_seconds"]}

@@ -160,3 +160,50 @@ def test_model_raising_diverged_error_ends_the_run_as_diverged_at_that_step(tmp_
     outcome = trainer(model, data, tmp_path).run()
     assert outcome.status == "diverged" and outcome.steps == 2
     assert outcome.error == "critic estimate out of bounds at step 2"
+
+
+class StepClock:
+    """A clock that moves 10 s for every training step, in place of ``time.perf_counter``."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def strftime(self, fmt: str) -> str:
+        return "19700101T000000"
+
+    def ticking(self, model) -> None:
+        real_step = model.train_step
+
+        def step(batch):
+            self.now += 10.0
+            return real_step(batch)
+
+        model.train_step = step
+
+
+def test_a_resumed_training_counts_every_session_in_total_seconds(tmp_path, monkeypatch):
+    clock = StepClock()
+    monkeypatch.setattr("ganbench.training.time", clock)
+    data = tiny_dataset()
+    broken = build("dcgan", data)
+    clock.ticking(broken)
+    interrupt_after(broken, 9)  # 9 steps run (90 s); the checkpoint at step 8 holds 80 s
+    with pytest.raises(Interrupted):
+        trainer(broken, data, tmp_path / "run").run()
+    restarted = build("dcgan", data)
+    clock.ticking(restarted)
+    outcome = trainer(restarted, data, tmp_path / "run").run()
+    # steps 9-12 in this session: 40 s; the whole training 12 steps, 120 s (the lost step 9 is not counted)
+    assert (outcome.source, outcome.seconds, outcome.total_seconds, outcome.resumed_from) == ("resumed", 40.0, 120.0, 8)
+    cached = trainer(build("dcgan", data), data, tmp_path / "run").run()
+    assert (cached.source, cached.seconds, cached.total_seconds, cached.resumed_from) == ("cache", 0.0, 120.0, None)
+
+
+def test_total_seconds_of_an_old_entry_are_known_only_for_a_one_session_training():
+    from ganbench.training import _recorded_total_seconds
+    assert _recorded_total_seconds({"source": "trained", "seconds": 55.5}) == 55.5
+    assert _recorded_total_seconds({"source": "resumed", "seconds": 795.2}) is None  # earlier sessions not recorded
+    assert _recorded_total_seconds({"source": "resumed", "seconds": 795.2, "total_seconds": 11000.0}) == 11000.0
