@@ -345,8 +345,25 @@ def _build_table(dataset, fingerprint, title, records, keep, references) -> Tabl
     return table
 
 
+def registry_named_in_metric(probe: str) -> frozenset:
+    """The installed probe's options spelled in its metric names; none when it is not installed."""
+    from .errors import RegistryError
+    from .plugins import get_registry
+
+    try:
+        return frozenset(get_registry().get("probe", probe).named_in_metric)
+    except (RegistryError, KeyError):
+        return frozenset()
+
+
+def _column_config(r: dict) -> dict:
+    """The probe options that set a column apart: those its metric's name does not already spell."""
+    named = registry_named_in_metric(r["probe"])
+    return {k: v for k, v in _dict(r.get("probe_config")).items() if k not in named}
+
+
 def _column_key(r: dict) -> tuple:
-    return (r["probe"], r["metric"], str(r.get("probe_version")), _canonical(_dict(r.get("probe_config"))))
+    return (r["probe"], r["metric"], str(r.get("probe_version")), _canonical(_column_config(r)))
 
 
 def _columns(ok: list[dict]) -> list[Column]:
@@ -355,7 +372,7 @@ def _columns(ok: list[dict]) -> list[Column]:
         key = _column_key(r)
         if key not in found:
             target = r.get("target")
-            found[key] = Column(r["probe"], r["metric"], str(r.get("probe_version")), _dict(r.get("probe_config")),
+            found[key] = Column(r["probe"], r["metric"], str(r.get("probe_version")), _column_config(r),
                                 higher_is_better=r.get("higher_is_better"),
                                 target=float(target) if _is_number(target) else None)
     groups: dict[tuple, list[Column]] = {}

@@ -134,6 +134,9 @@ class ProbeSpec:
     requirement is refused before anything trains. ``headline`` names the
     metrics (exact names or globs such as ``acc_l2_k1_*``) the leaderboard
     shows by default; empty means every metric the probe writes.
+    ``named_in_metric`` lists the options whose values the metric names
+    spell (knn's ``k``: ``acc_l2_k5_distance``): runs that differ only in
+    them wrote the same figures, so the leaderboard shows them in one column.
     """
 
     name: str
@@ -144,10 +147,14 @@ class ProbeSpec:
     requires: frozenset = frozenset({"features"})
     plugin: str = ""
     headline: Sequence[str] = ()
+    named_in_metric: Sequence[str] = ()
 
     def __post_init__(self):
         self.factory = lazy(self.factory)
         self.options = _check_options(f"probe {self.name!r}", self.options)
+        unknown_options = set(self.named_in_metric) - {o.name for o in self.options}
+        if unknown_options:
+            raise ValueError(f"probe {self.name!r}: named_in_metric lists unknown options {sorted(unknown_options)}")
         self.requires = frozenset(self.requires)
         unknown = self.requires - PROBE_REQUIREMENTS
         if unknown:

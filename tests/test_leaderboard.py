@@ -41,11 +41,26 @@ def test_two_seeds_make_one_cell_mean_std_n_and_labels_are_marked():
 
 def test_versions_fingerprints_and_configs_never_share_a_column_and_say_what_differs():
     tables = tables_of([row("dcgan", 0.90), row("pixels", 0.80, probe_version="2"),
-                        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [1, 5, 20]})])
+                        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [1], "index": "ivf"})])
     assert [t.title for t in tables] == ["mnist (data aaaa)", "mnist (data bbbb)"]
     titles = sorted(c.title for c in tables[0].columns)
-    assert titles == ["knn acc (k=1, v1) ↑", "knn acc (k=1, v2) ↑", "knn acc (k=1,5,20, v1) ↑"]
+    assert titles == ["knn acc (index=ivf, v1) ↑", "knn acc (no index, v1) ↑", "knn acc (no index, v2) ↑"]
     assert all(sum(c.key in r.cells for r in tables[0].rows) == 1 for c in tables[0].columns)
+
+
+def test_options_the_metric_name_spells_do_not_split_a_column():
+    # knn's k grid is spelled in its metric names (acc_l2_k1_majority): k=1 and k=1,5,20 wrote the same figure
+    [table] = tables_of([row("dcgan", 0.90, config={"k": [1], "metric": ["l2"]}, metric="acc_l2_k1_majority"),
+                         row("bigan", 0.80, config={"k": [1, 5, 20], "metric": ["l2", "cosine"]},
+                             metric="acc_l2_k1_majority")])
+    [column] = table.columns
+    assert column.title == "knn acc_l2_k1_majority ↑"
+    assert {r.label: r.cells[column.key].text() for r in table.rows} == {"dcgan · d (1 epoch)": "0.9000",
+                                                                       "bigan · d (1 epoch)": "0.8000"}
+    # a probe that declares no such option (here: not installed) keeps every difference apart
+    other = tables_of([row("dcgan", 0.90, probe="elsewhere", config={"k": [1]}),
+                       row("bigan", 0.80, probe="elsewhere", config={"k": [1, 5]})])
+    assert len(other[0].columns) == 2
 
 
 def test_rows_whose_feature_extraction_differs_do_not_share_a_cell():

@@ -47,3 +47,5 @@ def test_specs_reject_unknown_capabilities():
         ModelSpec("m", object, "m", capabilities={"features", "telepathy"})
     with pytest.raises(ValueError, match="unknown requirements"):
         ProbeSpec("p", object, "p", requires={"sorcery"})
+    with pytest.raises(ValueError, match=r"named_in_metric lists unknown options \['kk'\]"):
+        ProbeSpec("p", object, "p", named_in_metric=("kk",))

@@ -27,4 +27,6 @@ def register_probes(register):
     register(ProbeSpec("knn", "ganbench.probes.knn:KNN",
                        "k-nearest-neighbour accuracy via FAISS (L2, cosine; majority, distance and InstDisc votes)",
                        version="2", options=OPTIONS, requires={"features"},
-                       headline=("acc_l2_k1_majority", "acc_l2_k1_majority_*pc", "acc_l2_k5_distance")))
+                       headline=("acc_l2_k1_majority", "acc_l2_k1_majority_*pc", "acc_l2_k5_distance"),
+                       # acc_{metric}_k{k}_{vote}, acc_cosine_k{instdisc_k}_t{temperature}: a grid adds columns
+                       named_in_metric=("k", "metric", "vote", "instdisc", "temperature", "instdisc_k")))
