@@ -129,9 +129,14 @@ def _canonical(value) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _plain(value) -> str:
+def _plain(value, short: bool = False) -> str:
+    """``value`` in a header's words; ``short`` writes a list of more than four as its ends and length."""
     if isinstance(value, (list, tuple)):
+        if short and len(value) > 4:
+            return f"{_plain(value[0])}…{_plain(value[-1])} ({len(value)} values)"
         return ",".join(_plain(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
     if value is None:
@@ -143,7 +148,13 @@ def differences(variants: Sequence[dict]) -> list[str]:
     """For each variant, ``key=value`` for the keys whose values are not the same in all."""
     keys = sorted({k for v in variants for k in v})
     varying = [k for k in keys if len({_canonical(v.get(k, "<absent>")) for v in variants}) > 1]
-    return [", ".join(f"{k}={_plain(v[k])}" if k in v else f"no {k}" for k in varying) for v in variants]
+
+    def describe(short: bool) -> list[str]:
+        return [", ".join(f"{k}={_plain(v[k], short)}" if k in v else f"no {k}" for k in varying) for v in variants]
+
+    full, short = describe(False), describe(True)
+    # long grids are shortened unless that makes two different variants read the same
+    return short if len(set(short)) == len(set(full)) else full
 
 
 # -- selecting metrics ------------------------------------------------------
@@ -287,7 +298,11 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
     for dataset in sorted(copies):
         for fingerprint in copies[dataset]:
             rows = [r for r in records if r["dataset"] == dataset and r.get("dataset_fingerprint") == fingerprint]
-            title = dataset if len(copies[dataset]) == 1 else f"{dataset} (data {str(fingerprint)[:8]})"
+            split = _test_split(rows)
+            if len(copies[dataset]) == 1 and split is None:
+                title = dataset
+            else:
+                title = f"{dataset} ({f'test={split}, ' if split else ''}data {str(fingerprint)[:8]})"
             table = _build_table(dataset, str(fingerprint), title, rows, keep,
                                  [ref for ref in references if ref.dataset == dataset])
             if hidden.get((dataset, fingerprint)):
@@ -296,6 +311,15 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
             if table.columns or table.has_failures:
                 tables.append(table)
     return tables
+
+
+def _test_split(rows: list[dict]) -> str | None:
+    """A copy's test split when it is not the official one (``--dataset-opt test=heldout``)."""
+    for r in rows:
+        split = _dict(_dict(r.get("details")).get("dataset")).get("test_split")
+        if split and split != "official":
+            return str(split)
+    return None
 
 
 def _build_table(dataset, fingerprint, title, records, keep, references) -> Table:

@@ -182,9 +182,12 @@ def test_committed_store_default_table_fits_120_columns_and_md_is_one_table_per_
     tables = build_tables(frame, mf(None, False), load_references())
     text = render(tables, "table", width=120)
     assert max(len(line) for line in text.splitlines()) <= 120
-    assert len(tables) == frame["dataset"].nunique() >= 1
+    copies = frame[["dataset", "dataset_fingerprint"]].drop_duplicates()  # e.g. mnist and mnist test=heldout
+    assert len(tables) == len(copies) >= 1
     md = render(tables, "md")
-    assert [line[4:] for line in md.splitlines() if line.startswith("### ")] == sorted(frame["dataset"].unique())
+    headers = [line[4:] for line in md.splitlines() if line.startswith("### ")]
+    assert headers == [t.title for t in tables]
+    assert sorted({h.split(" (")[0] for h in headers}) == sorted(frame["dataset"].unique())
     wide = build_tables(frame, mf(None, True), load_references())  # every metric: still 120 columns
     assert max(len(line) for line in render(wide, "table").splitlines()) <= 120
 
@@ -206,3 +209,20 @@ def test_cli_formats(tmp_path):
         assert "0.8500 ± 0.0707 (2)" in (tmp_path / f"lb.{fmt}").read_text().replace("$\\pm$", "±")
     assert "\\toprule" in (tmp_path / "lb.latex").read_text()
     assert "'=1+1" in (tmp_path / "lb.csv").read_text()
+
+
+def test_long_grids_in_headers_are_shortened_unless_that_hides_a_difference():
+    grid, wide = [1e-5, 1e-4, 1e-3, 0.01, 0.1, 1.0], [1e-5, 1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0]
+    assert differences([{"c_grid": grid}, {"c_grid": wide}]) == ["c_grid=1e-05…1 (6 values)",
+                                                                 "c_grid=1e-05…100 (8 values)"]
+    same_ends = [1e-5, 1e-3, 1e-2, 0.1, 1.0, 100.0]  # same ends and length as `other`: written out in full
+    other = [1e-5, 1e-4, 1e-2, 0.1, 1.0, 100.0]
+    assert differences([{"c_grid": same_ends}, {"c_grid": other}]) == ["c_grid=1e-05,0.001,0.01,0.1,1,100",
+                                                                       "c_grid=1e-05,0.0001,0.01,0.1,1,100"]
+
+
+def test_a_heldout_copy_of_a_dataset_says_so_in_its_title():
+    official = row("pixels", 0.9691, fingerprint="aaaa")
+    heldout = {**row("pixels", 0.9720, fingerprint="bbbb"), "details": {"dataset": {"test_split": "heldout"}}}
+    assert [t.title for t in tables_of([official, heldout])] == ["mnist (data aaaa)", "mnist (test=heldout, data bbbb)"]
+    assert [t.title for t in tables_of([heldout])] == ["mnist (test=heldout, data bbbb)"]
