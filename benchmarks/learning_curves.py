@@ -52,8 +52,14 @@ def epoch_of(row: dict) -> int | None:
     return None
 
 
+def official_split(row: dict) -> bool:
+    """``--dataset-opt test=heldout`` rows are other data (a 50,000-image training set): not on these curves."""
+    return ((row.get("details") or {}).get("dataset") or {}).get("test_split", "official") == "official"
+
+
 def selected(rows: list[dict], metric: str, dataset: str):
-    return [r for r in rows if r["status"] == "ok" and r["metric"] == metric and r["dataset"] == dataset]
+    return [r for r in rows if r["status"] == "ok" and r["metric"] == metric and r["dataset"] == dataset
+            and official_split(r)]
 
 
 def panel_of(row: dict) -> str:
