@@ -109,7 +109,7 @@ def cell(values: list[float]) -> str:
 
 def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
     panels = sorted({panel for panel, _ in lines})
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 4.4), dpi=110,
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 6.2), dpi=110,
                              squeeze=False)
     for ax, panel in zip(axes[0], panels):
         model = model_of(panel)
@@ -129,17 +129,17 @@ def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
         for (b, view), values in sorted(flat.items()):
             if b == "pixels" or (b == "random-d" and model != "bigan"):
                 ax.axhline(mean(values), linestyle=":", linewidth=1.2, color="black" if b == "pixels" else "tab:red",
-                           label=f"{b} {view}: {mean(values):.4f}")
+                           label=f"{'raw pixels' if b == 'pixels' else f'{b} {view} (untrained)'}: {mean(values):.4f}")
         ax.set_xscale("log")
         ticks = sorted({e for (p, _), points in lines.items() if p == panel for e in points}
                        | {e for (m, _), t in TRAJECTORIES.items() if m == model for e in t})
-        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_xticks(ticks, [str(t) for t in ticks], rotation=45, fontsize=8)  # 20 and 25 sit close on a log axis
         ax.minorticks_off()
         ax.set_xlabel("training epochs (log scale)")
         ax.set_ylabel(f"{metric} on {dataset} test")
         ax.set_title(panel)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: curves stay visible
     fig.suptitle(f"Learning curves: {metric} ({dataset})")
     fig.tight_layout()
     fig.savefig(path)
