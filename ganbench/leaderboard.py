@@ -158,15 +158,21 @@ def differences(variants: Sequence[dict]) -> list[str]:
 
 
 # -- selecting metrics ------------------------------------------------------
-def registry_headline(probe: str) -> Sequence[str]:
-    """The installed probe's headline metrics; empty (all) when it is not installed."""
+def _installed_probe(probe: str):
+    """The installed probe's spec, or None when it is not installed."""
     from .errors import RegistryError
     from .plugins import get_registry
 
     try:
-        return tuple(get_registry().get("probe", probe).headline)
+        return get_registry().get("probe", probe)
     except (RegistryError, KeyError):
-        return ()
+        return None
+
+
+def registry_headline(probe: str) -> Sequence[str]:
+    """The installed probe's headline metrics; empty (all) when it is not installed."""
+    spec = _installed_probe(probe)
+    return tuple(spec.headline) if spec else ()
 
 
 def metric_filter(patterns: Sequence[str] | None, all_metrics: bool,
@@ -371,13 +377,8 @@ def _build_table(dataset, fingerprint, title, records, keep, references) -> Tabl
 
 def registry_named_in_metric(probe: str) -> frozenset:
     """The installed probe's options spelled in its metric names; none when it is not installed."""
-    from .errors import RegistryError
-    from .plugins import get_registry
-
-    try:
-        return frozenset(get_registry().get("probe", probe).named_in_metric)
-    except (RegistryError, KeyError):
-        return frozenset()
+    spec = _installed_probe(probe)
+    return frozenset(spec.named_in_metric) if spec else frozenset()
 
 
 def _column_config(r: dict) -> dict:
