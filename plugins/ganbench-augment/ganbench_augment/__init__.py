@@ -12,10 +12,11 @@ from .options import OPTIONS
 
 _LAZY = {"Augment": ".probe", "VARIANTS": ".probe", "choose_epochs": ".probe", **{name: ".training" for name in (
     "SCHEMES", "SmallCNN", "accuracy", "argmax_targets", "batch_loss", "extra_class_targets", "generated_losses",
-    "train_classifier", "uniform_loss")}}
+    "real_image_statistics", "train_classifier", "uniform_loss")}}
 
 __all__ = ["Augment", "SCHEMES", "VARIANTS", "SmallCNN", "accuracy", "argmax_targets", "batch_loss", "choose_epochs",
-           "extra_class_targets", "generated_losses", "train_classifier", "uniform_loss"]
+           "extra_class_targets", "generated_losses", "real_image_statistics", "train_classifier",
+           "uniform_loss"]
 
 
 def __getattr__(name):  # torch-backed names load on first access: registration stays fast

@@ -8,7 +8,7 @@ import torch
 import ganbench
 
 from .options import OPTIONS
-from .training import SCHEMES, accuracy, as_input, train_classifier
+from .training import SCHEMES, accuracy, as_input, real_image_statistics, train_classifier
 
 VARIANTS = ("real",) + SCHEMES
 
@@ -50,7 +50,9 @@ class Augment(ganbench.Probe):
     and the number of epochs is chosen by the real-only classifier's accuracy on
     it; then the four classifiers (real-only and the three schemes) are trained
     on all the draw's labelled images for that many epochs, from the same
-    initial weights and real-image order, and scored once on the test split.
+    initial weights and real-image order, and scored once on the test split,
+    with their running batch-norm statistics (``bn_statistics=mixed``) or with
+    statistics recomputed on the draw's labelled real images (``real``).
     """
 
     def run(self, ctx: ganbench.ProbeContext) -> list[ganbench.Metric]:
@@ -77,10 +79,13 @@ class Augment(ganbench.Probe):
             for variant in VARIANTS:
                 net = train_classifier(variant, x, y, generated if variant != "real" else x[:0], classes, epochs, seed,
                                        o["width"], o["batch_size"], o["lr"])
+                if o["bn_statistics"] == "real":
+                    real_image_statistics(net, x)
                 acc[variant].append(accuracy(net, test_x, test_y, classes))
             ctx.log(f"augment draw {draw + 1}: test accuracy " + ", ".join(f"{v} {acc[v][-1]:.4f}" for v in VARIANTS))
         details = {"epochs_per_draw": chosen, "val_acc_per_epoch": validation, "ratio": o["ratio"],
-                   "n_generated": n_generated, "acc_per_draw": {v: acc[v] for v in VARIANTS}}
+                   "bn_statistics": o["bn_statistics"], "n_generated": n_generated,
+                   "acc_per_draw": {v: acc[v] for v in VARIANTS}}
         common = {"n_test": len(test_y), "labels_used": n_labelled}
         metrics = []
         for variant in VARIANTS:

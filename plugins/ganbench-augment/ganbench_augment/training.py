@@ -144,6 +144,29 @@ def train_classifier(scheme: str, real: torch.Tensor, labels: torch.Tensor, gene
 
 
 @torch.no_grad()
+def real_image_statistics(net: nn.Module, real: torch.Tensor, batch: int = 1000) -> nn.Module:
+    """``net`` in eval mode with every batch-norm layer's statistics recomputed on ``real``.
+
+    Training batches mix real and generated images, so the running statistics
+    are a blend, yet the test images are all real. This sets each layer's
+    mean and variance to the plain average over ``real`` (batches of ``batch``;
+    one batch gives that batch's mean and unbiased variance exactly). The
+    weights are not touched.
+    """
+    layers = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # cumulative average over the batches below
+    net.train()
+    for start in range(0, len(real), batch):
+        net(real[start:start + batch])
+    for layer, momentum in zip(layers, momenta):
+        layer.momentum = momentum
+    return net.eval()
+
+
+@torch.no_grad()
 def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, classes: int, batch: int = 1000) -> float:
     """Fraction of ``images`` whose most probable real class is their label (eval mode)."""
     net.eval()

@@ -15,7 +15,7 @@ import ganbench
 from ganbench.cli import cli
 from ganbench.store import load_results
 from ganbench_augment import (SCHEMES, Augment, SmallCNN, argmax_targets, batch_loss, extra_class_targets,
-                              generated_losses, train_classifier, uniform_loss)
+                              generated_losses, real_image_statistics, train_classifier, uniform_loss)
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +101,37 @@ def test_with_ratio_zero_every_scheme_equals_real_only():
     assert not torch.equal(torch.cat([p.detach().flatten() for p in with_generated.parameters()]), weights["real"])
 
 
+def test_real_image_statistics_are_the_real_images_mean_and_variance():
+    """After mixed training, the first batch-norm layer holds the mean and unbiased variance
+    of its input over the real images alone (computed here from the first conv), not the blend."""
+    x, y = tiny_images(30, 3, 0)
+    real = x.float() / 127.5 - 1
+    bright = torch.ones(30, 1, 12, 12)  # generated images far from the real ones
+    net = train_classifier("extra-class", real, y, bright, 3, epochs=2, seed=5, width=4, batch_size=8, lr=1e-2)
+    conv, norm = net.trunk[0], net.trunk[1]
+    with torch.no_grad():
+        activations = conv(real).transpose(0, 1).flatten(1)  # (channels, N * H * W)
+    blend_mean = norm.running_mean.clone()
+    weights = [p.detach().clone() for p in net.parameters()]
+    real_image_statistics(net, real)
+    assert torch.allclose(norm.running_mean, activations.mean(dim=1), atol=1e-5)
+    assert torch.allclose(norm.running_var, activations.var(dim=1, unbiased=True), rtol=1e-4)
+    assert not torch.allclose(blend_mean, norm.running_mean, atol=1e-3)
+    assert norm.momentum == 0.1 and not net.training
+    assert all(torch.equal(a, b) for a, b in zip(weights, net.parameters()))
+
+
+def test_bn_statistics_real_changes_only_the_scoring():
+    """Same epochs and validation curves either way (chosen before scoring); the test figures
+    of the schemes differ, and the option is recorded in the details."""
+    mixed = {m.name: m for m in Augment(**OPTIONS).run(FakeContext(tiny_dataset(test_seed=2)))}
+    real = {m.name: m for m in Augment(**{**OPTIONS, "bn_statistics": "real"}).run(FakeContext(tiny_dataset(test_seed=2)))}
+    for key in ("epochs_per_draw", "val_acc_per_epoch"):
+        assert mixed["acc_real"].details[key] == real["acc_real"].details[key]
+    assert (mixed["acc_real"].details["bn_statistics"], real["acc_real"].details["bn_statistics"]) == ("mixed", "real")
+    assert any(mixed[f"acc_{s}"].value != real[f"acc_{s}"].value for s in SCHEMES)
+
+
 class FakeContext:
     """What the probe reads of a ProbeContext: the dataset, seed, device, generate, log."""
 
@@ -120,7 +151,8 @@ def tiny_dataset(test_seed):
     return ganbench.Dataset("tiny", train_x, train_y, test_x, test_y, ["a", "b", "c"])
 
 
-OPTIONS = dict(labels_per_class=6, draws=2, ratio=1.0, max_epochs=3, val_fraction=0.34, batch_size=6, width=4, lr=1e-2)
+OPTIONS = dict(labels_per_class=6, draws=2, ratio=1.0, max_epochs=3, val_fraction=0.34, batch_size=6, width=4, lr=1e-2,
+               bn_statistics="mixed")
 
 
 def test_schedule_is_chosen_without_the_test_split():
