@@ -78,6 +78,10 @@ case "${1:-}" in
     # beside the 50-epoch run on the official split (the split's effect on the features themselves)
     run --model bigan --dataset mnist --data-root "$MNIST" --epochs 50 --dataset-opt test=heldout "${ONE_NN[@]}" \
         --view e --view e-hidden --view d
+    for epoch in 1 5 20; do  # the epochs the authors' own curve can be read against (same split, same phase)
+      run --model bigan --dataset mnist --data-root "$MNIST" --epochs 50 --dataset-opt test=heldout --at-epoch "$epoch" \
+          "${ONE_NN[@]}" --view e --view e-hidden
+    done
     run --model pixels --dataset mnist --data-root "$MNIST" --dataset-opt test=heldout "${ONE_NN[@]}"
     ;;
   *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout" >&2; exit 2 ;;
