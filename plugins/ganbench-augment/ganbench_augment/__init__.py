@@ -31,7 +31,9 @@ def register_probes(register):
         name="augment",
         factory="ganbench_augment.probe:Augment",
         description="a small CNN on few labels + GAN samples (extra-class / argmax / uniform LSRO labels) vs real only",
-        version="2",  # 2: max_epochs 30 -> 60 (the real-only classifier was not trained out)
+        # 2: max_epochs 30 -> 60 (the real-only classifier was not trained out)
+        # 3: scored with batch-norm statistics recomputed on the real labelled images (bn_statistics=real)
+        version="3",
         options=OPTIONS,
         requires={"generator"},
         headline=("acc_real", "gain_*"),

@@ -12,8 +12,8 @@ OPTIONS = [
     ganbench.Option("batch_size", "int", 50, "real images per step (plus ratio x as many generated)", minimum=1),
     ganbench.Option("width", "int", 16, "classifier width w (conv blocks of w, 2w, 4w channels)", minimum=1),
     ganbench.Option("lr", "float", 1e-3, "Adam learning rate of the classifier", minimum=0.0),
-    ganbench.Option("bn_statistics", "str", "mixed",
-                    "batch-norm statistics the classifiers are scored with: 'mixed' (the running ones, from "
-                    "batches of real and generated images) or 'real' (recomputed on the labelled real images)",
+    ganbench.Option("bn_statistics", "str", "real",
+                    "batch-norm statistics the classifiers are scored with: 'real' (recomputed on the labelled "
+                    "real images) or 'mixed' (the running ones, from batches of real and generated images)",
                     choices=("mixed", "real")),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -16,11 +18,24 @@ VARIANTS = ("real",) + SCHEMES
 def choose_epochs(fit_x, fit_y, val_x, val_y, classes: int, seed: int, o: dict) -> tuple[int, list[float]]:
     """The epoch count whose real-only classifier, trained on the fit part of the
     labelled images, scores best on their validation part (the first such), and
-    the validation accuracy after every epoch. Sees no test image."""
+    the validation accuracy after every epoch, scored as the test split will be
+    (``bn_statistics``; a copy of the network is rescored, so training goes on
+    untouched). Sees no test image."""
     scores = []
+
+    def score(epoch: int, net: torch.nn.Module) -> None:
+        scored = scored_network(copy.deepcopy(net), fit_x, o)
+        scores.append(accuracy(scored, val_x, val_y, classes))
+
     train_classifier("real", fit_x, fit_y, fit_x[:0], classes, o["max_epochs"], seed, o["width"], o["batch_size"], o["lr"],
-                     after_epoch=lambda epoch, net: scores.append(accuracy(net, val_x, val_y, classes)))
+                     after_epoch=score)
     return int(np.argmax(scores)) + 1, scores
+
+
+def scored_network(net: torch.nn.Module, real: torch.Tensor, o: dict) -> torch.nn.Module:
+    """``net`` as it is scored: with its running batch-norm statistics (``mixed``) or
+    with statistics recomputed on the labelled ``real`` images (``real``)."""
+    return real_image_statistics(net, real) if o["bn_statistics"] == "real" else net.eval()
 
 
 def draw_labels(train_y: np.ndarray, per_class: int, seed: int, draw: int) -> np.ndarray:
@@ -50,9 +65,10 @@ class Augment(ganbench.Probe):
     and the number of epochs is chosen by the real-only classifier's accuracy on
     it; then the four classifiers (real-only and the three schemes) are trained
     on all the draw's labelled images for that many epochs, from the same
-    initial weights and real-image order, and scored once on the test split,
-    with their running batch-norm statistics (``bn_statistics=mixed``) or with
-    statistics recomputed on the draw's labelled real images (``real``).
+    initial weights and real-image order, and scored once on the test split.
+    Validation and test scores use batch-norm statistics recomputed on the
+    draw's labelled real images (``bn_statistics=real``, the default) or the
+    running ones, which blend real and generated batches (``mixed``).
     """
 
     def run(self, ctx: ganbench.ProbeContext) -> list[ganbench.Metric]:
@@ -79,9 +95,7 @@ class Augment(ganbench.Probe):
             for variant in VARIANTS:
                 net = train_classifier(variant, x, y, generated if variant != "real" else x[:0], classes, epochs, seed,
                                        o["width"], o["batch_size"], o["lr"])
-                if o["bn_statistics"] == "real":
-                    real_image_statistics(net, x)
-                acc[variant].append(accuracy(net, test_x, test_y, classes))
+                acc[variant].append(accuracy(scored_network(net, x, o), test_x, test_y, classes))
             ctx.log(f"augment draw {draw + 1}: test accuracy " + ", ".join(f"{v} {acc[v][-1]:.4f}" for v in VARIANTS))
         details = {"epochs_per_draw": chosen, "val_acc_per_epoch": validation, "ratio": o["ratio"],
                    "bn_statistics": o["bn_statistics"], "n_generated": n_generated,

@@ -14,8 +14,9 @@ from torch.nn import functional as F
 import ganbench
 from ganbench.cli import cli
 from ganbench.store import load_results
-from ganbench_augment import (SCHEMES, Augment, SmallCNN, argmax_targets, batch_loss, extra_class_targets,
-                              generated_losses, real_image_statistics, train_classifier, uniform_loss)
+from ganbench_augment import (SCHEMES, Augment, SmallCNN, accuracy, argmax_targets, batch_loss, choose_epochs,
+                              extra_class_targets, generated_losses, real_image_statistics, train_classifier,
+                              uniform_loss)
 
 
 @pytest.fixture(autouse=True)
@@ -121,15 +122,31 @@ def test_real_image_statistics_are_the_real_images_mean_and_variance():
     assert all(torch.equal(a, b) for a, b in zip(weights, net.parameters()))
 
 
-def test_bn_statistics_real_changes_only_the_scoring():
-    """Same epochs and validation curves either way (chosen before scoring); the test figures
-    of the schemes differ, and the option is recorded in the details."""
-    mixed = {m.name: m for m in Augment(**OPTIONS).run(FakeContext(tiny_dataset(test_seed=2)))}
-    real = {m.name: m for m in Augment(**{**OPTIONS, "bn_statistics": "real"}).run(FakeContext(tiny_dataset(test_seed=2)))}
-    for key in ("epochs_per_draw", "val_acc_per_epoch"):
-        assert mixed["acc_real"].details[key] == real["acc_real"].details[key]
+def test_bn_statistics_changes_the_figures_and_is_recorded():
+    mixed = {m.name: m for m in Augment(**{**OPTIONS, "bn_statistics": "mixed"}).run(FakeContext(tiny_dataset(test_seed=2)))}
+    real = {m.name: m for m in Augment(**OPTIONS).run(FakeContext(tiny_dataset(test_seed=2)))}
     assert (mixed["acc_real"].details["bn_statistics"], real["acc_real"].details["bn_statistics"]) == ("mixed", "real")
-    assert any(mixed[f"acc_{s}"].value != real[f"acc_{s}"].value for s in SCHEMES)
+    assert any(mixed[f"acc_{v}"].value != real[f"acc_{v}"].value for v in ("real",) + SCHEMES)
+
+
+@pytest.mark.parametrize("bn_statistics", ["real", "mixed"])
+def test_validation_curve_is_scored_as_the_test_split_is(bn_statistics):
+    """Epoch e of the curve = a classifier trained for e epochs alone, scored with the same
+    batch-norm rule; rescoring a copy each epoch leaves the training itself untouched."""
+    x, y = tiny_images(60, 3, 0)
+    real = x.float() / 127.5 - 1
+    fit, val = torch.arange(30), torch.arange(30, 60)
+    dimmed = real[val] * 0.3  # validation images the two rules score differently
+    o = {**OPTIONS, "bn_statistics": bn_statistics}
+    _, curve = choose_epochs(real[fit], y[fit], dimmed, y[val], 3, 5, o)
+    differ = False
+    for epochs in (1, 2, 3):
+        net = train_classifier("real", real[fit], y[fit], real[:0], 3, epochs, 5, o["width"], o["batch_size"], o["lr"])
+        running = accuracy(net, dimmed, y[val], 3)
+        recomputed = accuracy(real_image_statistics(net, real[fit]), dimmed, y[val], 3)
+        assert curve[epochs - 1] == (recomputed if bn_statistics == "real" else running)
+        differ |= running != recomputed
+    assert differ
 
 
 class FakeContext:
@@ -152,7 +169,7 @@ def tiny_dataset(test_seed):
 
 
 OPTIONS = dict(labels_per_class=6, draws=2, ratio=1.0, max_epochs=3, val_fraction=0.34, batch_size=6, width=4, lr=1e-2,
-               bn_statistics="mixed")
+               bn_statistics="real")
 
 
 def test_schedule_is_chosen_without_the_test_split():
