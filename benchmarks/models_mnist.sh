@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 RESULTS=${1:-/tmp/models-results-mnist}
 CACHE=${2:-/tmp/models-cache-mnist}
-MNIST_ROOT=${MNIST_ROOT:-/work/shared/data/mnist}
+MNIST_ROOT=${MNIST_ROOT:-../shared/data/mnist}
 GANBENCH=${GANBENCH:-.venv/bin/ganbench}
 
 echo "== smoke: every model on mnist-5k, 20 steps"

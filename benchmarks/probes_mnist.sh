@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 RESULTS=${1:-results/reference}
 CACHE=${2:-/tmp/models-cache-mnist}
-MNIST_ROOT=${MNIST_ROOT:-/work/shared/data/mnist}
+MNIST_ROOT=${MNIST_ROOT:-../shared/data/mnist}
 PART=${3:-all}
 GANBENCH=${GANBENCH:-.venv/bin/ganbench}
 common=(--dataset mnist --data-root "$MNIST_ROOT" --results "$RESULTS" --cache-dir "$CACHE" --device cpu)

@@ -60,7 +60,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-MNIST = "/work/shared/data/mnist"
+MNIST = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")  # ../shared beside the clone
 LARGE_DIM = 28672
 LARGE_TRAIN = 50000
 
