@@ -224,8 +224,28 @@ def read_log(folder: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+# Logged per step but not a training statistic: left out of the curves.
+NOT_PLOTTED = ("step", "images_per_s")
+
+
+def curve_panels(entry: dict) -> list[tuple[str, list[str], tuple[float, float] | None]]:
+    """(title, keys, y limits) of the two panels for a log whose entries look like ``entry``.
+
+    The first panel has the losses. The second has D(x) / D(G(z)) where the model logs
+    them (``d_real`` / ``d_fake``), else every other statistic it logs: a WGAN-GP's
+    Wasserstein estimate and gradient penalty, say."""
+    losses = sorted(k for k in entry if k.startswith("loss"))
+    if "d_real" in entry or "d_fake" in entry:
+        second = ("mean probability of 'real' D gives", [k for k in ("d_real", "d_fake") if k in entry], (0.0, 1.0))
+    else:
+        others = sorted(k for k in entry if k not in losses and k not in NOT_PLOTTED)
+        second = ("other statistics the model logs", others, None)
+    return [("losses", losses, None), second]
+
+
 def curves(prepared, path, smooth: int = 25) -> Path:
-    """Two panels: the losses, and D(x) / D(G(z)); thin lines per step, thick a running mean."""
+    """Two panels: the losses, and D(x) / D(G(z)) (or the model's other statistics);
+    thin lines per step, thick a running mean."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,9 +253,8 @@ def curves(prepared, path, smooth: int = 25) -> Path:
 
     log = read_log(prepared.folder)
     steps = np.array([entry["step"] for entry in log])
-    fig, (losses, probs) = plt.subplots(1, 2, figsize=(11, 4))
-    for axis, keys in ((losses, sorted(k for k in log[0] if k.startswith("loss"))),
-                       (probs, [k for k in ("d_real", "d_fake") if k in log[0]])):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, (title, keys, limits) in zip(axes, curve_panels(log[0])):
         for key in keys:
             values = np.array([entry.get(key, np.nan) for entry in log], dtype=float)
             label = {"d_real": "D(x)", "d_fake": "D(G(z))"}.get(key, key)
@@ -244,11 +263,12 @@ def curves(prepared, path, smooth: int = 25) -> Path:
             running = np.convolve(values, np.ones(window) / window, mode="valid")
             axis.plot(steps[window - 1:], running, color=line.get_color(), linewidth=2, label=label)
         axis.set_xlabel("step")
-        axis.legend()
+        axis.set_title(title)
+        if limits is not None:
+            axis.set_ylim(*limits)
+        if keys:
+            axis.legend()
         axis.grid(alpha=0.3)
-    losses.set_title("losses")
-    probs.set_title("mean probability of 'real' D gives")
-    probs.set_ylim(0, 1)
     fig.suptitle(f"{prepared.resolved.model_spec.name} on {prepared.dataset.name} (model {prepared.folder.name})")
     fig.tight_layout()
     path = Path(path)

@@ -169,7 +169,7 @@ def reconstructions_command(output, per_class, **options):
 @show_group.command("curves")
 @model_options
 def curves_command(output, **options):
-    """Losses and D(x) / D(G(z)) over training, from the run's log.jsonl."""
+    """Losses and D(x) / D(G(z)) (or the model's other statistics) over training, from log.jsonl."""
     from . import pictures
 
     job = _job(**options)

@@ -85,6 +85,15 @@ def test_curves_from_the_training_log(tiny, tmp_path):
     looks_like_a_picture(pictures.curves(prepared, tmp_path / "c.png"), least=(300, 800))
 
 
+def test_curve_panels_show_d_probabilities_or_else_the_models_own_statistics():
+    gan = {"step": 1, "loss_d": 1.3, "loss_g": 1.9, "d_real": 0.5, "d_fake": 0.4, "images_per_s": 81.0}
+    assert pictures.curve_panels(gan) == [("losses", ["loss_d", "loss_g"], None),
+                                          ("mean probability of 'real' D gives", ["d_real", "d_fake"], (0.0, 1.0))]
+    wgan = {"step": 1, "wasserstein": 3.3, "loss_critic": 1.2, "gp": 4.5, "loss_g": 2.9, "images_per_s": 72.5}
+    assert pictures.curve_panels(wgan) == [("losses", ["loss_critic", "loss_g"], None),
+                                           ("other statistics the model logs", ["gp", "wasserstein"], None)]
+
+
 def test_guided_rectifier_passes_only_positive_gradients_through_positive_inputs():
     x = torch.tensor([-1.0, 2.0, 3.0, -4.0], requires_grad=True)
     y = pictures.GuidedRectifier.apply(x, 0.2)
