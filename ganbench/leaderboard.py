@@ -22,6 +22,9 @@ the formats in :mod:`ganbench.leaderboard_formats` print.
 - Failed and diverged runs are counted per row (a ``failed`` column).
 - Rows of training snapshots (``ganbench run --at-epoch E``) are left out
   unless asked for; shown, they never share a cell with the final weights.
+- Rows of a probe's older versions are left out once the store holds rows
+  of a newer one (a new version measures differently: its figures do not
+  compare with the old); ``all_versions`` shows them, in their own columns.
 """
 
 from __future__ import annotations
@@ -279,22 +282,25 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = None,
-                 references: Sequence[Reference] = (), snapshots: bool = False) -> list[Table]:
+                 references: Sequence[Reference] = (), snapshots: bool = False,
+                 all_versions: bool = False) -> list[Table]:
     """The leaderboard's tables (see the module docstring).
 
     ``snapshots``: also show rows of training snapshots (``--at-epoch``, the
     learning curves), each apart from the final weights (``at_epoch=5``);
     by default they are left out and each table's notes count them.
+    ``all_versions``: also show rows of a probe's older versions; by default
+    only its newest version in the store is shown and the notes count the rest.
     """
     keep = keep or metric_filter(None, True)
     records = _records(frame) if len(frame) else []
     hidden: dict[tuple, int] = {}
     if not snapshots:
-        for r in records:
-            if snapshot_epoch(r) is not None:
-                where = (r["dataset"], r.get("dataset_fingerprint"))
-                hidden[where] = hidden.get(where, 0) + 1
-        records = [r for r in records if snapshot_epoch(r) is None]
+        records = _leave_out(records, lambda r: snapshot_epoch(r) is not None, hidden)
+    older: dict[tuple, int] = {}
+    if not all_versions:
+        newest = newest_versions(records)
+        records = _leave_out(records, lambda r: _version_order(r.get("probe_version")) < newest[r["probe"]], older)
     tables = []
     copies: dict[str, list[str]] = {}
     for r in records:
@@ -314,9 +320,41 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
             if hidden.get((dataset, fingerprint)):
                 table.notes.append(f"{hidden[(dataset, fingerprint)]} row(s) of training snapshots (--at-epoch) "
                                    f"not shown: `ganbench leaderboard --snapshots` shows them")
+            if older.get((dataset, fingerprint)):
+                table.notes.append(f"{older[(dataset, fingerprint)]} row(s) of older probe versions not shown "
+                                   f"(superseded by newer rows in the store): `ganbench leaderboard --all-versions` "
+                                   f"shows them")
             if table.columns or table.has_failures:
                 tables.append(table)
     return tables
+
+
+def _leave_out(records: list[dict], hide: Callable[[dict], bool], counts: dict[tuple, int]) -> list[dict]:
+    """``records`` without those ``hide`` picks, counted per copy of the data in ``counts``."""
+    kept = []
+    for r in records:
+        if hide(r):
+            where = (r["dataset"], r.get("dataset_fingerprint"))
+            counts[where] = counts.get(where, 0) + 1
+        else:
+            kept.append(r)
+    return kept
+
+
+def _version_order(version) -> tuple:
+    """A sortable form of a probe version: numeric parts compare as numbers ("10" > "9")."""
+    parts = str(version).replace("-", ".").split(".")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def newest_versions(records: list[dict]) -> dict[str, tuple]:
+    """probe -> the sortable form of its newest version among ``records``."""
+    newest: dict[str, tuple] = {}
+    for r in records:
+        order = _version_order(r.get("probe_version"))
+        if r["probe"] not in newest or order > newest[r["probe"]]:
+            newest[r["probe"]] = order
+    return newest
 
 
 def _test_split(rows: list[dict]) -> str | None:

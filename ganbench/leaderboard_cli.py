@@ -35,16 +35,19 @@ def sample_thumbnails(cache_dir: Path, tables) -> dict:
 @click.option("--references/--no-references", default=True, show_default=True, help="Show published figures as rows.")
 @click.option("--snapshots", is_flag=True,
               help="Also show rows of training snapshots (run --at-epoch), each apart from the final weights.")
+@click.option("--all-versions", is_flag=True,
+              help="Also show rows of a probe's older versions, superseded by newer rows in the store.")
 @click.option("--cache-dir", default=None,
               help="Where to find sample grids for the html thumbnails [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
-def leaderboard_command(results_dir, fmt, output, metrics, all_metrics, width, references, snapshots, cache_dir):
+def leaderboard_command(results_dir, fmt, output, metrics, all_metrics, width, references, snapshots, all_versions,
+                        cache_dir):
     """Tables per dataset: models x headline figures (mean ± std over seeds), baselines and published figures."""
     from .leaderboard import build_tables, load_references, metric_filter
     from .leaderboard_formats import render
 
     frame = load_results(results_dir)
     tables = build_tables(frame, metric_filter(metrics, all_metrics), load_references() if references else (),
-                          snapshots=snapshots)
+                          snapshots=snapshots, all_versions=all_versions)
     if not tables:
         text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else "")
     else:

@@ -41,11 +41,24 @@ def test_two_seeds_make_one_cell_mean_std_n_and_labels_are_marked():
 
 def test_versions_fingerprints_and_configs_never_share_a_column_and_say_what_differs():
     tables = tables_of([row("dcgan", 0.90), row("pixels", 0.80, probe_version="2"),
-                        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [1], "index": "ivf"})])
+                        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [1], "index": "ivf"})],
+                       all_versions=True)
     assert [t.title for t in tables] == ["mnist (data aaaa)", "mnist (data bbbb)"]
     titles = sorted(c.title for c in tables[0].columns)
     assert titles == ["knn acc (index=ivf, v1) ↑", "knn acc (no index, v1) ↑", "knn acc (no index, v2) ↑"]
     assert all(sum(c.key in r.cells for r in tables[0].rows) == 1 for c in tables[0].columns)
+
+
+def test_a_probes_older_versions_are_left_out_once_a_newer_one_is_in_the_store():
+    rows = [row("dcgan", 0.90, probe_version="9"), row("bigan", 0.80, probe_version="10"),
+            row("pixels", 0.70, probe="svm", probe_version="1"), row("ortho", 0.60, fingerprint="bbbb", probe_version="9")]
+    [first] = tables_of(rows)  # the copy bbbb holds only an older version: no table
+    assert sorted(r.label for r in first.rows) == ["bigan · d (1 epoch)", "pixels · d (1 epoch)"]  # "10" is newer than "9"
+    assert sorted(c.title for c in first.columns) == ["knn acc ↑", "svm acc ↑"]
+    assert any("1 row(s) of older probe versions" in note for note in first.notes)
+    everything = tables_of(rows, all_versions=True)
+    assert sorted(c.title for c in everything[0].columns) == ["knn acc (v10) ↑", "knn acc (v9) ↑", "svm acc ↑"]
+    assert len(everything) == 2 and not any("older probe versions" in n for n in everything[0].notes)
 
 
 def test_options_the_metric_name_spells_do_not_split_a_column():
