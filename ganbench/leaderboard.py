@@ -8,7 +8,9 @@ the formats in :mod:`ganbench.leaderboard_formats` print.
   training schedule or feature extraction (``feature_config``) differ never
   share a cell; the row label says how long a trained model trained
   (``25 epochs``, ``20 steps``) and in words what else differs (``width=16``).
-- Columns: each probe's headline metrics (``ProbeSpec.headline``; every
+- Columns: those of probes that score features (``requires`` "features":
+  svm, knn) first, then those of probes of samples (quality, memorization);
+  each probe's headline metrics (``ProbeSpec.headline``; every
   metric of a probe that is not installed or names none), or the metrics
   ``--metric`` globs select. Rows of different probe versions or probe
   configurations never share a column; the header says in words what
@@ -445,7 +447,15 @@ def _columns(ok: list[dict]) -> list[Column]:
         described = differences([{"version": c.probe_version, **c.probe_config} for c in group])
         for column, text in zip(group, described):
             column.differs = text.replace("version=", "v")
-    return sorted(found.values(), key=lambda c: (c.probe, c.metric, c.differs))
+    return sorted(found.values(), key=lambda c: (not _scores_features(c.probe), c.probe, c.metric, c.differs))
+
+
+def _scores_features(probe: str) -> bool:
+    """Whether the probe scores features (svm, knn), the leaderboard's subject, whose columns come
+    first; probes of samples (quality, memorization, augment) follow. A probe not installed counts
+    as one that scores features."""
+    spec = _installed_probe(probe)
+    return spec is None or "features" in spec.requires
 
 
 def _count_failures(records: list[dict], row_for) -> None:

@@ -61,6 +61,12 @@ def test_a_probes_older_versions_are_left_out_once_a_newer_one_is_in_the_store()
     assert len(everything) == 2 and not any("older probe versions" in n for n in everything[0].notes)
 
 
+def test_columns_of_probes_that_score_features_come_before_those_of_samples():
+    [table] = tables_of([row("dcgan", 0.10, probe="memorization", metric="copies", view=None),
+                         row("dcgan", 0.90, probe="svm"), row("dcgan", 0.80, probe="knn")])
+    assert [c.probe for c in table.columns] == ["knn", "svm", "memorization"]
+
+
 def test_options_the_metric_name_spells_do_not_split_a_column():
     # knn's k grid is spelled in its metric names (acc_l2_k1_majority): k=1 and k=1,5,20 wrote the same figure
     [table] = tables_of([row("dcgan", 0.90, config={"k": [1], "metric": ["l2"]}, metric="acc_l2_k1_majority"),
