@@ -301,7 +301,7 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
         records = _leave_out(records, lambda r: snapshot_epoch(r) is not None, hidden)
     older: dict[tuple, int] = {}
     if not all_versions:
-        newest = newest_versions(records)
+        newest = _newest_versions(records)
         records = _leave_out(records, lambda r: _version_order(r.get("probe_version")) < newest[r["probe"]], older)
     tables = []
     copies: dict[str, list[str]] = {}
@@ -349,7 +349,7 @@ def _version_order(version) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
-def newest_versions(records: list[dict]) -> dict[str, tuple]:
+def _newest_versions(records: list[dict]) -> dict[str, tuple]:
     """probe -> the sortable form of its newest version among ``records``."""
     newest: dict[str, tuple] = {}
     for r in records:
