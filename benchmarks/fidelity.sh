@@ -6,6 +6,8 @@
 #   bash benchmarks/fidelity.sh probe      # every probe on what has been trained so far
 #   bash benchmarks/fidelity.sh curves     # learning curves from the training snapshots
 #   bash benchmarks/fidelity.sh heldout    # BiGAN under the authors' split (10,000 training images as test)
+#   bash benchmarks/fidelity.sh paper      # BiGAN's full 400 epochs (~12 h of a core; call again to resume)
+#   bash benchmarks/fidelity.sh fashion    # BiGAN and the untrained D on Fashion-MNIST
 #
 # SEEDS="0 1 2" runs every step for those seeds (default: 0). Models are cached under
 # $GANBENCH_CACHE (default ~/.cache/ganbench): a second call loads them, an interrupted
@@ -27,6 +29,12 @@ DCGAN=(--model dcgan --model-opt width=64 --dataset mnist --data-root "$MNIST" -
 ORTHO=(--model ortho --model-opt width=64 --dataset mnist --data-root "$MNIST" --epochs 25)
 ACGAN=(--model acgan --model-opt width=64 --dataset mnist --data-root "$MNIST" --epochs 5)
 RANDOM_D=(--model random-d --model-opt width=64 --dataset mnist --data-root "$MNIST")
+# The paper's own BiGAN schedule: 200 epochs at the constant rate, 200 decaying. Its first 50
+# epochs are those of the 100-epoch run (same seed, same data order, same constant rate).
+BIGAN_PAPER=(--model bigan --dataset mnist --data-root "$MNIST" --epochs 400)
+# Fashion-MNIST: BiGAN's MLPs on the 50-epoch shape (25 + 25), and the untrained D beside it
+BIGAN_FASHION=(--model bigan --dataset fashion-mnist --data-root "$FASHION" --epochs 50)
+RANDOM_D_FASHION=(--model random-d --model-opt width=64 --dataset fashion-mnist --data-root "$FASHION")
 ONE_NN=(--probe knn --probe-opt k=1 --probe-opt metric=l2)
 # The label-budget protocol: 100 labels per class, 10 seeded draws, C chosen on a validation
 # split of the training images, mean and standard error over the draws.
@@ -60,6 +68,9 @@ case "${1:-}" in
     run "${RANDOM_D[@]}" "${BUDGET[@]}" --view d
     run "${ORTHO[@]}" --probe knn --probe svm --view d-last --view d-last-rank1 --view d-last-inlp
     run "${ACGAN[@]}" --probe knn --probe svm --view d
+    run "${ACGAN[@]}" "${BUDGET[@]}" --view d
+    # BiGAN's own starting point: its networks one optimizer step from their initial weights
+    run --model bigan --dataset mnist --data-root "$MNIST" --max-steps 1 --probe knn --probe svm --view e --view e-hidden --view d
     ;;
   curves)
     for epoch in 1 2 5 10 20 50; do
@@ -84,5 +95,26 @@ case "${1:-}" in
     done
     run --model pixels --dataset mnist --data-root "$MNIST" --dataset-opt test=heldout "${ONE_NN[@]}"
     ;;
-  *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout" >&2; exit 2 ;;
+  paper)
+    run "${BIGAN_PAPER[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    for epoch in 100 200; do  # the constant rate's middle and end, beside the authors' epoch-200 line
+      run "${BIGAN_PAPER[@]}" --at-epoch "$epoch" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    done
+    ;;
+  fashion)
+    run "${BIGAN_FASHION[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    run "${BIGAN_FASHION[@]}" --probe knn --probe svm --view e-hidden --view d
+    run "${BIGAN_FASHION[@]}" --probe svm "${WIDE_C[@]}" --view d  # C chose the grid's top (1.0) on d
+    run "${BIGAN_FASHION[@]}" "${BUDGET[@]}" --view e-hidden --view d
+    run "${RANDOM_D_FASHION[@]}" --probe knn --probe svm --view d
+    run "${RANDOM_D_FASHION[@]}" "${BUDGET[@]}" --view d
+    run --model pixels --dataset fashion-mnist --data-root "$FASHION" "${BUDGET[@]}"
+    run --model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1 --probe knn --probe svm \
+        --view e --view e-hidden --view d
+    for epoch in 1 2 5 10 20; do
+      run "${BIGAN_FASHION[@]}" --at-epoch "$epoch" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    done
+    python benchmarks/learning_curves.py "$STORE" --dataset fashion-mnist --output benchmarks/learning_curves_fashion
+    ;;
+  *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout|paper|fashion" >&2; exit 2 ;;
 esac

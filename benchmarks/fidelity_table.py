@@ -36,7 +36,7 @@ ORDER = ("bigan", "dcgan", "ortho", "acgan", "wgan-gp", "random-d", "pixels")
 
 def settings(row: dict) -> str:
     """What sets a row's figure apart beyond model, view and probe: width, schedule, odd probe options."""
-    parts = []
+    parts = ["trains on labels"] if row.get("trains_on_labels") else []  # not comparable with the unsupervised rows
     width = (row.get("model_config") or {}).get("width")
     if width is not None and row["model"] not in ("bigan", "pixels"):
         parts.append(f"width {width}")

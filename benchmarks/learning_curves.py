@@ -28,18 +28,20 @@ from ganbench.store import read_rows  # noqa: E402
 
 # Published end points: BiGAN Table 1 (Donahue et al. 2016), permutation-invariant MNIST, 1-NN.
 # The paper's BiGAN figure is the encoder's last hidden layer (see TRAJECTORIES), D is D's.
-PUBLISHED = {("bigan", "e-hidden"): 0.9739, ("bigan", "d"): 0.9730}
+# Keyed by dataset: these are MNIST figures and are drawn on MNIST's curves only.
+PUBLISHED = {"mnist": {("bigan", "e-hidden"): 0.9739, ("bigan", "d"): 0.9730}}
 
 # The authors' code release (jeffdonahue/bigan README, train_mnist.sh): NNC_e (E(x), view e) and
 # NNC_e- (E's last hidden layer, view e-hidden) after 1, 25, 200 and 400 epochs, measured on
 # 10,000 training images held out of GAN training (ganbench tests on the official test split).
-TRAJECTORIES = {
+TRAJECTORIES = {"mnist": {
     ("bigan", "e"): {1: 0.8994, 25: 0.9541, 200: 0.9592, 400: 0.9210},
     ("bigan", "e-hidden"): {1: 0.9256, 25: 0.9628, 200: 0.9714, 400: 0.9735},
-}
+}}
 
 # Models whose figures are drawn as horizontal reference lines, not curves.
 BASELINES = ("pixels", "random-d")
+AT_INIT = " after 1 step"  # the label of a model's own near-initial weights (`--max-steps 1`)
 
 
 def epoch_of(row: dict) -> int | None:
@@ -95,6 +97,9 @@ def baselines(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, st
     for row in selected(rows, metric, dataset):
         if row["model"] in BASELINES and row["model_config"].get("width", 64) == 64:
             latest[(row["model"], row["feature_view"], row["seed"])] = row["value"]
+        elif (row.get("schedule") or {}).get("max_steps") == 1 and not (row.get("details") or {}).get("snapshot_epoch"):
+            # a trained model's own starting point (one step: the CLI stores no untrained GAN)
+            latest[(f"{row['model']}{AT_INIT}", row["feature_view"], row["seed"])] = row["value"]
     out: dict[tuple[str, str], list[float]] = defaultdict(list)
     for (model, view, _), value in sorted(latest.items()):
         out[(model, view)].append(value)
@@ -108,31 +113,37 @@ def cell(values: list[float]) -> str:
 
 
 def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
+    published, trajectories = PUBLISHED.get(dataset, {}), TRAJECTORIES.get(dataset, {})
     panels = sorted({panel for panel, _ in lines})
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 6.2), dpi=110,
                              squeeze=False)
     for ax, panel in zip(axes[0], panels):
         model = model_of(panel)
+        colors = {}
         for (p, view), points in sorted(lines.items()):
             if p != panel:
                 continue
             m = model
             epochs = sorted(points)
             line, = ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", label=f"{view} (ours)")
-            trajectory = TRAJECTORIES.get((m, view))
+            colors[view] = line.get_color()
+            trajectory = trajectories.get((m, view))
             if trajectory:
                 ax.plot(sorted(trajectory), [trajectory[e] for e in sorted(trajectory)], marker="s", linestyle="--",
                         color=line.get_color(), alpha=0.55, label=f"{view} (authors' code, held-out train)")
-            if (m, view) in PUBLISHED:
-                ax.axhline(PUBLISHED[(m, view)], linestyle="-.", linewidth=1, color=line.get_color(), alpha=0.7,
-                           label=f"{view}: paper {PUBLISHED[(m, view)]:.4f}")
+            if (m, view) in published:
+                ax.axhline(published[(m, view)], linestyle="-.", linewidth=1, color=line.get_color(), alpha=0.7,
+                           label=f"{view}: paper {published[(m, view)]:.4f}")
         for (b, view), values in sorted(flat.items()):
-            if b == "pixels" or (b == "random-d" and model != "bigan"):
+            if b == f"{model}{AT_INIT}" and view in colors:
+                ax.axhline(mean(values), linestyle=(0, (1, 3)), linewidth=1.2, color=colors[view],
+                           label=f"{view} after 1 step: {mean(values):.4f}")
+            elif b == "pixels" or (b == "random-d" and model != "bigan"):
                 ax.axhline(mean(values), linestyle=":", linewidth=1.2, color="black" if b == "pixels" else "tab:red",
                            label=f"{'raw pixels' if b == 'pixels' else f'{b} {view} (untrained)'}: {mean(values):.4f}")
         ax.set_xscale("log")
         ticks = sorted({e for (p, _), points in lines.items() if p == panel for e in points}
-                       | {e for (m, _), t in TRAJECTORIES.items() if m == model for e in t})
+                       | {e for (m, _), t in trajectories.items() if m == model for e in t})
         ax.set_xticks(ticks, [str(t) for t in ticks], rotation=45, fontsize=8)  # 20 and 25 sit close on a log axis
         ax.minorticks_off()
         ax.set_xlabel("training epochs (log scale)")
@@ -146,22 +157,24 @@ def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
 
 
 def table(lines, flat, metric: str, dataset: str, store: str) -> str:
+    trajectories = TRAJECTORIES.get(dataset, {})
     epochs = sorted({e for p in lines.values() for e in p}
-                    | {e for (m, v), t in TRAJECTORIES.items() if any(model_of(p) == m and w == v for p, w in lines)
+                    | {e for (m, v), t in trajectories.items() if any(model_of(p) == m and w == v for p, w in lines)
                        for e in t})
     out = [f"`{metric}` on `{dataset}` test against training epochs "
-           f"(`python benchmarks/learning_curves.py {store}`); mean ± std over seeds (number of seeds) "
+           f"(`python benchmarks/learning_curves.py {store}{'' if dataset == 'mnist' else ' --dataset ' + dataset}`); mean ± std over seeds (number of seeds) "
            f"where more than one.", ""]
     out.append("| model | view | " + " | ".join(f"epoch {e}" for e in epochs) + " |")
     out.append("| --- | --- | " + " | ".join("---" for _ in epochs) + " |")
     for (model, view), points in sorted(lines.items()):
         out.append(f"| {model} | {view} | " + " | ".join(cell(points[e]) if e in points else "" for e in epochs) + " |")
-    for (model, view), trajectory in sorted(TRAJECTORIES.items()):
+    for (model, view), trajectory in sorted(trajectories.items()):
         if any(model_of(p) == model and w == view for p, w in lines):
             out.append(f"| {model} (authors' code, held-out train) | {view} | "
                        + " | ".join(f"{trajectory[e]:.4f}" if e in trajectory else "" for e in epochs) + " |")
     if flat:
-        out += ["", "Untrained baselines (no epochs): "
+        out += ["", "Baselines (no epochs; a model \"after 1 step\" is its own starting point, one optimizer step "
+                "from its initial weights): "
                 + "; ".join(f"{model} `{view}` {cell(values)}" for (model, view), values in sorted(flat.items())) + "."]
     return "\n".join(out) + "\n"
 
