@@ -71,6 +71,8 @@ case "${1:-}" in
     run "${ACGAN[@]}" "${BUDGET[@]}" --view d
     # BiGAN's own starting point: its networks one optimizer step from their initial weights
     run --model bigan --dataset mnist --data-root "$MNIST" --max-steps 1 --probe knn --probe svm --view e --view e-hidden --view d
+    run --model bigan --dataset mnist --data-root "$MNIST" --max-steps 1 --probe svm "${WIDE_C[@]}" --view d
+    run --model bigan --dataset mnist --data-root "$MNIST" --max-steps 1 "${BUDGET[@]}" --view e-hidden --view d
     ;;
   curves)
     for epoch in 1 2 5 10 20 50; do
@@ -111,6 +113,8 @@ case "${1:-}" in
     run --model pixels --dataset fashion-mnist --data-root "$FASHION" "${BUDGET[@]}"
     run --model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1 --probe knn --probe svm \
         --view e --view e-hidden --view d
+    run --model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1 --probe svm "${WIDE_C[@]}" --view d
+    run --model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1 "${BUDGET[@]}" --view e-hidden --view d
     for epoch in 1 2 5 10 20; do
       run "${BIGAN_FASHION[@]}" --at-epoch "$epoch" "${ONE_NN[@]}" --view e --view e-hidden --view d
     done
