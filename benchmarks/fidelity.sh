@@ -35,6 +35,9 @@ BIGAN_PAPER=(--model bigan --dataset mnist --data-root "$MNIST" --epochs 400)
 # Fashion-MNIST: BiGAN's MLPs on the 50-epoch shape (25 + 25), and the untrained D beside it
 BIGAN_FASHION=(--model bigan --dataset fashion-mnist --data-root "$FASHION" --epochs 50)
 RANDOM_D_FASHION=(--model random-d --model-opt width=64 --dataset fashion-mnist --data-root "$FASHION")
+# BiGAN's own starting point: its networks one optimizer step from their initial weights
+BIGAN_START=(--model bigan --dataset mnist --data-root "$MNIST" --max-steps 1)
+BIGAN_START_FASHION=(--model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1)
 ONE_NN=(--probe knn --probe-opt k=1 --probe-opt metric=l2)
 # The label-budget protocol: 100 labels per class, 10 seeded draws, C chosen on a validation
 # split of the training images, mean and standard error over the draws.
@@ -69,10 +72,9 @@ case "${1:-}" in
     run "${ORTHO[@]}" --probe knn --probe svm --view d-last --view d-last-rank1 --view d-last-inlp
     run "${ACGAN[@]}" --probe knn --probe svm --view d
     run "${ACGAN[@]}" "${BUDGET[@]}" --view d
-    # BiGAN's own starting point: its networks one optimizer step from their initial weights
-    run --model bigan --dataset mnist --data-root "$MNIST" --max-steps 1 --probe knn --probe svm --view e --view e-hidden --view d
-    run --model bigan --dataset mnist --data-root "$MNIST" --max-steps 1 --probe svm "${WIDE_C[@]}" --view d
-    run --model bigan --dataset mnist --data-root "$MNIST" --max-steps 1 "${BUDGET[@]}" --view e-hidden --view d
+    run "${BIGAN_START[@]}" --probe knn --probe svm --view e --view e-hidden --view d
+    run "${BIGAN_START[@]}" --probe svm "${WIDE_C[@]}" --view d
+    run "${BIGAN_START[@]}" "${BUDGET[@]}" --view e-hidden --view d
     ;;
   curves)
     for epoch in 1 2 5 10 20 50; do
@@ -111,10 +113,9 @@ case "${1:-}" in
     run "${RANDOM_D_FASHION[@]}" --probe knn --probe svm --view d
     run "${RANDOM_D_FASHION[@]}" "${BUDGET[@]}" --view d
     run --model pixels --dataset fashion-mnist --data-root "$FASHION" "${BUDGET[@]}"
-    run --model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1 --probe knn --probe svm \
-        --view e --view e-hidden --view d
-    run --model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1 --probe svm "${WIDE_C[@]}" --view d
-    run --model bigan --dataset fashion-mnist --data-root "$FASHION" --max-steps 1 "${BUDGET[@]}" --view e-hidden --view d
+    run "${BIGAN_START_FASHION[@]}" --probe knn --probe svm --view e --view e-hidden --view d
+    run "${BIGAN_START_FASHION[@]}" --probe svm "${WIDE_C[@]}" --view d
+    run "${BIGAN_START_FASHION[@]}" "${BUDGET[@]}" --view e-hidden --view d
     for epoch in 1 2 5 10 20; do
       run "${BIGAN_FASHION[@]}" --at-epoch "$epoch" "${ONE_NN[@]}" --view e --view e-hidden --view d
     done

@@ -6,9 +6,10 @@ Reads the ``ok`` rows of one metric (default: kNN ``acc_l2_k1_majority``,
 1-NN in L2), takes each row's epoch -- ``details.snapshot_epoch`` for rows
 of ``ganbench run --at-epoch E``, else the schedule's epochs when the run
 trained to the end -- and writes ``<output>.png`` (one panel per trained
-model, one line per view; the raw-pixel and untrained ``random-d`` figures
-as horizontal lines; the published figures and the authors' own
-trajectories in grey) and ``<output>.md`` (the same as tables, mean ± std
+model, one line per view; the raw-pixel and untrained ``random-d`` figures,
+and a model's own one-step starting point (``--max-steps 1``), as
+horizontal lines; on MNIST the published figures and the authors' own
+trajectories) and ``<output>.md`` (the same as tables, mean ± std
 over seeds with the number of seeds).
 """
 
