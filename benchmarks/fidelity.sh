@@ -101,7 +101,9 @@ case "${1:-}" in
     ;;
   paper)
     run "${BIGAN_PAPER[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
-    for epoch in 100 200; do  # the constant rate's middle and end, beside the authors' epoch-200 line
+    # 50: the 100-epoch run's file, byte for byte (it starts this schedule's line in the curves);
+    # 100, 200: the constant rate's middle and end, beside the authors' epoch-200 line
+    for epoch in 50 100 200; do
       run "${BIGAN_PAPER[@]}" --at-epoch "$epoch" "${ONE_NN[@]}" --view e --view e-hidden --view d
     done
     ;;
