@@ -8,6 +8,7 @@
 #   bash benchmarks/fidelity.sh heldout    # BiGAN under the authors' split (10,000 training images as test)
 #   bash benchmarks/fidelity.sh paper      # BiGAN's full 400 epochs (~12 h of a core; call again to resume)
 #   bash benchmarks/fidelity.sh fashion    # BiGAN and the untrained D on Fashion-MNIST
+#   bash benchmarks/fidelity.sh seeds      # the extra seeds measured so far (cheap runs, 50-epoch BiGAN)
 #
 # SEEDS="0 1 2" runs every step for those seeds (default: 0). Models are cached under
 # $GANBENCH_CACHE (default ~/.cache/ganbench): a second call loads them, an interrupted
@@ -123,5 +124,16 @@ case "${1:-}" in
     done
     python benchmarks/learning_curves.py "$STORE" --dataset fashion-mnist --output benchmarks/learning_curves_fashion
     ;;
-  *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout|paper|fashion" >&2; exit 2 ;;
+  seeds)
+    # seeds 1, 2 of the untrained baselines and of BiGAN's one-step start; seed 1 of the 50-epoch BiGAN
+    for s in 1 2; do
+      ganbench run --results "$STORE" --seed "$s" "${RANDOM_D[@]}" --probe knn --probe svm --view d
+      ganbench run --results "$STORE" --seed "$s" "${RANDOM_D_FASHION[@]}" --probe knn --probe svm --view d
+      ganbench run --results "$STORE" --seed "$s" "${BIGAN_START[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    done
+    BIGAN_50=(--model bigan --dataset mnist --data-root "$MNIST" --epochs 50)
+    ganbench run --results "$STORE" --seed 1 "${BIGAN_50[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    ganbench run --results "$STORE" --seed 1 "${BIGAN_50[@]}" --probe knn --view e --view e-hidden --view d --view d-joint
+    ;;
+  *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout|paper|fashion|seeds" >&2; exit 2 ;;
 esac
