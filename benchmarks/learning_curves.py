@@ -113,21 +113,33 @@ def cell(values: list[float]) -> str:
     return f"{mean(values):.4f} ± {stdev(values):.4f} ({len(values)})"
 
 
+# One colour per view in every panel and in both datasets' figures (red and black stay for the
+# baselines' lines); views not named here take the rest of the palette.
+VIEW_COLORS = {"d": "tab:blue", "e": "tab:orange", "e-hidden": "tab:green", "d-joint": "tab:purple",
+               "d-last": "tab:brown", "d-last-rank1": "tab:pink", "d-last-inlp": "tab:cyan"}
+SPARE_COLORS = ["tab:olive", "tab:gray", "gold", "navy", "teal"]
+
+
+def view_colors(lines) -> dict[str, str]:
+    others = sorted({view for _, view in lines} - VIEW_COLORS.keys())
+    return VIEW_COLORS | {view: SPARE_COLORS[i % len(SPARE_COLORS)] for i, view in enumerate(others)}
+
+
 def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
     published, trajectories = PUBLISHED.get(dataset, {}), TRAJECTORIES.get(dataset, {})
     panels = sorted({panel for panel, _ in lines})
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 6.2), dpi=110,
                              squeeze=False)
+    colors = view_colors(lines)
     for ax, panel in zip(axes[0], panels):
         model = model_of(panel)
-        colors = {}
         for (p, view), points in sorted(lines.items()):
             if p != panel:
                 continue
             m = model
             epochs = sorted(points)
-            line, = ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", label=f"{view} (ours)")
-            colors[view] = line.get_color()
+            line, = ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", color=colors[view],
+                            label=f"{view} (ours)")
             trajectory = trajectories.get((m, view))
             if trajectory:
                 ax.plot(sorted(trajectory), [trajectory[e] for e in sorted(trajectory)], marker="s", linestyle="--",
@@ -136,7 +148,7 @@ def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
                 ax.axhline(published[(m, view)], linestyle="-.", linewidth=1, color=line.get_color(), alpha=0.7,
                            label=f"{view}: paper {published[(m, view)]:.4f}")
         for (b, view), values in sorted(flat.items()):
-            if b == f"{model}{AT_INIT}" and view in colors:
+            if b == f"{model}{AT_INIT}" and (panel, view) in lines:
                 ax.axhline(mean(values), linestyle=(0, (1, 3)), linewidth=1.2, color=colors[view],
                            label=f"{view} after 1 step: {mean(values):.4f}")
             elif b == "pixels" or (b == "random-d" and model != "bigan"):
