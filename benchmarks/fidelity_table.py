@@ -6,8 +6,10 @@ One markdown table per dataset copy (the official MNIST test split and the
 ``test=heldout`` one are different data): model · view, probe figure, ours
 as mean ± std over seeds (number of seeds; a label-budget figure also
 carries the standard error over its draws, from the row), the schedule,
-the published figure it is read against, and the gap. Only final weights
-(no ``--at-epoch`` snapshot rows); a seed probed twice keeps its latest row.
+the published figure it is read against, and the gap. Final weights only,
+except for a schedule still training (no final row yet for that model, view,
+figure and schedule): it shows its latest ``--at-epoch`` snapshot, marked
+"epoch E of N epochs". A seed probed twice keeps its latest row.
 """
 
 from __future__ import annotations
@@ -53,16 +55,28 @@ def settings(row: dict) -> str:
 
 
 def collect(rows: list[dict]):
-    latest = {}
+    latest, snapshots = {}, {}
     for row in sorted(rows, key=lambda r: str(r.get("created_at"))):
-        if row["status"] != "ok" or snapshot_epoch(row) is not None:
+        if row["status"] != "ok":
             continue
         figure = next((f for f in FIGURES if (row["probe"], row["metric"]) == f[:2]), None)
         if figure is None:
             continue
         table = (row["dataset"], row["dataset_fingerprint"], (row.get("details") or {}).get("dataset", {}).get("test_split"))
         key = (table, row["model"], row["feature_view"], figure, settings(row))
-        latest[(key, row["seed"])] = row
+        epoch = snapshot_epoch(row)
+        if epoch is None:
+            latest[(key, row["seed"])] = row
+        else:
+            snapshots[(key, epoch, row["seed"])] = row
+    finished = {key for key, _ in latest}
+    newest = defaultdict(int)  # a schedule still training: the latest epoch it was probed at
+    for key, epoch, _ in snapshots:
+        if key not in finished:
+            newest[key] = max(newest[key], epoch)
+    for (key, epoch, seed), row in snapshots.items():
+        if newest.get(key) == epoch:
+            latest[(key[:4] + (f"epoch {epoch} of {key[4]}",), seed)] = row
     grouped = defaultdict(list)
     for (key, _), row in latest.items():
         grouped[key].append(row)
