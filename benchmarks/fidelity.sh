@@ -107,6 +107,10 @@ case "${1:-}" in
     for epoch in 50 100 200; do
       run "${BIGAN_PAPER[@]}" --at-epoch "$epoch" "${ONE_NN[@]}" --view e --view e-hidden --view d
     done
+    # the end of the constant rate, under every probe (the 100-epoch run's probe step)
+    run "${BIGAN_PAPER[@]}" --at-epoch 200 --probe knn --view e --view e-hidden --view d --view d-joint
+    run "${BIGAN_PAPER[@]}" --at-epoch 200 --probe svm --view e-hidden --view d
+    run "${BIGAN_PAPER[@]}" --at-epoch 200 "${BUDGET[@]}" --view e-hidden --view d
     ;;
   fashion)
     run "${BIGAN_FASHION[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
