@@ -102,6 +102,10 @@ case "${1:-}" in
     ;;
   paper)
     run "${BIGAN_PAPER[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    # the final weights under every probe (the 100-epoch run's probe step)
+    run "${BIGAN_PAPER[@]}" --probe knn --view e --view e-hidden --view d --view d-joint
+    run "${BIGAN_PAPER[@]}" --probe svm --view e-hidden --view d
+    run "${BIGAN_PAPER[@]}" "${BUDGET[@]}" --view e-hidden --view d
     # 50: the 100-epoch run's file, byte for byte (it starts this schedule's line in the curves);
     # 100, 200: the constant rate's middle and end, beside the authors' epoch-200 line
     for epoch in 50 100 200; do
