@@ -133,15 +133,16 @@ case "${1:-}" in
     python benchmarks/learning_curves.py "$STORE" --dataset fashion-mnist --output benchmarks/learning_curves_fashion
     ;;
   seeds)
-    # seeds 1, 2 of the untrained baselines and of BiGAN's one-step start; seed 1 of the 50-epoch BiGAN
+    # seeds 1, 2 of the untrained baselines, of BiGAN's one-step start and of the 50-epoch BiGAN
+    BIGAN_50=(--model bigan --dataset mnist --data-root "$MNIST" --epochs 50)
     for s in 1 2; do
       ganbench run --results "$STORE" --seed "$s" "${RANDOM_D[@]}" --probe knn --probe svm --view d
       ganbench run --results "$STORE" --seed "$s" "${RANDOM_D_FASHION[@]}" --probe knn --probe svm --view d
       ganbench run --results "$STORE" --seed "$s" "${BIGAN_START[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+      ganbench run --results "$STORE" --seed "$s" "${BIGAN_START_FASHION[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+      ganbench run --results "$STORE" --seed "$s" "${BIGAN_50[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+      ganbench run --results "$STORE" --seed "$s" "${BIGAN_50[@]}" --probe knn --view e --view e-hidden --view d --view d-joint
     done
-    BIGAN_50=(--model bigan --dataset mnist --data-root "$MNIST" --epochs 50)
-    ganbench run --results "$STORE" --seed 1 "${BIGAN_50[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
-    ganbench run --results "$STORE" --seed 1 "${BIGAN_50[@]}" --probe knn --view e --view e-hidden --view d --view d-joint
     ;;
   *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout|paper|fashion|seeds" >&2; exit 2 ;;
 esac
