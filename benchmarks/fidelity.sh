@@ -48,6 +48,12 @@ WIDE_C=(--probe-opt "c_grid=1e-5,1e-4,1e-3,1e-2,0.1,1,10,100")
 
 seeds() { for s in $SEEDS; do printf -- '--seed %s ' "$s"; done; }
 run() { ganbench run --results "$STORE" $(seeds) "$@"; }
+# a BiGAN's weights under every probe of the 100-epoch run's probe step
+every_probe() {
+  run "$@" --probe knn --view e --view e-hidden --view d --view d-joint
+  run "$@" --probe svm --view e-hidden --view d
+  run "$@" "${BUDGET[@]}" --view e-hidden --view d
+}
 
 case "${1:-}" in
   train)
@@ -102,19 +108,13 @@ case "${1:-}" in
     ;;
   paper)
     run "${BIGAN_PAPER[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
-    # the final weights under every probe (the 100-epoch run's probe step)
-    run "${BIGAN_PAPER[@]}" --probe knn --view e --view e-hidden --view d --view d-joint
-    run "${BIGAN_PAPER[@]}" --probe svm --view e-hidden --view d
-    run "${BIGAN_PAPER[@]}" "${BUDGET[@]}" --view e-hidden --view d
+    every_probe "${BIGAN_PAPER[@]}"
     # 50: the 100-epoch run's file, byte for byte (it starts this schedule's line in the curves);
     # 100, 200: the constant rate's middle and end, beside the authors' epoch-200 line
     for epoch in 50 100 200; do
       run "${BIGAN_PAPER[@]}" --at-epoch "$epoch" "${ONE_NN[@]}" --view e --view e-hidden --view d
     done
-    # the end of the constant rate, under every probe (the 100-epoch run's probe step)
-    run "${BIGAN_PAPER[@]}" --at-epoch 200 --probe knn --view e --view e-hidden --view d --view d-joint
-    run "${BIGAN_PAPER[@]}" --at-epoch 200 --probe svm --view e-hidden --view d
-    run "${BIGAN_PAPER[@]}" --at-epoch 200 "${BUDGET[@]}" --view e-hidden --view d
+    every_probe "${BIGAN_PAPER[@]}" --at-epoch 200  # the end of the constant rate
     ;;
   fashion)
     run "${BIGAN_FASHION[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
@@ -134,15 +134,14 @@ case "${1:-}" in
     ;;
   seeds)
     # seeds 1, 2 of the untrained baselines, of BiGAN's one-step start and of the 50-epoch BiGAN
+    SEEDS="1 2"
     BIGAN_50=(--model bigan --dataset mnist --data-root "$MNIST" --epochs 50)
-    for s in 1 2; do
-      ganbench run --results "$STORE" --seed "$s" "${RANDOM_D[@]}" --probe knn --probe svm --view d
-      ganbench run --results "$STORE" --seed "$s" "${RANDOM_D_FASHION[@]}" --probe knn --probe svm --view d
-      ganbench run --results "$STORE" --seed "$s" "${BIGAN_START[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
-      ganbench run --results "$STORE" --seed "$s" "${BIGAN_START_FASHION[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
-      ganbench run --results "$STORE" --seed "$s" "${BIGAN_50[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
-      ganbench run --results "$STORE" --seed "$s" "${BIGAN_50[@]}" --probe knn --view e --view e-hidden --view d --view d-joint
-    done
+    run "${RANDOM_D[@]}" --probe knn --probe svm --view d
+    run "${RANDOM_D_FASHION[@]}" --probe knn --probe svm --view d
+    run "${BIGAN_START[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    run "${BIGAN_START_FASHION[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    run "${BIGAN_50[@]}" "${ONE_NN[@]}" --view e --view e-hidden --view d
+    run "${BIGAN_50[@]}" --probe knn --view e --view e-hidden --view d --view d-joint
     ;;
   *) echo "usage: bash benchmarks/fidelity.sh train|probe|curves|heldout|paper|fashion|seeds" >&2; exit 2 ;;
 esac

@@ -138,14 +138,13 @@ def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
                 continue
             m = model
             epochs = sorted(points)
-            line, = ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", color=colors[view],
-                            label=f"{view} (ours)")
+            ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", color=colors[view], label=f"{view} (ours)")
             trajectory = trajectories.get((m, view))
             if trajectory:
                 ax.plot(sorted(trajectory), [trajectory[e] for e in sorted(trajectory)], marker="s", linestyle="--",
-                        color=line.get_color(), alpha=0.55, label=f"{view} (authors' code, held-out train)")
+                        color=colors[view], alpha=0.55, label=f"{view} (authors' code, held-out train)")
             if (m, view) in published:
-                ax.axhline(published[(m, view)], linestyle="-.", linewidth=1, color=line.get_color(), alpha=0.7,
+                ax.axhline(published[(m, view)], linestyle="-.", linewidth=1, color=colors[view], alpha=0.7,
                            label=f"{view}: paper {published[(m, view)]:.4f}")
         for (b, view), values in sorted(flat.items()):
             if b == f"{model}{AT_INIT}" and (panel, view) in lines:
