@@ -2,6 +2,7 @@
 
     python benchmarks/train_speed.py --data-root ../shared/data/mnist            # dcgan and bigan, CPU
     python benchmarks/train_speed.py --model dcgan --device cuda --steps 200     # on a GPU
+    python benchmarks/train_speed.py --dataset cifar10 --data-root ../shared/data/cifar-10 --model dcgan
 
 For each model the same networks, optimizers, batch size, width and device
 are trained twice, alternating, ``--rounds`` times:
@@ -13,7 +14,10 @@ are trained twice, alternating, ``--rounds`` times:
   ``torchvision.datasets.MNIST`` with per-image transforms (``Pad(2)`` to
   32 px for dcgan, ``ToTensor``, ``Normalize``), a shuffling ``DataLoader``
   with 2 workers, the loss statistics read with ``.item()`` every step. For
-  bigan the same plain loop feeds the same MLPs.
+  bigan the same plain loop feeds the same MLPs. On CIFAR-10 the example's
+  dataset is torchvision's ``CIFAR10`` item path (uint8 HWC array ->
+  ``PIL.Image`` -> ``ToTensor`` -> ``Normalize``) over the same images: the
+  official binary batches here, which torchvision's reader does not open.
 
 Images per second is steps x batch / wall time of the whole training call
 (start-up included). The ratio ganbench / example, measured in one run, is
@@ -36,7 +40,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets, transforms
 
 from ganbench.datasets.commands import load_dataset
@@ -61,6 +66,30 @@ def torchvision_root(data_root: Path, into: Path) -> Path:
     return into
 
 
+class CifarItems(Dataset):
+    """The images as torchvision's ``CIFAR10`` serves them: ``Image.fromarray`` of an HWC uint8 array, then the transform."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform):
+        self.data = images.permute(0, 2, 3, 1).contiguous().numpy()
+        self.targets = labels.tolist()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int):
+        return self.transform(Image.fromarray(self.data[index])), self.targets[index]
+
+
+def example_data(dataset_name: str, dataset, tv_root: Path | None, pad: list):
+    """The example's training set: torchvision's MNIST reader, or CIFAR-10's item path over the same images."""
+    if dataset_name == "cifar10":
+        norm = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+        return CifarItems(dataset.train_x, dataset.train_y, transforms.Compose([transforms.ToTensor(), norm]))
+    return datasets.MNIST(str(tv_root), train=True, download=False,
+                          transform=transforms.Compose([*pad, transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))]))
+
+
 def build(model_name: str, width: int, dataset, device: torch.device):
     torch.manual_seed(0)
     model = DCGAN(width=width) if model_name == "dcgan" else BiGAN()
@@ -79,12 +108,12 @@ def run_ganbench(model_name, width, dataset, device, steps, batch) -> float:
         return steps * batch / (time.perf_counter() - began)
 
 
-def run_example(model_name, width, dataset, device, steps, batch, tv_root: Path) -> float:
+def run_example(model_name, width, dataset, device, steps, batch, tv_root: Path | None) -> float:
     model = build(model_name, width, dataset, device)
-    pad = [transforms.Pad(2)] if model_name == "dcgan" else []
-    norm = [transforms.Normalize((0.5,), (0.5,))] if model_name == "dcgan" else []
-    data = datasets.MNIST(str(tv_root), train=True, download=False,
-                          transform=transforms.Compose([*pad, transforms.ToTensor(), *norm]))
+    if model_name == "dcgan":
+        data = example_data(dataset.name, dataset, tv_root, [transforms.Pad(2)])
+    else:
+        data = datasets.MNIST(str(tv_root), train=True, download=False, transform=transforms.ToTensor())
     loader = DataLoader(data, batch_size=batch, shuffle=True, num_workers=2, drop_last=True)
     step = dcgan_example_step if model_name == "dcgan" else bigan_plain_step
     began = time.perf_counter()
@@ -141,7 +170,8 @@ def _sync(device: torch.device) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", choices=("dcgan", "bigan", "both"), default="both")
-    parser.add_argument("--data-root", default="../shared/data/mnist")
+    parser.add_argument("--dataset", choices=("mnist", "cifar10"), default="mnist")
+    parser.add_argument("--data-root", default=None, help="[../shared/data/mnist or ../shared/data/cifar-10]")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--batch", type=int, default=128)
@@ -152,10 +182,13 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    dataset = load_dataset("mnist", args.data_root)
+    data_root = args.data_root or f"../shared/data/{'cifar-10' if args.dataset == 'cifar10' else 'mnist'}"
+    dataset = load_dataset(args.dataset, data_root)
     models = ("dcgan", "bigan") if args.model == "both" else (args.model,)
+    if args.dataset == "cifar10" and "bigan" in models:
+        parser.error("bigan's MLPs are MNIST's (28x28 grey): use --model dcgan with --dataset cifar10")
     with tempfile.TemporaryDirectory() as tmp:
-        tv_root = torchvision_root(Path(args.data_root), Path(tmp))
+        tv_root = torchvision_root(Path(data_root), Path(tmp)) if args.dataset == "mnist" else None
         for name in models:
             steps = args.steps or (40 if name == "dcgan" else 300)
             ours, theirs = [], []
@@ -164,7 +197,7 @@ def main():
                 theirs.append(run_example(name, args.width, dataset, device, steps, args.batch, tv_root))
                 print(f"{name} round {r + 1}: ganbench {ours[-1]:.0f} img/s, example {theirs[-1]:.0f} img/s", flush=True)
             record = {
-                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": name,
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": name, "dataset": args.dataset,
                 "width": args.width if name == "dcgan" else None, "batch": args.batch, "steps": steps,
                 "device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
                 "threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -173,7 +206,8 @@ def main():
                 "rounds": {"ganbench": [round(v, 1) for v in ours], "example": [round(v, 1) for v in theirs]},
             }
             print(f"{name}: ganbench {record['ganbench_img_s']} img/s, example {record['example_img_s']} img/s, "
-                  f"ratio {record['ratio']} ({device}, {record['threads']} threads)")
+                  f"ratio {record['ratio']} ({device}, {record['threads']} threads); "
+                  f"{len(dataset.train_y) / record['ganbench_img_s']:.0f} s per epoch of {len(dataset.train_y)} images")
             with open(HERE / "train_speed.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
 

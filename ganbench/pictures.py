@@ -3,7 +3,9 @@ each picture function writes a PNG with torchvision's ``make_grid`` / ``save_ima
 matplotlib and returns its path.
 
 Images are shown at the dataset's size (a 28 px digit the networks see padded
-to 32 is cropped back), as floats in [0, 1].
+to 32 is cropped back), as floats in [0, 1]; a grid is then enlarged by a whole
+factor, nearest neighbour, until its short side is at least
+:data:`MIN_SHORT_SIDE` pixels, so that 28 px digits stay readable on a page.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from torchvision.utils import make_grid, save_image
 
 from .data import fit_back, to_model_input
 from .errors import UsageError
+
+# A picture narrower than this is a thumbnail on a web page: grids are enlarged to it.
+MIN_SHORT_SIDE = 256
 
 
 # -- helpers ----------------------------------------------------------------
@@ -41,10 +46,17 @@ def _needs_latent(prepared) -> None:
                          f"Model.decode); this picture needs one. Models that do: dcgan, acgan, bigan.") from None
 
 
+def enlarged(grid: torch.Tensor, least: int = MIN_SHORT_SIDE) -> torch.Tensor:
+    """``grid (C, H, W)`` repeated ``k`` times along both axes, the smallest whole ``k`` that makes
+    ``min(H, W) * k >= least``: every pixel becomes a k x k block, nothing is interpolated."""
+    k = max(1, -(-least // min(grid.shape[-2:])))
+    return grid.repeat_interleave(k, dim=-2).repeat_interleave(k, dim=-1)
+
+
 def _save(grid: torch.Tensor, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(grid, path)
+    save_image(enlarged(grid), path)
     return path
 
 
@@ -147,9 +159,44 @@ def compute_arithmetic(prepared, classes, indices, pool: int, seed: int):
     return torch.stack(rows), result
 
 
+def arithmetic_labels(prepared, classes, indices) -> list[str]:
+    """The four row labels: what A, B and C are (class names, or the latent indices given) and the result."""
+    if indices is None:
+        names = [prepared.dataset.classes[c] for c in classes]
+    else:
+        names = [f"z[{','.join(map(str, group))}]" for group in indices]
+    rows = [f"{letter}: {name}" for letter, name in zip("ABC", names)]
+    return rows + [f"{names[0]} - {names[1]} + {names[2]}"]
+
+
 def arithmetic(prepared, path, classes, indices, pool: int = 2000, seed: int = 0) -> Path:
+    """The 4 x 4 grid of :func:`compute_arithmetic` with its rows and columns labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
     rows, _ = compute_arithmetic(prepared, classes, indices, pool, seed)
-    return _save(make_grid(rows.flatten(0, 1), nrow=4, padding=2, pad_value=1.0), path)
+    labels = arithmetic_labels(prepared, classes, indices)
+    columns = ["exemplar 1", "exemplar 2", "exemplar 3", "mean z"]
+    last_row = ["+ noise", "+ noise", "+ noise", "result"]
+    fig, axes = plt.subplots(4, 4, figsize=(6.4, 6.6))
+    for r in range(4):
+        for c in range(4):
+            axis = axes[r, c]
+            axis.imshow(rows[r, c].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1,
+                        interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_xlabel((last_row if r == 3 else columns)[c], fontsize=8)
+        axes[r, 0].set_ylabel(labels[r], fontsize=9)
+    fig.suptitle("vector arithmetic on z (DCGAN §6.3): rows A, B, C and the image of A - B + C", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 # -- nearest training images --------------------------------------------------

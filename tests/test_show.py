@@ -31,7 +31,8 @@ def test_samples_grid(tiny, tmp_path):
     prepared, _, _ = tiny
     path = pictures.samples(prepared, tmp_path / "s.png", n=16, seed=3)
     image = looks_like_a_picture(path)
-    assert image.shape == (4 * 30 + 2, 4 * 30 + 2)  # 4 x 4 digits of 28 px, 2 px padding
+    # 4 x 4 digits of 28 px, 2 px padding: 122 px, enlarged 3 times to reach 256 px
+    assert image.shape == (3 * (4 * 30 + 2), 3 * (4 * 30 + 2))
     again = pictures.compute_samples(prepared, 16, 3)
     assert torch.equal(again, pictures.compute_samples(prepared, 16, 3))  # a fixed seed: the same grid
 
@@ -66,7 +67,18 @@ def test_arithmetic_result_is_decode_of_mean_a_minus_mean_b_plus_mean_c(tiny, tm
     by_class = pictures.exemplars_by_class(prepared, pictures.shown(prepared, prepared.model.decode(z)), [0, 1, 2])
     assert [len(g) for g in by_class] == [3, 3, 3]
     path = pictures.arithmetic(prepared, tmp_path / "a.png", [0, 1, 2], None, pool=40)
-    assert looks_like_a_picture(path).shape == (4 * 30 + 2, 4 * 30 + 2)
+    assert min(looks_like_a_picture(path).shape) >= pictures.MIN_SHORT_SIDE
+    assert pictures.arithmetic_labels(prepared, [0, 1, 2], None) == ["A: 0", "B: 1", "C: 2", "0 - 1 + 2"]
+    assert pictures.arithmetic_labels(prepared, None, groups)[1] == "B: z[3,4,5]"
+
+
+def test_enlarged_repeats_every_pixel_into_a_block():
+    grid = torch.arange(2 * 3 * 5, dtype=torch.float32).reshape(2, 3, 5)
+    big = pictures.enlarged(grid, least=10)  # short side 3 -> k = 4 -> 12 x 20
+    assert big.shape == (2, 12, 20)
+    assert torch.equal(big[:, ::4, ::4], grid)  # each block's corner is the original pixel
+    assert torch.equal(big[:, 3::4, 3::4], grid)  # and so is its opposite corner
+    assert torch.equal(pictures.enlarged(grid, least=3), grid)  # already large enough: unchanged
 
 
 def test_neighbors_are_the_nearest_training_images(tiny, tmp_path):
@@ -153,7 +165,8 @@ def test_reconstructions_are_decode_of_encode_of_test_images_and_errors_are_l2(t
     assert error == pytest.approx(float(((real - rebuilt) ** 2).flatten(1).sum(1).sqrt().mean()), rel=1e-5)
     assert baseline == pytest.approx(float(((real.roll(1, 0) - rebuilt) ** 2).flatten(1).sum(1).sqrt().mean()), rel=1e-5)
     path, _, _ = pictures.reconstructions(prepared, tmp_path / "r.png", per_class=2)
-    assert looks_like_a_picture(path).shape == (4 * 30 + 2, 10 * 30 + 2)  # real / rebuilt / real / rebuilt rows
+    # real / rebuilt / real / rebuilt rows, 122 x 302 px enlarged 3 times (short side >= 256)
+    assert looks_like_a_picture(path).shape == (3 * (4 * 30 + 2), 3 * (10 * 30 + 2))
 
 
 def test_reconstructions_of_a_model_without_an_encoder_are_one_line_exit_2(tiny, tmp_path):
