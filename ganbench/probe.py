@@ -43,6 +43,14 @@ class Metric:
     for figures where closer to a value is better (a nearest-neighbour
     distance ratio near 1, a data-copying statistic near 0),
     ``higher_is_better=None`` and ``target`` set to that value.
+
+    ``predictions`` (optional, for classification probes): the class the
+    probe predicted for every test example, in the order of
+    ``ctx.features("test")`` -- an integer array ``(n_test,)``, or
+    ``(draws, n_test)`` when the figure is a mean over label draws. The core
+    checks it against the test split and keeps it beside the store, so that
+    ``ganbench compare`` can test two rows example by example (McNemar, a
+    paired bootstrap). Rows without it still compare, over seeds only.
     """
 
     name: str
@@ -54,6 +62,7 @@ class Metric:
     labels_used: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
+    predictions: Any = None
 
 
 MAX_DETAILS_BYTES = 64 * 1024  # a row is one line of the store; details hold facts, not data

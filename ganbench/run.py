@@ -33,6 +33,7 @@ from .errors import UsageError
 from .paths import dedup_path
 from .plugins import get_registry
 from .options import resolve_options
+from . import predictions
 from .probe import Metric, MetricError, ProbeContext, check_metric
 from .schema import SCHEMA_VERSION
 from .training import SNAPSHOT_EPOCHS, TrainOutcome, Trainer, TrainSettings, model_key, real_sample, set_seed
@@ -728,7 +729,14 @@ def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict
             label = f"metric '{name}'" if name else f"item {position}"
             rows.append(failed(f"probe '{pspec.name}' {label}: {exc}", name))
             continue
-        rows.append(_row(base, pspec, popts, ctx.view, checked, outcome, seconds, "ok", None, dim, extra))
+        row = _row(base, pspec, popts, ctx.view, checked, outcome, seconds, "ok", None, dim, extra)
+        if checked.predictions is not None:
+            try:  # written beside the store by append_rows, before the row
+                row[predictions.PENDING_KEY] = predictions.pending(checked.predictions, ctx.dataset)
+            except predictions.PredictionsError as exc:
+                rows.append(failed(f"probe '{pspec.name}' metric '{checked.name}': {exc}", checked.name))
+                continue
+        rows.append(row)
     if not rows:
         rows.append(failed(f"probe '{pspec.name}' returned no metrics"))
     return rows

@@ -1,16 +1,20 @@
 """The result schema: one row per metric, versioned.
 
-Bump :data:`SCHEMA_VERSION` when a field changes meaning or is removed;
-adding a field is backwards compatible and keeps the version. Readers
-accept rows of any version they know (:data:`KNOWN_VERSIONS`).
+Bump :data:`SCHEMA_VERSION` whenever the fields change. Adding a field is
+an additive bump: rows of every earlier version still read (they lack the
+field, which then counts as null), so :data:`KNOWN_VERSIONS` keeps them.
+Readers accept rows of any version they know.
+
+Versions: 1, the original fields; 2 adds ``predictions`` (the row's
+per-example test predictions, kept beside the store).
 """
 
 from __future__ import annotations
 
 import math
 
-SCHEMA_VERSION = 1
-KNOWN_VERSIONS = frozenset({1})
+SCHEMA_VERSION = 2
+KNOWN_VERSIONS = frozenset({1, 2})
 STATUSES = ("ok", "failed", "diverged")
 
 # name -> (type, meaning). The README's schema table is generated from this.
@@ -50,6 +54,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "error": ("str|null", "the error when status is not ok"),
     "job_key": ("str", "hash of the request (model and options, dataset, seed, schedule, views, probe and options); `ganbench sweep` skips requests with ok rows"),
     "details": ("dict", "probe-specific facts needed to reproduce the figure (chosen C, directions removed, ...)"),
+    "predictions": ("dict|null", "(since version 2) where the row's per-example test predictions are kept: `file` (`predictions/<id>.npz` under the store's folder: `predicted` (draws, n_test) uint8/int16 classes and the test `labels`), its `sha256`, `test_set` (fingerprint of the test images and labels: rows compare example by example only on the same one), `draws`, `n_test`; null or absent when the probe returned none"),
 }
 REQUIRED = ("schema_version", "run_id", "model", "probe", "dataset", "metric", "value", "status")
 

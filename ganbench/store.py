@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import tempfile
 import warnings
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from filelock import FileLock
 
 from .errors import UsageError
 from .paths import DEFAULT_RESULTS
+from .predictions import write_pending
 from .schema import FIELDS, check_row
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: listing plugins needs none
@@ -97,6 +99,7 @@ def append_rows(results_dir: str | os.PathLike, rows: Iterable[dict]) -> Path:
     file, and :class:`StoreWriteError` names that file.
     """
     path = store_path(results_dir)
+    rows = write_pending(path.parent, list(rows), _warn_stderr)
     rows = [_safe_row(row) for row in rows]
     payload = "".join(json.dumps(row, allow_nan=False) + "\n" for row in rows)
     if not payload:
@@ -113,6 +116,10 @@ def append_rows(results_dir: str | os.PathLike, rows: Iterable[dict]) -> Path:
         raise StoreWriteError(f"Could not append {len(rows)} row(s) to {path} ({reason}); the store is unchanged and "
                               f"the rows were {where}{tail}", side) from exc
     return path
+
+
+def _warn_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _append_locked(path: Path, data: bytes) -> None:

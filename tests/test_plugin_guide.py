@@ -75,6 +75,11 @@ def test_the_guides_ae_and_logreg_run_on_mnist_5k(guide_package, tmp_path, monke
     assert row["feature_dim"] == 32 and row["n_train"] == 4000 and row["n_test"] == 1000
     assert row["schedule"]["steps"] == 120 and row["model_config"] == {"code_size": 32, "hidden": 256, "lr": 0.001}
     assert row["value"] > 0.7  # ten digit classes: chance is 0.1
+    # its test predictions are kept beside the store and give its figure
+    from ganbench.predictions import load as load_predictions
+
+    kept = load_predictions(tmp_path / "results", row["predictions"])
+    assert kept.predicted.shape == (1, 1000) and kept.correct.mean() == pytest.approx(row["value"])
 
     # the autoencoder learned: its reconstruction error fell
     folder = Path(tmp_path / "cache" / "models").glob("ae-*").__next__()

@@ -124,6 +124,11 @@ class KNN(Probe):
 
     def evaluate(self, train_x, train_y, test_x, test_y, num_classes) -> dict[str, tuple[float, dict]]:
         """``{name: (accuracy, details)}`` of every setting on one training set."""
+        return {name: (acc, details) for name, (acc, details, _) in
+                self.predict(train_x, train_y, test_x, test_y, num_classes).items()}
+
+    def predict(self, train_x, train_y, test_x, test_y, num_classes) -> dict[str, tuple[float, dict, np.ndarray]]:
+        """``{name: (accuracy, details, predicted class of each test point)}`` of every setting."""
         o = self.options
         settings = self.settings(len(train_x))
         found = {}
@@ -147,7 +152,8 @@ class KNN(Probe):
                        "queries_without_neighbours": int(missing.all(1).sum())}
             if requested != [k]:
                 details["requested_k"] = requested
-            out[name] = (float((vote(labels, weights, num_classes) == test_y).mean()), details)
+            predicted = vote(labels, weights, num_classes)
+            out[name] = (float((predicted == test_y).mean()), details, predicted)
         return out
 
     def check(self, info) -> None:
@@ -160,13 +166,13 @@ class KNN(Probe):
         c = ctx.dataset.num_classes
         per_class, repeats = self.options["labels_per_class"], self.options["repeats"]
         if per_class == 0:
-            draws = [self.evaluate(train_x, train_y, test_x, test_y, c)]
+            draws = [self.predict(train_x, train_y, test_x, test_y, c)]
             n_fit = len(train_x)
         else:
             draws = []
             for r in range(repeats):
                 chosen = label_budget(train_y, per_class, seed=ctx.seed, draw=r)
-                draws.append(self.evaluate(train_x[chosen], train_y[chosen], test_x, test_y, c))
+                draws.append(self.predict(train_x[chosen], train_y[chosen], test_x, test_y, c))
             n_fit = per_class * c
         if self.options["index"] == "ivf":
             short = sum(d[name][1]["queries_short"] for d in draws for name in d)
@@ -184,5 +190,5 @@ class KNN(Probe):
             details["queries_without_neighbours"] = sum(d[name][1]["queries_without_neighbours"] for d in draws)
             metrics.append(Metric(name + suffix, float(values.mean()), True, stderr=stderr, n_train=n_fit,
                                   n_test=len(test_x), labels_used=n_fit if per_class else None,
-                                  details=details))
+                                  details=details, predictions=np.stack([d[name][2] for d in draws])))
         return metrics

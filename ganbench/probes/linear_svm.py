@@ -169,8 +169,12 @@ class LinearModel:
         out = [(block @ u32.T).double() + offset for block in row_blocks(x, rows, device=u.device)]
         return torch.cat(out) if out else torch.zeros(0, len(u), dtype=torch.float64, device=u.device)
 
+    def predict(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(n,) int64 class of each row of ``x`` (or ``x[rows]``), on the CPU."""
+        return self.scores(x, rows).argmax(1).cpu()
+
     def accuracy(self, x: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor | None = None) -> float:
-        predicted = self.scores(x, rows).argmax(1).cpu()
+        predicted = self.predict(x, rows)
         truth = labels if rows is None else labels[rows.cpu()]
         return float((predicted == truth.cpu()).double().mean())
 

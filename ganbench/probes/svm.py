@@ -205,12 +205,12 @@ class SVM(Probe):
         # the fitting rows' spectrum preconditions the refit well enough: no second eigen-decomposition
         final = self._solver(ctx, x, labels, init=selection.model, final=True,
                              spectrum=selecting.spectrum).solve(selection.c)
-        accuracy, n_test = self._test_accuracies(ctx, [final])
+        accuracy, n_test, predicted = self._test_accuracies(ctx, [final])
         details = {"c": selection.c, "val_acc": _by_c(selection.val_acc), **self._common_details(x),
                    "n_fit": len(fit), "n_val": len(val), "refit": "fit+val", "iterations": final.iterations,
                    "max_duality_gap": final.gap, "selection_gaps": _by_c(selection.gaps),
                    **_edge_details(ctx, [selection.c], o["c_grid"])}
-        return _metrics("", accuracy[0], None, len(labels), n_test, None, details)
+        return _metrics("", accuracy[0], None, len(labels), n_test, None, details, predicted)
 
     def _label_budget(self, ctx: ProbeContext, x: torch.Tensor, labels: torch.Tensor) -> list[Metric]:
         """Each test draw chooses its own C on the validation split."""
@@ -263,7 +263,7 @@ class SVM(Probe):
 
     def _budget_metrics(self, ctx, x, finals: list[LinearModel], details: dict) -> list[Metric]:
         o = self.options
-        accuracies, n_test = self._test_accuracies(ctx, finals)
+        accuracies, n_test, predicted = self._test_accuracies(ctx, finals)
         n_labels = o["labels_per_class"] * ctx.dataset.num_classes
         spread = float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else None
         gaps = [m.gap for m in finals]
@@ -271,13 +271,16 @@ class SVM(Probe):
                    "labels_per_class": o["labels_per_class"], **self._common_details(x),
                    "max_duality_gap": None if None in gaps else max(gaps)}
         return _metrics(f"_{n_labels}labels", float(np.mean(accuracies)), standard_error(accuracies), n_labels,
-                        n_test, n_labels, details)
+                        n_test, n_labels, details, predicted)
 
-    def _test_accuracies(self, ctx: ProbeContext, models: list[LinearModel]) -> tuple[list[float], int]:
-        """Test accuracy of each final model; the only place the test split is read."""
+    def _test_accuracies(self, ctx: ProbeContext, models: list[LinearModel]) -> tuple[list[float], int, np.ndarray]:
+        """Test accuracy of each final model, the test count and the ``(models, n_test)`` predicted classes;
+        the only place the test split is read."""
         test_x, test_y = ctx.features("test")
         x, labels = as_tensor(test_x), torch.from_numpy(np.asarray(test_y, dtype=np.int64))
-        return [model.accuracy(x, labels) for model in models], len(labels)
+        predicted = torch.stack([model.predict(x) for model in models]) if models else torch.zeros(0, len(labels))
+        accuracies = [float((p == labels).double().mean()) for p in predicted]
+        return accuracies, len(labels), predicted.numpy()
 
 
 def grid_edge(chosen, c_grid) -> str | None:
@@ -303,7 +306,8 @@ def _by_c(val_acc: dict[float, float | None]) -> dict[str, float | None]:
     return {f"{c:g}": acc for c, acc in val_acc.items()}
 
 
-def _metrics(suffix, accuracy, stderr, n_train, n_test, labels_used, details) -> list[Metric]:
-    common = dict(stderr=stderr, n_train=n_train, n_test=n_test, labels_used=labels_used)
+def _metrics(suffix, accuracy, stderr, n_train, n_test, labels_used, details, predicted=None) -> list[Metric]:
+    """``acc`` and ``err``; both carry the same predictions (stored once: the file is named by its content)."""
+    common = dict(stderr=stderr, n_train=n_train, n_test=n_test, labels_used=labels_used, predictions=predicted)
     return [Metric("acc" + suffix, accuracy, True, details=dict(details), **common),
             Metric("err" + suffix, 1.0 - accuracy, False, details=dict(details), **common)]

@@ -10,7 +10,7 @@ import torch
 import ganbench
 
 from .options import OPTIONS
-from .training import SCHEMES, accuracy, as_input, real_image_statistics, train_classifier
+from .training import SCHEMES, accuracy, as_input, predict, real_image_statistics, train_classifier
 
 VARIANTS = ("real",) + SCHEMES
 
@@ -78,6 +78,7 @@ class Augment(ganbench.Probe):
         train_y = dataset.train_y.numpy()
         test_x, test_y = as_input(dataset.test_x, ctx.device), dataset.test_y.to(ctx.device)
         acc = {v: [] for v in VARIANTS}
+        predicted = {v: [] for v in VARIANTS}  # per draw: the test predictions, for `ganbench compare`
         chosen, validation = [], []
         n_labelled = n_generated = 0
         for draw in range(o["draws"]):
@@ -95,7 +96,8 @@ class Augment(ganbench.Probe):
             for variant in VARIANTS:
                 net = train_classifier(variant, x, y, generated if variant != "real" else x[:0], classes, epochs, seed,
                                        o["width"], o["batch_size"], o["lr"])
-                acc[variant].append(accuracy(scored_network(net, x, o), test_x, test_y, classes))
+                predicted[variant].append(predict(scored_network(net, x, o), test_x, classes).cpu().numpy())
+                acc[variant].append(float((predicted[variant][-1] == test_y.cpu().numpy()).mean()))
             ctx.log(f"augment draw {draw + 1}: test accuracy " + ", ".join(f"{v} {acc[v][-1]:.4f}" for v in VARIANTS))
         details = {"epochs_per_draw": chosen, "val_acc_per_epoch": validation, "ratio": o["ratio"],
                    "bn_statistics": o["bn_statistics"], "n_generated": n_generated,
@@ -106,7 +108,7 @@ class Augment(ganbench.Probe):
             value, stderr = mean_and_stderr(acc[variant])
             n_train = n_labelled + (n_generated if variant != "real" else 0)
             metrics.append(ganbench.Metric(f"acc_{variant}", value, True, stderr=stderr, n_train=n_train,
-                                           details=details, **common))
+                                           details=details, predictions=np.stack(predicted[variant]), **common))
         for scheme in SCHEMES:  # paired over draws: same labels, schedule and initial weights
             value, stderr = mean_and_stderr(np.subtract(acc[scheme], acc["real"]))
             metrics.append(ganbench.Metric(f"gain_{scheme}", value, True, stderr=stderr,

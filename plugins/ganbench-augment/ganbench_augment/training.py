@@ -167,11 +167,14 @@ def real_image_statistics(net: nn.Module, real: torch.Tensor, batch: int = 1000)
 
 
 @torch.no_grad()
+def predict(net: nn.Module, images: torch.Tensor, classes: int, batch: int = 1000) -> torch.Tensor:
+    """The most probable real class of each image (eval mode), on the images' device."""
+    net.eval()
+    with torch.no_grad():
+        return torch.cat([net(images[start:start + batch])[:, :classes].argmax(dim=1)
+                          for start in range(0, len(images), batch)])
+
+
 def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, classes: int, batch: int = 1000) -> float:
     """Fraction of ``images`` whose most probable real class is their label (eval mode)."""
-    net.eval()
-    correct = 0
-    for start in range(0, len(images), batch):
-        predicted = net(images[start:start + batch])[:, :classes].argmax(dim=1)
-        correct += int((predicted == labels[start:start + batch]).sum())
-    return correct / len(images)
+    return int((predict(net, images, classes, batch) == labels).sum()) / len(images)
