@@ -76,7 +76,7 @@ def write_report(report: dict, path: Path) -> Path:
 def load_dataset(name: str, data_root: str | None, options: dict[str, str] | None = None) -> Dataset:
     """The dataset exactly as ``ganbench run --dataset NAME --dataset-opt ...`` loads it (before ``--dedup``),
     so the list's fingerprint is the one ``run --dedup`` looks for."""
-    from ..run import open_dataset, resolve_dataset
+    from ..datasets.open import open_dataset, resolve_dataset
 
     return open_dataset(*resolve_dataset(name, options or {}), data_root)
 
