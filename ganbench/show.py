@@ -4,8 +4,8 @@ Every command takes ``run``'s model / dataset / seed / schedule options (parsed
 by ``run``'s own code, so ``--model-opt dcgan.width=16`` works here too), refuses
 a model that lacks what the picture needs (an encoder, a generator) before
 anything loads, uses the trained model in the cache (training it first only
-when none is there, and saying so), writes one PNG and prints its path. The pictures themselves
-are computed in :mod:`ganbench.pictures`.
+when none is there, and saying so), writes one PNG and prints its path. The
+pictures themselves are computed in :mod:`ganbench.pictures`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ from pathlib import Path
 import click
 
 from .errors import UsageError
+
+# what a picture needs of the model, checked before training (as a probe's ``requires``)
+GENERATOR = frozenset({"generator"})
+ENCODER = frozenset({"encoder", "generator"})
+CAPABILITY_METHODS = {"encoder": "Model.encode", "generator": "Model.sample"}
 
 
 def model_options(command):
@@ -84,13 +89,6 @@ def prepared_model(picture: str, options: dict, needs: frozenset[str] = frozense
     click.echo(f"Using the cached {job.model} if there is one, else training it now "
                f"(seed {job.seed}, cache {job.cache_dir}).", err=True)
     return job, prepare(job)
-
-
-CAPABILITY_METHODS = {"encoder": "Model.encode", "generator": "Model.sample"}
-
-# what a picture needs of the model, checked before training (as a probe's ``requires``)
-GENERATOR = frozenset({"generator"})
-ENCODER = frozenset({"encoder", "generator"})
 
 
 def _finish(path: Path) -> None:
