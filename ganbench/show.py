@@ -18,7 +18,7 @@ from .errors import UsageError
 
 # what a picture needs of the model, checked before training (as a probe's ``requires``)
 GENERATOR = frozenset({"generator"})
-ENCODER = frozenset({"encoder", "generator"})
+ENCODER = frozenset({"encoder"})
 CAPABILITY_METHODS = {"encoder": "Model.encode", "generator": "Model.sample"}
 
 
