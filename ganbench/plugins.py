@@ -63,6 +63,7 @@ BUILTIN_PLUGINS = (
     ("ganbench.probes.knn", "ganbench.builtin.knn"),
     ("ganbench.probes.svm", "ganbench.builtin.svm"),
     ("ganbench.probes.memorization", "ganbench.builtin.memorization"),
+    ("ganbench.probes.dedup", "ganbench.probes.dedup"),
     ("ganbench.probes.quality", "ganbench.builtin.quality"),
     ("ganbench.executors.local", "ganbench.executors.local"),
     ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from . import __version__
 from . import bn_stats as bn
 from .data import Dataset, fit_back, to_model_input, to_uint8
-from .datasets.cache import decode_cache_in
+from .datasets.open import open_dataset, resolve_dataset
 from .device import FEATURE_PRECISION, float32_math, memory_format, resolve_device
 from .errors import UsageError
 from .paths import dedup_path
@@ -141,22 +141,6 @@ def _model_for_checks(mspec, options: dict):
         return mspec.factory(**options)
     except Exception:
         return None
-
-
-def resolve_dataset(name: str, given: dict[str, str]) -> tuple[Any, str | None, dict]:
-    """``(spec, argument, options)`` of a dataset name and its option strings; UsageError on a bad one."""
-    spec = get_registry().get("dataset", name)
-    return spec, spec.match(name), resolve_options(spec.options, given, f"dataset '{name}'")
-
-
-def open_dataset(spec, argument: str | None, options: dict, data_root: str | None,
-                 cache_dir: str | None = None) -> Dataset:
-    """The dataset as every command loads it (``run``, ``sweep``, ``dedup``); decoded
-    datasets are cached under ``cache_dir`` when given (the run's ``--cache-dir``)."""
-    if cache_dir is None:
-        return spec.loader(data_root, argument, **options)
-    with decode_cache_in(Path(cache_dir)):
-        return spec.loader(data_root, argument, **options)
 
 
 def job_key(job: Job, resolved: Resolved, probe_index: int) -> str:

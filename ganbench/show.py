@@ -1,9 +1,11 @@
 """``ganbench show ...``: the pictures GAN papers show, drawn from a cached trained model.
 
-Every command takes ``run``'s model / dataset / seed / schedule options, uses
-the trained model in the cache (training it first only when none is there,
-and saying so), writes one PNG and prints its path. The pictures themselves
-are computed in :mod:`ganbench.pictures`.
+Every command takes ``run``'s model / dataset / seed / schedule options (parsed
+by ``run``'s own code, so ``--model-opt dcgan.width=16`` works here too), refuses
+a model that lacks what the picture needs (an encoder, a generator) before
+anything loads, uses the trained model in the cache (training it first only
+when none is there, and saying so), writes one PNG and prints its path. The
+pictures themselves are computed in :mod:`ganbench.pictures`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from pathlib import Path
 import click
 
 from .errors import UsageError
-from .options import split_assignments
-from .paths import default_cache_dir
+
+# what a picture needs of the model, checked before training (as a probe's ``requires``)
+GENERATOR = frozenset({"generator"})
+ENCODER = frozenset({"encoder"})
+CAPABILITY_METHODS = {"encoder": "Model.encode", "generator": "Model.sample"}
 
 
 def model_options(command):
-    """The options every picture shares: which trained model to draw from, and where to write."""
+    """The options every picture shares: which trained model to draw from, and where to write.
+    They mean what they mean to ``ganbench run`` and are parsed by the same code (:func:`_job`)."""
     options = [
         click.option("--model", required=True, help="Model plugin (see `ganbench list models`)."),
         click.option("--dataset", default="mnist-5k", show_default=True, help="Dataset (see `ganbench list datasets`)."),
@@ -29,7 +35,7 @@ def model_options(command):
         click.option("--epochs", type=click.IntRange(min=0), help="Training epochs [default: the model's schedule]."),
         click.option("--max-steps", type=click.IntRange(min=0), help="Training steps, as given to `ganbench run`."),
         click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size [default: the model's]."),
-        click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE", help="Model option."),
+        click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL.]KEY=VALUE", help="Model option."),
         click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option."),
         click.option("--output", type=click.Path(dir_okay=False), help="PNG to write [default: in the model's cache folder]."),
     ]
@@ -39,12 +45,13 @@ def model_options(command):
 
 
 def _job(model, dataset, seed, data_root, cache_dir, device, epochs, max_steps, batch_size, model_opts, dataset_opts):
-    from .run import Job
+    """The run's job for these options, built and checked as ``ganbench run`` builds and checks its own."""
+    from .cli import build_jobs  # cli imports this module: run's parser is reached at call time
 
-    return Job(model=model, dataset=dataset, probes=[], model_options=dict(split_assignments(model_opts, "--model-opt")),
-               dataset_options=dict(split_assignments(dataset_opts, "--dataset-opt")), seed=seed, data_root=data_root,
-               cache_dir=str(cache_dir or default_cache_dir()), device=device, epochs=epochs, max_steps=max_steps,
-               batch_size=batch_size)
+    [job] = build_jobs([model], [dataset], probes=[], seeds=[seed], model_opts=model_opts, probe_opts=(),
+                       dataset_opts=dataset_opts, cache_dir=cache_dir, views=(), data_root=data_root, device=device,
+                       epochs=epochs, max_steps=max_steps, batch_size=batch_size)
+    return job
 
 
 def prepare(job):
@@ -61,12 +68,27 @@ def prepare(job):
     return prepared
 
 
-def _announce(job) -> None:
-    from .run import resolve
+def check_capabilities(job, picture: str, needs: frozenset[str]) -> None:
+    """A picture the model cannot draw is refused before anything loads or trains."""
+    from .plugins import get_registry
 
-    resolve(job)  # user errors before anything loads
+    registry = get_registry()
+    spec = registry.get("model", job.model)
+    missing = needs - spec.capabilities
+    if missing:
+        able = [s.name for s in registry.all("model") if needs <= s.capabilities]
+        lacks = " and ".join(f"{c} ({CAPABILITY_METHODS.get(c, c)})" for c in sorted(missing))
+        raise UsageError(f"Model '{spec.name}' has no {lacks}; `ganbench show {picture}` needs it. "
+                         f"Models that have it: {', '.join(able) or 'none'}.")
+
+
+def prepared_model(picture: str, options: dict, needs: frozenset[str] = frozenset()):
+    """Every picture's first steps: parse and check the options, then the cached (or newly trained) model."""
+    job = _job(**options)
+    check_capabilities(job, picture, needs)
     click.echo(f"Using the cached {job.model} if there is one, else training it now "
                f"(seed {job.seed}, cache {job.cache_dir}).", err=True)
+    return job, prepare(job)
 
 
 def _finish(path: Path) -> None:
@@ -91,9 +113,7 @@ def samples_command(output, n, sample_seed, **options):
     """A grid of samples drawn at a fixed seed."""
     from . import pictures
 
-    job = _job(**options)
-    _announce(job)
-    prepared = prepare(job)
+    _, prepared = prepared_model("samples", options, GENERATOR)
     path = pictures.samples(prepared, _target(prepared, output, "samples"), n, sample_seed)
     if output:  # the leaderboard's html shows the grid kept in the model's folder
         pictures.samples(prepared, prepared.folder / "samples.png", n, sample_seed)
@@ -109,9 +129,7 @@ def interpolate_command(output, rows, steps, sample_seed, **options):
     """Rows walking in a straight line between two latent points (DCGAN §6.1)."""
     from . import pictures
 
-    job = _job(**options)
-    _announce(job)
-    prepared = prepare(job)
+    _, prepared = prepared_model("interpolate", options, GENERATOR)
     _finish(pictures.interpolate(prepared, _target(prepared, output, "interpolate"), rows, steps, sample_seed))
 
 
@@ -127,9 +145,7 @@ def arithmetic_command(output, concepts, indices, pool, sample_seed, **options):
     """Vector arithmetic on z (DCGAN §6.3): mean z of three exemplars per concept, A - B + C."""
     from . import pictures
 
-    job = _job(**options)
-    _announce(job)
-    prepared = prepare(job)
+    _, prepared = prepared_model("arithmetic", options, GENERATOR)
     chosen = pictures.parse_indices(indices, pool) if indices else None
     names = None if chosen else pictures.parse_concepts(concepts, prepared.dataset)
     _finish(pictures.arithmetic(prepared, _target(prepared, output, "arithmetic"), names, chosen, pool, sample_seed))
@@ -144,9 +160,7 @@ def neighbors_command(output, n, k, sample_seed, **options):
     """Samples beside their nearest training images (L2 in pixel space, FAISS)."""
     from . import pictures
 
-    job = _job(**options)
-    _announce(job)
-    prepared = prepare(job)
+    _, prepared = prepared_model("neighbors", options, GENERATOR)
     _finish(pictures.neighbors(prepared, _target(prepared, output, "neighbors"), n, k, sample_seed))
 
 
@@ -158,9 +172,7 @@ def reconstructions_command(output, per_class, **options):
     """Test images above their reconstructions G(E(x)), for a model with an encoder (bigan)."""
     from . import pictures
 
-    job = _job(**options)
-    _announce(job)
-    prepared = prepare(job)
+    _, prepared = prepared_model("reconstructions", options, ENCODER)
     path, error, baseline = pictures.reconstructions(prepared, _target(prepared, output, "reconstructions"), per_class)
     click.echo(f"mean L2 reconstruction error {error:.3f} (against another test image: {baseline:.3f})", err=True)
     _finish(path)
@@ -172,9 +184,7 @@ def curves_command(output, **options):
     """Losses and D(x) / D(G(z)) (or the model's other statistics) over training, from log.jsonl."""
     from . import pictures
 
-    job = _job(**options)
-    _announce(job)
-    prepared = prepare(job)
+    _, prepared = prepared_model("curves", options)
     _finish(pictures.curves(prepared, _target(prepared, output, "curves")))
 
 
@@ -187,9 +197,7 @@ def filters_command(output, network, layer, units, **options):
     """Guided backpropagation of the most active units of a D layer on real images (DCGAN §6.2), beside random-d's."""
     from . import pictures
 
-    job = _job(**options)
-    _announce(job)
-    prepared = prepare(job)
+    job, prepared = prepared_model("filters", options)
     baseline = None
     if network == "d" and "random-d" in _model_names():
         width_size = {k: v for k, v in prepared.resolved.model_options.items() if k in ("width", "image_size")}

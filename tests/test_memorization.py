@@ -22,9 +22,9 @@ from ganbench.errors import UsageError
 from ganbench.datasets.mnist import load_mnist_5k
 from ganbench.paths import dedup_path
 from ganbench.probe import ProbeContext
-from ganbench.builtin import memorization as builtin_memorization
 from ganbench.probes import memorization
 from ganbench.probes.copying_test import copying_statistic, fit_cells, mann_whitney_u, u_z_score
+from ganbench.probes import dedup
 from ganbench.probes.dedup import dedup_report
 from ganbench.probes.memorization import MemorizationProbe
 from ganbench.probes.memorization_hash import (HashSettings, center_crops, duplicate_groups, hash_bits,
@@ -249,7 +249,7 @@ def test_dedup_report_groups_planted_copies_with_their_sources_and_drops_the_cop
 def test_dedup_command_writes_where_run_dedup_reads(mnist, tmp_path, monkeypatch):
     monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
     group = click.Group()
-    builtin_memorization.register_commands(cli=group)
+    dedup.register_commands(cli=group)
     result = CliRunner().invoke(group, ["dedup", "--dataset", "mnist-5k", "--epochs", "1", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     path = dedup_path(tmp_path / "cache", "mnist-5k", mnist.fingerprint)

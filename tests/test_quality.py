@@ -15,7 +15,7 @@ from ganbench.cli import cli
 from ganbench.probes.quality_classifier import ClassifierSettings, load_or_train
 from ganbench.probes.quality_spaces import FID_WEIGHTS, inception_space, load_inception
 
-from conftest import tiny_dataset
+from ganbench.testing import tiny_dataset
 
 
 @pytest.fixture

@@ -178,3 +178,33 @@ def test_reconstructions_of_a_model_without_an_encoder_are_one_line_exit_2(tiny,
                                       "--device", "cpu", "--cache-dir", job.cache_dir])
     assert result.exit_code == 2
     assert "has no encoder (Model.encode)" in result.output and "Traceback" not in result.output
+
+
+def test_show_takes_model_options_as_run_does(tiny, tmp_path):
+    """``--model-opt dcgan.width=4`` names its model, as in ``ganbench run``: the same cached model is used."""
+    from ganbench.cli import cli
+
+    _, job, _ = tiny
+    out = tmp_path / "prefixed.png"
+    result = CliRunner().invoke(cli, ["show", "samples", "--model", "dcgan", "--model-opt", "dcgan.width=4",
+                                      "--model-opt", "dcgan.nz=8", "--max-steps", "3", "--batch-size", "16",
+                                      "--device", "cpu", "--cache-dir", job.cache_dir, "--output", str(out), "--n", "4"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded the trained model" in result.output  # the unprefixed options' model: nothing trained again
+    looks_like_a_picture(out)
+    other = CliRunner().invoke(cli, ["show", "samples", "--model", "dcgan", "--model-opt", "bigan.width=4",
+                                     "--device", "cpu", "--cache-dir", job.cache_dir])
+    assert other.exit_code == 2 and "model 'bigan' is not among --model dcgan" in other.output
+
+
+def test_reconstructions_without_an_encoder_are_refused_before_training(tmp_path):
+    from ganbench.cli import cli
+
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(cli, ["show", "reconstructions", "--model", "dcgan", "--model-opt", "width=4",
+                                      "--model-opt", "nz=8", "--max-steps", "3", "--batch-size", "16",
+                                      "--device", "cpu", "--cache-dir", str(cache)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "has no encoder (Model.encode)" in lines[0] and "bigan" in lines[0], result.output
+    assert not (cache / "models").exists()  # nothing trained, nothing cached

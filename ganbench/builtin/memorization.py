@@ -1,12 +1,11 @@
-"""Registration of the ``memorization`` probe and ``ganbench dedup``
-(implementation: :mod:`ganbench.probes.memorization`, :mod:`ganbench.probes.dedup`)."""
+"""Registration of the ``memorization`` probe (implementation: :mod:`ganbench.probes.memorization`;
+its ``ganbench dedup`` command registers itself from :mod:`ganbench.probes.dedup`)."""
 
 from __future__ import annotations
 
 from .. import hookimpl
 from ..options import Option
-from ..probes.dedup import dedup_command
-from ..probes.hash_settings import HashSettings
+from .hash_settings import HashSettings
 from ..registry import ProbeSpec
 
 OPTIONS = [
@@ -32,7 +31,3 @@ def register_probes(register):
         version="2", options=OPTIONS, requires={"generator"},
         headline=("copying_ct", "nn_ratio_pixels", "hash_collision_fraction")))
 
-
-@hookimpl
-def register_commands(cli):
-    cli.add_command(dedup_command)

@@ -16,7 +16,7 @@ import click
 
 from .. import hookimpl
 from ..errors import UsageError
-from ..options import resolve_options, split_assignments
+from ..options import split_assignments
 from .roots import resolve_data_root
 
 if TYPE_CHECKING:  # torch is imported by the commands that load data, not by `ganbench --help`
@@ -35,19 +35,16 @@ def _registry():
 
 
 def _spec_and_argument(name: str):
-    spec = _registry().get("dataset", name)
-    argument = spec.match(name)
-    if "{" in spec.name and argument is None:
-        example = spec.name.replace("{", "").replace("}", "")
-        raise UsageError(f"Dataset '{name}' needs its {spec.name[spec.name.index('{'):]} part, e.g. {example}.")
-    return spec, argument
+    from .open import dataset_spec  # at run time: opening datasets imports torch
+
+    return dataset_spec(name)
 
 
 def load_dataset(name: str, root=None, options: dict[str, str] | None = None) -> Dataset:
     """The dataset called ``name`` (``lsun-bedroom``, ``folder:imgs``) with its options checked."""
-    spec, argument = _spec_and_argument(name)
-    resolved = resolve_options(spec.options, options or {}, f"dataset '{name}'")
-    return spec.loader(root, argument, **resolved)
+    from .open import open_dataset, resolve_dataset
+
+    return open_dataset(*resolve_dataset(name, options or {}), root)
 
 
 def disk_size(path: Path) -> int:

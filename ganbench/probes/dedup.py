@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .. import __version__
+from .. import __version__, hookimpl
+from ..builtin.hash_settings import HashSettings
 from ..options import split_assignments
 from ..paths import dedup_path, default_cache_dir
-from .hash_settings import HashSettings
 
 if TYPE_CHECKING:  # torch and faiss are imported when the command runs, not by `ganbench --help`
     from ..data import Dataset
@@ -76,7 +76,7 @@ def write_report(report: dict, path: Path) -> Path:
 def load_dataset(name: str, data_root: str | None, options: dict[str, str] | None = None) -> Dataset:
     """The dataset exactly as ``ganbench run --dataset NAME --dataset-opt ...`` loads it (before ``--dedup``),
     so the list's fingerprint is the one ``run --dedup`` looks for."""
-    from ..run import open_dataset, resolve_dataset
+    from ..datasets.open import open_dataset, resolve_dataset
 
     return open_dataset(*resolve_dataset(name, options or {}), data_root)
 
@@ -104,3 +104,10 @@ def dedup_command(dataset, data_root, dataset_opts, output, cache_dir, radius, e
     write_report(report, path)
     click.echo(f"{data.name}: {len(report['groups'])} duplicate group(s), {len(report['drop'])} of "
                f"{report['n_train']} training images to drop; wrote {path}")
+
+
+@hookimpl
+def register_commands(cli):
+    """``ganbench dedup``: registered here, as ``ganbench data`` is from :mod:`ganbench.datasets.commands`
+    (this module imports no torch until the command runs)."""
+    cli.add_command(dedup_command)

@@ -50,7 +50,7 @@ from scipy.sparse.csgraph import connected_components
 from torch import nn
 
 from ..data import fit_size
-from .hash_settings import CODE_UNITS, CROP, HashSettings  # noqa: F401  (re-exported)
+from ..builtin.hash_settings import CODE_UNITS, CROP, HashSettings  # noqa: F401  (re-exported)
 
 ENCODE_BATCH = 1024
 

@@ -19,17 +19,6 @@ from ganbench_augment import (SCHEMES, Augment, SmallCNN, accuracy, argmax_targe
                               uniform_loss)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread of plain kernels is fastest and keeps results bitwise repeatable."""
-    previous = torch.backends.mkldnn.enabled, torch.get_num_threads()
-    torch.backends.mkldnn.enabled = False
-    torch.set_num_threads(1)
-    yield
-    torch.backends.mkldnn.enabled = previous[0]
-    torch.set_num_threads(previous[1])
-
-
 def test_lsro_loss_is_cross_entropy_against_uniform():
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.5]])
     expected = []

@@ -17,17 +17,6 @@ from ganbench.store import load_results
 from ganbench_wgan_gp import WGANGP, Critic, critic_loss, generator_loss, gradient_penalty
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread of plain kernels is fastest (oneDNN compiles kernels per shape)."""
-    previous = torch.backends.mkldnn.enabled, torch.get_num_threads()
-    torch.backends.mkldnn.enabled = False
-    torch.set_num_threads(1)
-    yield
-    torch.backends.mkldnn.enabled = previous[0]
-    torch.set_num_threads(previous[1])
-
-
 class LinearSquareCritic(nn.Module):
     """D(x) = sum_j a_j x_j^2 + b . x, whose gradient 2 a * x + b is known in closed form."""
 

@@ -1,4 +1,5 @@
-"""How the DCGAN §4.1.1 hash autoencoder is trained (no torch: option defaults and ``ganbench dedup`` read it)."""
+"""How the DCGAN §4.1.1 hash autoencoder is trained (no torch: the memorization probe's option defaults and
+``ganbench dedup`` read it; :mod:`ganbench.probes.memorization_hash` trains it)."""
 
 from __future__ import annotations
 
