@@ -35,6 +35,8 @@ def model_options(command):
         click.option("--epochs", type=click.IntRange(min=0), help="Training epochs [default: the model's schedule]."),
         click.option("--max-steps", type=click.IntRange(min=0), help="Training steps, as given to `ganbench run`."),
         click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size [default: the model's]."),
+        click.option("--at-epoch", type=click.IntRange(min=1),
+                     help="Draw from the weights kept at the end of this epoch of the same training (never trains)."),
         click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL.]KEY=VALUE", help="Model option."),
         click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option."),
         click.option("--output", type=click.Path(dir_okay=False), help="PNG to write [default: in the model's cache folder]."),
@@ -44,13 +46,14 @@ def model_options(command):
     return command
 
 
-def _job(model, dataset, seed, data_root, cache_dir, device, epochs, max_steps, batch_size, model_opts, dataset_opts):
+def _job(model, dataset, seed, data_root, cache_dir, device, epochs, max_steps, batch_size, at_epoch, model_opts,
+         dataset_opts):
     """The run's job for these options, built and checked as ``ganbench run`` builds and checks its own."""
     from .cli import build_jobs  # cli imports this module: run's parser is reached at call time
 
     [job] = build_jobs([model], [dataset], probes=[], seeds=[seed], model_opts=model_opts, probe_opts=(),
                        dataset_opts=dataset_opts, cache_dir=cache_dir, views=(), data_root=data_root, device=device,
-                       epochs=epochs, max_steps=max_steps, batch_size=batch_size)
+                       epochs=epochs, max_steps=max_steps, batch_size=batch_size, at_epoch=at_epoch)
     return job
 
 
@@ -86,8 +89,9 @@ def prepared_model(picture: str, options: dict, needs: frozenset[str] = frozense
     """Every picture's first steps: parse and check the options, then the cached (or newly trained) model."""
     job = _job(**options)
     check_capabilities(job, picture, needs)
-    click.echo(f"Using the cached {job.model} if there is one, else training it now "
-               f"(seed {job.seed}, cache {job.cache_dir}).", err=True)
+    if job.at_epoch is None:
+        click.echo(f"Using the cached {job.model} if there is one, else training it now "
+                   f"(seed {job.seed}, cache {job.cache_dir}).", err=True)
     return job, prepare(job)
 
 
@@ -102,7 +106,11 @@ def show_group():
 
 
 def _target(prepared, output, name) -> Path:
-    return Path(output) if output else prepared.folder / f"{name}.png"
+    """``--output``, else the model's folder; a snapshot's pictures are named by its epoch, beside the final ones."""
+    if output:
+        return Path(output)
+    epoch = prepared.snapshot_epoch
+    return prepared.folder / (f"{name}.png" if epoch is None else f"{name}-epoch-{epoch:04d}.png")
 
 
 @show_group.command("samples")
@@ -115,7 +123,7 @@ def samples_command(output, n, sample_seed, **options):
 
     _, prepared = prepared_model("samples", options, GENERATOR)
     path = pictures.samples(prepared, _target(prepared, output, "samples"), n, sample_seed)
-    if output:  # the leaderboard's html shows the grid kept in the model's folder
+    if output and prepared.snapshot_epoch is None:  # the leaderboard's html shows the final weights' grid
         pictures.samples(prepared, prepared.folder / "samples.png", n, sample_seed)
     _finish(path)
 

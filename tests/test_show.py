@@ -1,5 +1,7 @@
 """Each ``ganbench show`` picture for a tiny dcgan run, checked by value where the picture allows."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -208,3 +210,27 @@ def test_reconstructions_without_an_encoder_are_refused_before_training(tmp_path
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "has no encoder (Model.encode)" in lines[0] and "bigan" in lines[0], result.output
     assert not (cache / "models").exists()  # nothing trained, nothing cached
+
+
+def test_show_at_epoch_draws_the_snapshot_and_never_trains(tmp_path):
+    from ganbench.cli import cli
+
+    cache = tmp_path / "cache"
+    common = ["--model", "dcgan", "--model-opt", "width=4", "--model-opt", "nz=8", "--epochs", "2",
+              "--batch-size", "1000", "--device", "cpu", "--cache-dir", str(cache)]
+    before = CliRunner().invoke(cli, ["show", "samples", "--at-epoch", "1", *common])
+    assert before.exit_code == 2 and "no snapshot" in before.output  # nothing trained yet: refused, not trained
+    assert not list(cache.glob("models/*/checkpoint.pt"))
+    final = CliRunner().invoke(cli, ["show", "samples", "--n", "4", *common])
+    assert final.exit_code == 0, final.output
+    snap = CliRunner().invoke(cli, ["show", "samples", "--n", "4", "--at-epoch", "1", *common])
+    assert snap.exit_code == 0, snap.output
+    final_path, snap_path = (Path(r.output.strip().splitlines()[-1].split("\r")[-1].strip()) for r in (final, snap))
+    assert snap_path.name == "samples-epoch-0001.png" and final_path.name == "samples.png"
+    job = Job(model="dcgan", dataset="mnist-5k", probes=[], model_options={"width": "4", "nz": "8"}, seed=0,
+              cache_dir=str(cache), device="cpu", epochs=2, batch_size=1000, at_epoch=1)
+    expected = pictures.compute_samples(prepare_model(job, lambda _: None), 4, 0)
+    drawn = np.asarray(Image.open(snap_path).convert("L"), dtype=float)
+    grid = pictures.enlarged(pictures.make_grid(expected, nrow=2, padding=2, pad_value=1.0))[0].numpy() * 255
+    assert np.abs(drawn - grid).max() <= 1.0  # the PNG is the snapshot's samples, to a grey level
+    assert not np.array_equal(np.asarray(Image.open(final_path)), np.asarray(Image.open(snap_path)))
