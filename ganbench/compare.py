@@ -42,6 +42,9 @@ from .schema import FIELDS
 RESAMPLES = 10_000
 CONFIDENCE = 0.95
 ALIASES = {"view": "feature_view"}
+# FIELD.KEY in a selection: a key of one of the row's dicts
+CONTAINERS = {"model": "model_config", "probe": "probe_config", "details": "details", "schedule": "schedule",
+              "feature_config": "feature_config", "predictions": "predictions"}
 # what makes two rows one configuration (seeds, runs and times may differ)
 CONFIGURATION = ("model", "model_version", "model_config", "dataset", "dataset_fingerprint", "feature_view",
                  "feature_config", "probe", "probe_version", "probe_config", "metric", "labels_used", "schedule")
@@ -76,13 +79,13 @@ def parse_selection(items, side: str) -> list[tuple[str, str]]:
                              f"model.width=64)")
         name = ALIASES.get(name, name)
         root = name.split(".", 1)[0]
-        if "." in name and root in ("model", "probe"):
-            pass  # model.KEY / probe.KEY: an option of the row's model_config / probe_config
-        elif name == "at_epoch" or root == "details" or name in FIELDS:
+        if "." in name and root in CONTAINERS:
+            pass  # model.KEY / probe.KEY: an option of the row's model_config / probe_config; schedule.KEY, ...
+        elif name == "at_epoch" or name in FIELDS:
             pass
         else:
             raise UsageError(f"--{side} {item!r}: unknown field {name!r}; use a row field ({', '.join(_SELECTABLE)}), "
-                             f"model.OPTION, probe.OPTION, details.KEY or at_epoch")
+                             f"model.OPTION, probe.OPTION, schedule.KEY, details.KEY or at_epoch")
         pairs.append((name, value.strip()))
     return pairs
 
@@ -96,8 +99,8 @@ def field_value(row: dict, name: str):
     if name == "at_epoch":
         return (row.get("details") or {}).get("snapshot_epoch")
     root, _, key = name.partition(".")
-    if key and root in ("model", "probe", "details"):
-        container = row.get({"model": "model_config", "probe": "probe_config", "details": "details"}[root]) or {}
+    if key and root in CONTAINERS:
+        container = row.get(CONTAINERS[root]) or {}
         for part in key.split("."):
             container = container.get(part) if isinstance(container, dict) else None
         return container
@@ -122,8 +125,13 @@ def same_value(stored, given: str) -> bool:
 
 
 def select(rows: list[dict], pairs: list[tuple[str, str]]) -> list[dict]:
-    """The ``ok`` rows matching every pair."""
-    return [r for r in rows if r.get("status") == "ok" and all(same_value(field_value(r, n), v) for n, v in pairs)]
+    """The ``ok`` rows matching every pair; the final weights' rows only, unless ``at_epoch`` is asked for
+    or the selection holds nothing but snapshots (the leaderboard too shows snapshots only when asked)."""
+    chosen = [r for r in rows if r.get("status") == "ok" and all(same_value(field_value(r, n), v) for n, v in pairs)]
+    if any(name == "at_epoch" for name, _ in pairs):
+        return chosen
+    final = [r for r in chosen if field_value(r, "at_epoch") is None]
+    return final or chosen
 
 
 def pick_metric(rows: list[dict], metric: str | None, side: str, headline) -> list[dict]:
@@ -174,7 +182,7 @@ def _differences(rows: list[dict], named_in_metric) -> list[tuple[str, list[str]
     out = []
     for name in CONFIGURATION + ("at_epoch",):
         if name in ("model_config", "probe_config", "feature_config", "schedule"):
-            prefix = {"model_config": "model", "probe_config": "probe", "feature_config": "details.features",
+            prefix = {"model_config": "model", "probe_config": "probe", "feature_config": "feature_config",
                       "schedule": "schedule"}[name]
             ignored = set(named_in_metric(rows[0]["probe"])) if name == "probe_config" else set()
             keys = sorted({k for r in rows for k in (r.get(name) or {})} - ignored)
@@ -215,6 +223,8 @@ def rerun_command(row: dict, store: str) -> str:
             parts.append(f"{flag} {schedule[key]}")
     if field_value(row, "at_epoch") is not None:
         parts.append(f"--at-epoch {field_value(row, 'at_epoch')}")
+    if row.get("dataset") != "mnist-5k":  # the embedded default needs no files
+        parts.append("--data-root DIR")
     parts.append(f"--results {store}")
     return " ".join(parts)
 
