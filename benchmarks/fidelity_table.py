@@ -18,7 +18,7 @@ import argparse
 from collections import defaultdict
 from statistics import mean, stdev
 
-from ganbench.leaderboard import load_references, snapshot_epoch, trained_for
+from ganbench.leaderboard import load_references, snapshot_epoch, still_training, trained_for
 from ganbench.store import read_rows
 
 # (probe, metric) shown, in this order, with how the table names them.
@@ -54,29 +54,26 @@ def settings(row: dict) -> str:
     return ", ".join(parts)
 
 
+def figure_key(row: dict):
+    """(table, model, view, figure, settings) of a row shown here, else None."""
+    figure = next((f for f in FIGURES if (row["probe"], row["metric"]) == f[:2]), None)
+    if figure is None:
+        return None
+    table = (row["dataset"], row["dataset_fingerprint"], (row.get("details") or {}).get("dataset", {}).get("test_split"))
+    return (table, row["model"], row["feature_view"], figure, settings(row))
+
+
 def collect(rows: list[dict]):
-    latest, snapshots = {}, {}
-    for row in sorted(rows, key=lambda r: str(r.get("created_at"))):
-        if row["status"] != "ok":
-            continue
-        figure = next((f for f in FIGURES if (row["probe"], row["metric"]) == f[:2]), None)
-        if figure is None:
-            continue
-        table = (row["dataset"], row["dataset_fingerprint"], (row.get("details") or {}).get("dataset", {}).get("test_split"))
-        key = (table, row["model"], row["feature_view"], figure, settings(row))
-        epoch = snapshot_epoch(row)
-        if epoch is None:
-            latest[(key, row["seed"])] = row
-        else:
-            snapshots[(key, epoch, row["seed"])] = row
-    finished = {key for key, _ in latest}
-    newest = defaultdict(int)  # a schedule still training: the latest epoch it was probed at
-    for key, epoch, _ in snapshots:
-        if key not in finished:
-            newest[key] = max(newest[key], epoch)
-    for (key, epoch, seed), row in snapshots.items():
-        if newest.get(key) == epoch:
-            latest[(key[:4] + (f"epoch {epoch} of {key[4]}",), seed)] = row
+    rows = sorted((r for r in rows if r["status"] == "ok" and figure_key(r) is not None),
+                  key=lambda r: str(r.get("created_at")))
+    latest = {}
+    for row in rows:
+        if snapshot_epoch(row) is None:
+            latest[(figure_key(row), row["seed"])] = row
+    # a schedule still training: its newest snapshot stands for it (the leaderboard's rule, shared)
+    for row, epoch in still_training(rows, key=figure_key):
+        key = figure_key(row)
+        latest[(key[:4] + (f"epoch {epoch} of {key[4]}",), row["seed"])] = row
     grouped = defaultdict(list)
     for (key, _), row in latest.items():
         grouped[key].append(row)
