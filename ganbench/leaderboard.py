@@ -122,7 +122,7 @@ class Cell:
         if self.n > 1 and self.std is not None:
             text = f"{self.mean:.{digits}f} ± {self.std:.{digits}f} (n={self.n})"
         elif self.draw_std is not None:
-            text = f"{self.mean:.{digits}f} ± {self.draw_std:.{digits}f} (n=1; s.d. over {self.draws} label draws)"
+            text = f"{self.mean:.{digits}f} ± {self.draw_std:.{digits}f} (n=1, s.d. of {self.draws} draws)"
         else:
             text = f"{self.mean:.{digits}f} (n={self.n})"
         return text + (f" {GRID_EDGE_MARK}" if self.grid_edge else "")

@@ -86,7 +86,7 @@ def test_n_1_the_spread_over_label_draws_and_c_at_the_grid_edge_are_shown(tmp_pa
     table = table_of(tmp_path, [budget, stored("dcgan", 910, keep=False)])
     row = table.rows[0]
     texts = {c.metric: row.cells[c.key].text() for c in table.columns}
-    assert texts == {"acc_1000labels": "0.9000 ± 0.0123 (n=1; s.d. over 10 label draws) ‡",
+    assert texts == {"acc_1000labels": "0.9000 ± 0.0123 (n=1, s.d. of 10 draws) ‡",
                      "acc_l2_k1_majority": "0.9100 (n=1)"}
 
 
