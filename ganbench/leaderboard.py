@@ -143,11 +143,17 @@ class Row:
     probe_settings: str = ""  # probe settings other than the column's usual ones (``svm standardize=True``)
 
     @property
-    def label(self) -> str:
-        mark = f" {LABEL_MARK}" if self.trains_on_labels else ""
+    def settings(self) -> str:
+        """What sets the row apart beyond model and view: ``25 epochs, width=16; svm standardize=True``."""
         said = ", ".join(part for part in (self.trained, self.differs) if part)
         if self.probe_settings:
             said = f"{said}; {self.probe_settings}" if said else self.probe_settings
+        return said
+
+    @property
+    def label(self) -> str:
+        mark = f" {LABEL_MARK}" if self.trains_on_labels else ""
+        said = self.settings
         differs = f" ({said})" if said else ""
         view = f" · {self.view}" if self.view else ""
         return f"{self.model}{mark}{view}{differs}"
