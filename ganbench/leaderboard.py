@@ -629,8 +629,20 @@ def _score(column: Column, mean: float) -> float:
 
 
 def _competes(row: Row) -> bool:
-    """Rows that may be marked best: trained GANs, not baselines, published figures or models trained on labels."""
-    return row.section == "model" and not row.trains_on_labels
+    """Rows that may be marked best: trained GANs -- not baselines, published figures, models trained on labels,
+    nor a trained model without a generator (a k-means or other feature baseline that fits)."""
+    return row.section == "model" and not row.trains_on_labels and _has_generator(row.model)
+
+
+def _has_generator(model: str) -> bool:
+    """Whether the installed model declares a generator; a model that is not installed is given the benefit."""
+    from .errors import RegistryError
+    from .plugins import get_registry
+
+    try:
+        return "generator" in get_registry().get("model", model).capabilities
+    except (RegistryError, KeyError):
+        return True
 
 
 def _mark_best(columns: list[Column], rows: list[Row], store_dir=None, resamples: int = RESAMPLES) -> list[Column]:

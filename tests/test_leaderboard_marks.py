@@ -58,8 +58,9 @@ def test_the_best_is_bold_only_when_mcnemar_says_it_beats_the_runner_up(tmp_path
     runner_up = shifted(900, only_a=30, only_b=5)  # 875 right, 30 + 5 discordant against "top"
     assert mcnemar(np.arange(N) < 900, runner_up).p < 0.05
     table = table_of(tmp_path / "clear", [stored("top", 900), stored("second", runner_up),
-                                          stored("pixels", 990, trains=False), stored("acgan", 995, labels=True)])
-    assert marks(table) == {"top": "best", "second": "", "pixels": "", "acgan": ""}  # baselines and † never
+                                          stored("pixels", 990, trains=False), stored("acgan", 995, labels=True),
+                                          stored("random-d", 999)])  # a model without a generator, even trained
+    assert marks(table) == {"top": "best", "second": "", "pixels": "", "acgan": "", "random-d": ""}
     assert "| **0.9000 (n=1)** |" in render_md([table])
 
     close = shifted(900, only_a=12, only_b=10)  # 898 right: McNemar p = 0.83, a tie
