@@ -2,24 +2,24 @@
 
     python benchmarks/fidelity_table.py results/reference > /tmp/fidelity_tables.md
 
-One markdown table per dataset copy (the official MNIST test split and the
-``test=heldout`` one are different data): model · view, probe figure, ours
-as mean ± std over seeds (number of seeds; a label-budget figure also
-carries the standard error over its draws, from the row), the schedule,
-the published figure it is read against, and the gap. Final weights only,
-except for a schedule still training (no final row yet for that model, view,
-figure and schedule): it shows its latest ``--at-epoch`` snapshot, marked
-"epoch E of N epochs". A seed probed twice keeps its latest row.
+The same figures as the leaderboard, from the same code: the rows are
+``ganbench.leaderboard.build_tables``' (one table per dataset copy; a seed
+probed twice keeps its latest row; mean ± std over seeds with their number,
+n=1 said as such, a one-seed label-budget figure with the s.d. over its
+draws; final weights only, except for a schedule still training, shown by
+its newest ``--at-epoch`` snapshot as "epoch E of N epochs"; ‡ a C at the
+edge of its grid), written here long-form: model · view, figure, ours, what
+else sets the row apart (schedule, options, probe settings), the published
+figure it is read against, and the gap.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
-from statistics import mean, stdev
+from pathlib import Path
 
-from ganbench.leaderboard import load_references, snapshot_epoch, trained_for
-from ganbench.store import read_rows
+from ganbench.leaderboard import LABEL_MARK, build_tables, load_references
+from ganbench.store import load_results, store_path
 
 # (probe, metric) shown, in this order, with how the table names them.
 FIGURES = [
@@ -36,59 +36,8 @@ PUBLISHED_AS = {
 ORDER = ("bigan", "dcgan", "ortho", "acgan", "wgan-gp", "random-d", "pixels")
 
 
-def settings(row: dict) -> str:
-    """What sets a row's figure apart beyond model, view and probe: width, schedule, odd probe options."""
-    parts = ["trains on labels"] if row.get("trains_on_labels") else []  # not comparable with the unsupervised rows
-    width = (row.get("model_config") or {}).get("width")
-    if width is not None and row["model"] not in ("bigan", "pixels"):
-        parts.append(f"width {width}")
-    trained = trained_for(row.get("schedule") or {})
-    if trained:
-        parts.append(trained)
-    config = row.get("probe_config") or {}
-    if row["probe"] == "svm":
-        if config.get("standardize"):
-            parts.append("standardized")
-        if max(config.get("c_grid") or [1.0]) > 1.0:
-            parts.append(f"C up to {max(config['c_grid']):g}")
-    return ", ".join(parts)
-
-
-def collect(rows: list[dict]):
-    latest, snapshots = {}, {}
-    for row in sorted(rows, key=lambda r: str(r.get("created_at"))):
-        if row["status"] != "ok":
-            continue
-        figure = next((f for f in FIGURES if (row["probe"], row["metric"]) == f[:2]), None)
-        if figure is None:
-            continue
-        table = (row["dataset"], row["dataset_fingerprint"], (row.get("details") or {}).get("dataset", {}).get("test_split"))
-        key = (table, row["model"], row["feature_view"], figure, settings(row))
-        epoch = snapshot_epoch(row)
-        if epoch is None:
-            latest[(key, row["seed"])] = row
-        else:
-            snapshots[(key, epoch, row["seed"])] = row
-    finished = {key for key, _ in latest}
-    newest = defaultdict(int)  # a schedule still training: the latest epoch it was probed at
-    for key, epoch, _ in snapshots:
-        if key not in finished:
-            newest[key] = max(newest[key], epoch)
-    for (key, epoch, seed), row in snapshots.items():
-        if newest.get(key) == epoch:
-            latest[(key[:4] + (f"epoch {epoch} of {key[4]}",), seed)] = row
-    grouped = defaultdict(list)
-    for (key, _), row in latest.items():
-        grouped[key].append(row)
-    return grouped
-
-
-def ours(rows: list[dict]) -> str:
-    values = [r["value"] for r in rows]
-    text = f"{values[0]:.4f}" if len(values) == 1 else f"{mean(values):.4f} ± {stdev(values):.4f} ({len(values)} seeds)"
-    if len(rows) == 1 and rows[0].get("stderr") is not None:
-        text += f" ± {rows[0]['stderr']:.4f} (s.e. over draws)"
-    return text
+def shown(probe: str, metric: str) -> bool:
+    return any((probe, metric) == figure[:2] for figure in FIGURES)
 
 
 def published(references, dataset: str, model: str, view: str, figure) -> tuple[str, float | None]:
@@ -99,27 +48,37 @@ def published(references, dataset: str, model: str, view: str, figure) -> tuple[
     return "—", None
 
 
+def lines(table, references) -> list[str]:
+    """The long-form lines of one leaderboard table."""
+    out = [f"#### {table.title}\n", "| model · view | figure | ours | settings | published | gap |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    entries = []
+    for row in table.rows:
+        if row.section == "reference":
+            continue
+        for column in table.columns:
+            cell = row.cells.get(column.key)
+            figure = next((f for f in FIGURES if (column.probe, column.metric) == f[:2]), None)
+            if cell is None or figure is None:
+                continue
+            entries.append((ORDER.index(row.model) if row.model in ORDER else len(ORDER), row.model, row.view,
+                            FIGURES.index(figure), row.settings, row, figure, cell))
+    for *_, row, figure, cell in sorted(entries, key=lambda e: e[:5]):
+        text, value = published(references, table.dataset, row.model, row.view, figure)
+        gap = "—" if value is None else f"{cell.mean - value:+.4f}"
+        mark = f" {LABEL_MARK}" if row.trains_on_labels else ""
+        out.append(f"| {row.model}{mark} · {row.view} | {figure[2]} | {cell.text()} | {row.settings} | {text} | {gap} |")
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("store", nargs="?", default="results/reference")
     args = parser.parse_args()
+    tables = build_tables(load_results(args.store), shown, (), store_dir=store_path(args.store).parent)
     references = load_references()
-    grouped = collect(read_rows(args.store))
-    tables = sorted({key[0] for key in grouped}, key=lambda t: (t[0], str(t[2])))
-    for dataset, fingerprint, split in tables:
-        title = f"{dataset} ({'heldout: 10,000 training images as test' if split == 'heldout' else 'official test split'}," \
-                f" data {fingerprint[:8]})"
-        print(f"### {title}\n")
-        print("| model · view | figure | ours | settings | published | gap |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        keys = [k for k in grouped if k[0] == (dataset, fingerprint, split)]
-        keys.sort(key=lambda k: (ORDER.index(k[1]) if k[1] in ORDER else len(ORDER), k[1], k[2], FIGURES.index(k[3]), k[4]))
-        for key in keys:
-            _, model, view, figure, setting = key
-            rows = grouped[key]
-            text, value = published(references, dataset, model, view, figure)
-            gap = "—" if value is None else f"{mean(r['value'] for r in rows) - value:+.4f}"
-            print(f"| {model} · {view} | {figure[2]} | {ours(rows)} | {setting} | {text} | {gap} |")
+    for table in tables:
+        print("\n".join(lines(table, references)))
         print()
 
 

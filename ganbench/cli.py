@@ -445,9 +445,11 @@ def results_command(results_dir, fmt):
         click.echo(tabulate(frame[SHORT_COLUMNS], headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
 
 
+from .compare_cli import compare_command  # noqa: E402
 from .leaderboard_cli import leaderboard_command  # noqa: E402
 from .show import show_group  # noqa: E402
 
+cli.add_command(compare_command)
 cli.add_command(leaderboard_command)
 cli.add_command(show_group)
 

@@ -4,26 +4,38 @@
 the formats in :mod:`ganbench.leaderboard_formats` print.
 
 - One table per dataset copy (dataset name + fingerprint of its bytes).
+- Columns: one per (probe, metric) -- those of probes that score features
+  (``requires`` "features": svm, knn) first, then those of probes of samples
+  (quality, memorization); each probe's headline metrics
+  (``ProbeSpec.headline``; every metric of a probe that is not installed or
+  names none), or the metrics ``--metric`` globs select. The table's
+  headline column (the first headline figure with a published figure
+  beside it, else the first column) comes first and is marked.
 - Rows: model x feature view. Rows whose model version, model options,
-  training schedule or feature extraction (``feature_config``) differ never
-  share a cell; the row label says how long a trained model trained
-  (``25 epochs``, ``20 steps``) and in words what else differs (``width=16``).
-- Columns: those of probes that score features (``requires`` "features":
-  svm, knn) first, then those of probes of samples (quality, memorization);
-  each probe's headline metrics (``ProbeSpec.headline``; every
-  metric of a probe that is not installed or names none), or the metrics
-  ``--metric`` globs select. Rows of different probe versions or probe
-  configurations never share a column; the header says in words what
-  differs (``knn k=1,5,20`` vs ``knn k=1``).
-- Cells: mean ± std over seeds with the number of seeds (a seed run twice
-  keeps its latest figure). The best of our rows in each column is marked:
-  the highest, the lowest, or the closest to the metric's target.
+  training schedule, feature extraction (``feature_config``) or probe
+  settings differ never share a cell; the row label says how long a trained
+  model trained (``25 epochs``) and in words what else differs
+  (``width=16``; probe settings other than the column's usual ones as
+  ``svm standardize=True``), so configurations never become new columns.
+- Cells: mean ± std over seeds with the number of seeds (``n=1`` said as
+  such; a single seed of a label-budget figure shows the spread over its
+  label draws instead, labelled so). A seed run twice keeps its latest
+  figure. ``‡`` flags an SVM whose C was chosen at the edge of its grid.
+- Best: only among trained GAN rows (not baselines, not models trained on
+  labels, not published figures), and only when a paired test
+  (:mod:`ganbench.compare`: McNemar or a bootstrap from the per-example
+  predictions, else Welch over seeds) says the top row beats the runner-up
+  with p < 0.05; otherwise the rows not shown to differ from the top one
+  are marked tied.
 - Sections: trained models, then baselines (models that do not train, such
   as raw pixels or an untrained discriminator), then published figures from
   :mod:`ganbench.references` (``references.csv``).
 - Failed and diverged runs are counted per row (a ``failed`` column).
 - Rows of training snapshots (``ganbench run --at-epoch E``) are left out
-  unless asked for; shown, they never share a cell with the final weights.
+  unless asked for, except for a schedule still training (no row of its
+  final weights yet): its newest snapshot stands for it, labelled
+  ``epoch E of N epochs``. Shown, snapshots never share a cell with the
+  final weights.
 - Rows of a probe's older versions are left out once the store holds rows
   of a newer one (a new version measures differently: its figures do not
   compare with the old); ``all_versions`` shows them, in their own columns.
@@ -42,25 +54,31 @@ from typing import Callable, Sequence
 import pandas as pd
 
 LABEL_MARK = "†"
+GRID_EDGE_MARK = "‡"
+TIED_MARK = "≈"
+SIGNIFICANCE = 0.05  # the best is marked only when it beats the runner-up at this level
+RESAMPLES = 2000  # bootstrap resamples of the leaderboard's tests (ganbench compare uses more)
 SECTIONS = ("model", "baseline", "reference")
 SECTION_TITLES = {"model": "trained models", "baseline": "baselines", "reference": "published figures"}
 
 
 @dataclass
 class Column:
-    """One comparable figure: a metric of one probe version and configuration."""
+    """One comparable figure: a metric of one probe (and version). Probe settings are not columns: a row
+    whose settings differ from the column's usual ones (``probe_config``, the most common) says so in its label."""
 
     probe: str
     metric: str
     probe_version: str
     probe_config: dict
-    differs: str = ""  # what sets it apart from its sibling columns, in words
+    differs: str = ""  # what sets it apart from its sibling columns, in words (only versions, with all_versions)
     higher_is_better: bool | None = True
     target: float | None = None
+    headline: bool = False  # the table's headline figure: first, and marked
 
     @property
     def key(self) -> tuple:
-        return (self.probe, self.metric, str(self.probe_version), _canonical(self.probe_config))
+        return (self.probe, self.metric, str(self.probe_version))
 
     @property
     def direction(self) -> str:
@@ -72,22 +90,42 @@ class Column:
     def title(self) -> str:
         """``knn acc_l2_k1_majority (k=1,5,20) ↑``"""
         differs = f" ({self.differs})" if self.differs else ""
-        return f"{self.probe} {self.metric}{differs} {self.direction}"
+        mark = "headline: " if self.headline else ""
+        return f"{mark}{self.probe} {self.metric}{differs} {self.direction}"
 
 
 @dataclass
 class Cell:
+    """A figure: the mean over ``n`` seeds (``std`` their spread), or a published one (``published``).
+
+    ``draw_std`` is the spread over the label draws of a single seed's
+    figure; ``grid_edge`` says an SVM chose C at an edge of its grid;
+    ``best`` and ``tied`` are set by the paired tests; ``records`` are the
+    rows behind the figure (one per seed).
+    """
+
     mean: float
     std: float | None = None
     n: int = 1
     best: bool = False
+    published: bool = False
+    tied: bool = False
+    draws: int | None = None
+    draw_std: float | None = None
+    grid_edge: str | None = None
+    records: list = field(default_factory=list, repr=False)
 
     def text(self, digits: int = 4) -> str:
+        if self.published:
+            spread = f" ± {self.std:.{digits}f}" if self.std is not None else ""
+            return f"{self.mean:.{digits}f}{spread}"
         if self.n > 1 and self.std is not None:
-            return f"{self.mean:.{digits}f} ± {self.std:.{digits}f} ({self.n})"
-        if self.std is not None:  # a published figure with its spread
-            return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
-        return f"{self.mean:.{digits}f}"
+            text = f"{self.mean:.{digits}f} ± {self.std:.{digits}f} (n={self.n})"
+        elif self.draw_std is not None:
+            text = f"{self.mean:.{digits}f} ± {self.draw_std:.{digits}f} (n=1, s.d. of {self.draws} draws)"
+        else:
+            text = f"{self.mean:.{digits}f} (n={self.n})"
+        return text + (f" {GRID_EDGE_MARK}" if self.grid_edge else "")
 
 
 @dataclass
@@ -102,11 +140,20 @@ class Row:
     model_keys: list[str] = field(default_factory=list)  # trained-model cache keys, for pictures
     note: str = ""
     trained: str = ""  # how long the model trained, in words; every trained model's label says it
+    probe_settings: str = ""  # probe settings other than the column's usual ones (``svm standardize=True``)
+
+    @property
+    def settings(self) -> str:
+        """What sets the row apart beyond model and view: ``25 epochs, width=16; svm standardize=True``."""
+        said = ", ".join(part for part in (self.trained, self.differs) if part)
+        if self.probe_settings:
+            said = f"{said}; {self.probe_settings}" if said else self.probe_settings
+        return said
 
     @property
     def label(self) -> str:
         mark = f" {LABEL_MARK}" if self.trains_on_labels else ""
-        said = ", ".join(part for part in (self.trained, self.differs) if part)
+        said = self.settings
         differs = f" ({said})" if said else ""
         view = f" · {self.view}" if self.view else ""
         return f"{self.model}{mark}{view}{differs}"
@@ -255,17 +302,53 @@ def trained_for(schedule: dict) -> str | None:
     return count(epochs, "epoch") if epochs else None
 
 
-def _row_identity(r: dict) -> tuple:
+STILL_TRAINING = "_still_training"  # a snapshot row standing for its schedule, which has no final row yet
+SHOWING_SNAPSHOTS = "_showing_snapshots"  # --snapshots: every snapshot row shown, each labelled at_epoch
+
+
+def _row_identity(r: dict, probe_settings: str = "") -> tuple:
     schedule = {k: v for k, v in _dict(r.get("schedule")).items() if k not in ("steps", "epochs", "max_steps")}
     trained = trained_for(_dict(r.get("schedule")))
     if trained:
         schedule["trained"] = trained
     features = {f"features.{k}": v for k, v in _dict(r.get("feature_config")).items()}
     variant = {"version": r.get("model_version"), **_dict(r.get("model_config")), **schedule, **features}
-    if schedule:  # a snapshot of a training is not its final weights: never one cell
+    if r.get(STILL_TRAINING) is not None:  # stands for its schedule; "trained" says the epoch
+        variant["trained"] = f"epoch {r[STILL_TRAINING]} of {trained}"
+    elif schedule and r.get(SHOWING_SNAPSHOTS):  # a snapshot of a training is not its final weights: never one cell
         epoch = snapshot_epoch(r)
         variant["at_epoch"] = "final" if epoch is None else epoch
-    return (r["model"], r.get("feature_view") or "", _canonical(variant)), variant
+    return (r["model"], r.get("feature_view") or "", _canonical(variant), probe_settings), variant
+
+
+def _training(r: dict) -> tuple:
+    """One training: dataset copy, model, version, options and schedule (not the steps trained so far)."""
+    schedule = {k: v for k, v in _dict(r.get("schedule")).items() if k != "steps"}
+    return (r["dataset"], r.get("dataset_fingerprint"), r["model"], r.get("model_version"),
+            _canonical(_dict(r.get("model_config"))), _canonical(schedule))
+
+
+def _training_key(r: dict) -> tuple:
+    """What a snapshot's figure stands for: the training, view, extraction, probe, its settings and metric."""
+    return _training(r) + (r.get("feature_view"), _canonical(r.get("feature_config")), r["probe"],
+                           r.get("probe_version"), _canonical(_column_config(r)), r.get("metric"))
+
+
+def still_training(rows: Sequence[dict], key: Callable[[dict], tuple] = _training_key,
+                   finished_by: Callable[[dict], tuple] | None = None) -> list[tuple[dict, int]]:
+    """``(row, epoch)`` of the snapshot rows that stand for a schedule still training: those of the newest
+    ``--at-epoch`` snapshot of each ``key`` whose ``finished_by`` (default: ``key``; the leaderboard: the
+    training itself, whatever was probed) has no row of the final weights (``ok`` rows only).
+    The leaderboard and ``benchmarks/fidelity_table.py`` show these in place of the missing final row."""
+    ok = [r for r in rows if r.get("status") == "ok"]
+    finished_by = finished_by or key
+    finished = {finished_by(r) for r in ok if snapshot_epoch(r) is None}
+    newest: dict[tuple, int] = {}
+    for r in ok:
+        epoch, k = snapshot_epoch(r), key(r)
+        if epoch is not None and finished_by(r) not in finished:
+            newest[k] = max(newest.get(k, epoch), epoch)
+    return [(r, snapshot_epoch(r)) for r in ok if snapshot_epoch(r) is not None and newest.get(key(r)) == snapshot_epoch(r)]
 
 
 def _section(r: dict) -> str:
@@ -285,7 +368,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = None,
                  references: Sequence[Reference] = (), snapshots: bool = False,
-                 all_versions: bool = False) -> list[Table]:
+                 all_versions: bool = False, store_dir=None, resamples: int = RESAMPLES) -> list[Table]:
     """The leaderboard's tables (see the module docstring).
 
     ``snapshots``: also show rows of training snapshots (``--at-epoch``, the
@@ -293,12 +376,18 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
     by default they are left out and each table's notes count them.
     ``all_versions``: also show rows of a probe's older versions; by default
     only its newest version in the store is shown and the notes count the rest.
+    ``store_dir``: the store's folder, where the rows' per-example predictions
+    are (the paired tests behind "best" fall back to seeds without them).
     """
     keep = keep or metric_filter(None, True)
     records = _records(frame) if len(frame) else []
     hidden: dict[tuple, int] = {}
     if not snapshots:
-        records = _leave_out(records, lambda r: snapshot_epoch(r) is not None, hidden)
+        standing = {id(r): epoch for r, epoch in still_training(records, finished_by=_training)}
+        records = _leave_out(records, lambda r: snapshot_epoch(r) is not None and id(r) not in standing, hidden)
+        records = [{**r, STILL_TRAINING: standing[id(r)]} if id(r) in standing else r for r in records]
+    else:
+        records = [{**r, SHOWING_SNAPSHOTS: True} for r in records]
     older: dict[tuple, int] = {}
     if not all_versions:
         newest = _newest_versions(records)
@@ -318,7 +407,7 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
             else:
                 title = f"{dataset} ({f'test={split}, ' if split else ''}data {str(fingerprint)[:8]})"
             table = _build_table(dataset, str(fingerprint), title, rows, keep,
-                                 [ref for ref in references if ref.dataset == dataset])
+                                 [ref for ref in references if ref.dataset == dataset], store_dir, resamples)
             if hidden.get((dataset, fingerprint)):
                 table.notes.append(f"{hidden[(dataset, fingerprint)]} row(s) of training snapshots (--at-epoch) "
                                    f"not shown: `ganbench leaderboard --snapshots` shows them")
@@ -368,7 +457,8 @@ def _test_split(rows: list[dict]) -> str | None:
     return None
 
 
-def _build_table(dataset, fingerprint, title, records, keep, references) -> Table:
+def _build_table(dataset, fingerprint, title, records, keep, references, store_dir=None,
+                 resamples: int = RESAMPLES) -> Table:
     figures = [r for r in records if r["status"] == "ok" and _is_number(r.get("value")) and r.get("metric")]
     kept = {r["probe"] for r in figures if keep(r["probe"], r["metric"])}
     # a probe whose rows hold none of its headline metrics (an older version, other settings) shows them all
@@ -379,11 +469,16 @@ def _build_table(dataset, fingerprint, title, records, keep, references) -> Tabl
     rows: dict[tuple, Row] = {}
     variants: dict[tuple, list] = {}
 
+    def settings(r) -> str:
+        column = by_key.get(_column_key(r))
+        return _settings_text(column, r) if column is not None else ""
+
     def row_for(r) -> Row:
-        identity, variant = _row_identity(r)
+        identity, variant = _row_identity(r, settings(r))
         if identity not in rows:
             rows[identity] = Row(_section(r), r["model"], r.get("feature_view") or "samples",
-                                 trains_on_labels=bool(r.get("trains_on_labels")), trained=variant.get("trained", ""))
+                                 trains_on_labels=bool(r.get("trains_on_labels")), trained=variant.get("trained", ""),
+                                 probe_settings=identity[3])
             variants.setdefault(identity[:2], []).append((identity, variant))
         row = rows[identity]
         key = r.get("model_config_hash")
@@ -395,24 +490,70 @@ def _build_table(dataset, fingerprint, title, records, keep, references) -> Tabl
     latest: dict[tuple, dict] = {}
     for r in sorted(ok, key=lambda r: str(r.get("created_at"))):
         column = by_key[_column_key(r)]
-        latest[(_row_identity(r)[0], column.key, r.get("seed"))] = r
-    values: dict[tuple, list[float]] = {}
+        latest[(_row_identity(r, settings(r))[0], column.key, r.get("seed"))] = r
+    behind: dict[tuple, list[dict]] = {}
     for (identity, ckey, _), r in latest.items():
         row_for(r)
-        values.setdefault((identity, ckey), []).append(float(r["value"]))
-    for (identity, ckey), vals in values.items():
-        series = pd.Series(vals, dtype=float)
-        rows[identity].cells[ckey] = Cell(float(series.mean()), float(series.std(ddof=1)) if len(vals) > 1 else None, len(vals))
+        behind.setdefault((identity, ckey), []).append(r)
+    for (identity, ckey), records_of_cell in behind.items():
+        rows[identity].cells[ckey] = _cell(records_of_cell)
     _count_failures(records, row_for)
     for group in variants.values():  # the label says what sets a row apart; "trained" it says always
         unsaid = [{k: x for k, x in v.items() if k != "trained"} for _, v in group]
         for (identity, _), text in zip(group, differences(unsaid)):
             rows[identity].differs = text
-    _mark_best(columns, list(rows.values()))
-    ordered = sorted(rows.values(), key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.differs))
+    untested = _mark_best(columns, list(rows.values()), store_dir, resamples)
+    ordered = sorted(rows.values(), key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.trained, r.differs,
+                                                   r.probe_settings))
+    columns = _headline_first(columns, references)
     table = Table(dataset, fingerprint, title, columns, ordered)
+    if untested:
+        table.notes.append("No best marked in " + ", ".join(c.title.replace("headline: ", "") for c in untested)
+                           + ": the top two trained rows cannot be told apart by a test (one seed each, without "
+                           "per-example predictions); more seeds or a re-run that keeps predictions can")
     _add_references(table, references)
     return table
+
+
+def _cell(records: list[dict]) -> Cell:
+    """The figure of one row and column from its rows (one per seed)."""
+    values = pd.Series([float(r["value"]) for r in records], dtype=float)
+    cell = Cell(float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else None, len(values),
+                records=records)
+    details = [_dict(r.get("details")) for r in records]
+    edges = sorted({str(d["c_at_grid_edge"]) for d in details if d.get("c_at_grid_edge")})
+    cell.grid_edge = "/".join(edges) or None
+    draws = details[0].get("draws")
+    if len(records) == 1 and isinstance(draws, int) and draws > 1:  # one seed: the spread over its label draws
+        spread = details[0].get("std")
+        if not _is_number(spread) and _is_number(records[0].get("stderr")):
+            spread = records[0]["stderr"] * math.sqrt(draws)
+        if _is_number(spread):
+            cell.draws, cell.draw_std = draws, float(spread)
+    return cell
+
+
+def _settings_text(column: Column, r: dict) -> str:
+    """``svm standardize=True``: the row's probe settings where they differ from the column's usual ones."""
+    config = _column_config(r)
+    if _canonical(config) == _canonical(column.probe_config):
+        return ""
+    return f"{r['probe']} {differences([column.probe_config, config])[1]}"
+
+
+def _headline_first(columns: list[Column], references: Sequence[Reference]) -> list[Column]:
+    """The table's headline column first, marked: the first column (probes that score features first) holding
+    its probe's first headline figure (knn's 1-NN L2 accuracy, svm's accuracy), else the first column."""
+    if not columns:
+        return columns
+
+    def is_first_headline(c: Column) -> bool:
+        patterns = registry_headline(c.probe)
+        return bool(patterns) and fnmatchcase(c.metric, patterns[0])
+
+    chosen = next((c for c in columns if is_first_headline(c)), columns[0])
+    chosen.headline = True
+    return [chosen] + [c for c in columns if c is not chosen]
 
 
 def registry_named_in_metric(probe: str) -> frozenset:
@@ -428,23 +569,32 @@ def _column_config(r: dict) -> dict:
 
 
 def _column_key(r: dict) -> tuple:
-    return (r["probe"], r["metric"], str(r.get("probe_version")), _canonical(_column_config(r)))
+    return (r["probe"], r["metric"], str(r.get("probe_version")))
 
 
 def _columns(ok: list[dict]) -> list[Column]:
+    """One column per (probe, metric, version); its ``probe_config`` is the settings most of its rows used
+    (ties: the first in sorted order), against which the other rows' labels say what differs."""
     found: dict[tuple, Column] = {}
+    configs: dict[tuple, dict[str, int]] = {}
     for r in ok:
         key = _column_key(r)
         if key not in found:
             target = r.get("target")
-            found[key] = Column(r["probe"], r["metric"], str(r.get("probe_version")), _column_config(r),
+            found[key] = Column(r["probe"], r["metric"], str(r.get("probe_version")), {},
                                 higher_is_better=r.get("higher_is_better"),
                                 target=float(target) if _is_number(target) else None)
+        counts = configs.setdefault(key, {})
+        config = _canonical(_column_config(r))
+        counts[config] = counts.get(config, 0) + 1
+    for key, counts in configs.items():
+        # the most used settings; on a tie the one setting fewest options apart from the defaults
+        found[key].probe_config = json.loads(min(counts, key=lambda c: (-counts[c], len(json.loads(c)), c)))
     groups: dict[tuple, list[Column]] = {}
     for column in found.values():
         groups.setdefault((column.probe, column.metric), []).append(column)
     for group in groups.values():
-        described = differences([{"version": c.probe_version, **c.probe_config} for c in group])
+        described = differences([{"version": c.probe_version} for c in group])
         for column, text in zip(group, described):
             column.differs = text.replace("version=", "v")
     return sorted(found.values(), key=lambda c: (not _scores_features(c.probe), c.probe, c.metric, c.differs))
@@ -478,16 +628,67 @@ def _score(column: Column, mean: float) -> float:
     return mean if column.higher_is_better else -mean
 
 
-def _mark_best(columns: list[Column], rows: list[Row]) -> None:
+def _competes(row: Row) -> bool:
+    """Rows that may be marked best: trained GANs -- not baselines, published figures, models trained on labels,
+    nor a trained model without a generator (a k-means or other feature baseline that fits)."""
+    return row.section == "model" and not row.trains_on_labels and _has_generator(row.model)
+
+
+def _has_generator(model: str) -> bool:
+    """Whether the installed model declares a generator; a model that is not installed is given the benefit."""
+    from .errors import RegistryError
+    from .plugins import get_registry
+
+    try:
+        return "generator" in get_registry().get("model", model).capabilities
+    except (RegistryError, KeyError):
+        return True
+
+
+def _mark_best(columns: list[Column], rows: list[Row], store_dir=None, resamples: int = RESAMPLES) -> list[Column]:
+    """Bold the top competing row only where a paired test says it beats the runner-up (p < 0.05); where the
+    test finds no difference, mark the top row and every row the tests do not tell from it as tied. Returns the
+    columns where no test was possible between the top two (one seed each without predictions): nothing marked."""
+    untested = []
     for column in columns:
-        cells = [row.cells[column.key] for row in rows if column.key in row.cells]
-        scores = [_score(column, c.mean) for c in cells]
-        finite = [s for s in scores if math.isfinite(s)]
-        if len(cells) < 2 or not finite:
+        ranked = [(_score(column, row.cells[column.key].mean), row.cells[column.key]) for row in rows
+                  if _competes(row) and column.key in row.cells]
+        ranked = sorted([(s, c) for s, c in ranked if math.isfinite(s)], key=lambda sc: -sc[0])
+        if len(ranked) < 2:
             continue
-        top = max(finite)
-        for cell, score in zip(cells, scores):
-            cell.best = score == top
+        top, runner_up = ranked[0][1], ranked[1][1]
+        p_runner_up = _p_value(column, top, runner_up, store_dir, resamples)
+        if p_runner_up is None:
+            untested.append(column)
+        elif p_runner_up < SIGNIFICANCE:
+            top.best = True
+        else:
+            top.tied = runner_up.tied = True
+            for _, cell in ranked[2:]:
+                p = _p_value(column, top, cell, store_dir, resamples)
+                cell.tied = p is not None and p >= SIGNIFICANCE
+    return untested
+
+
+def _p_value(column: Column, a: Cell, b: Cell, store_dir, resamples: int) -> float | None:
+    """The paired test's p-value for two cells' rows (:func:`ganbench.compare.compare_rows`); None when no
+    test is possible (one seed without per-example predictions)."""
+    from pathlib import Path
+
+    from .compare import compare_rows
+    from .errors import UsageError
+
+    rows_a, rows_b = a.records, b.records
+    if column.higher_is_better is None and column.target is not None:  # closeness to the target is what ranks
+        def closeness(records):
+            return [{**r, "value": -abs(float(r["value"]) - column.target), "higher_is_better": True,
+                     "predictions": None} for r in records]
+        rows_a, rows_b = closeness(rows_a), closeness(rows_b)
+    try:
+        return compare_rows(Path(store_dir) if store_dir else Path("/nonexistent"), rows_a, rows_b,
+                            resamples=resamples).p
+    except UsageError:
+        return None
 
 
 def _add_references(table: Table, references: Sequence[Reference]) -> None:
@@ -506,6 +707,6 @@ def _add_references(table: Table, references: Sequence[Reference]) -> None:
             rows[(ref.cite, ref.model)] = Row("reference", ref.model, "", differs=ref.cite)
             table.rows.append(rows[(ref.cite, ref.model)])
         for column in targets:
-            rows[(ref.cite, ref.model)].cells[column.key] = Cell(ref.value, ref.std, 1)
+            rows[(ref.cite, ref.model)].cells[column.key] = Cell(ref.value, ref.std, 1, published=True)
         if note + converted not in table.notes:
             table.notes.append(note + converted)

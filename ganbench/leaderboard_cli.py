@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .paths import DEFAULT_RESULTS, default_cache_dir
-from .store import load_results
+from .store import load_results, store_path
 
 
 def sample_thumbnails(cache_dir: Path, tables) -> dict:
@@ -47,7 +47,7 @@ def leaderboard_command(results_dir, fmt, output, metrics, all_metrics, width, r
 
     frame = load_results(results_dir)
     tables = build_tables(frame, metric_filter(metrics, all_metrics), load_references() if references else (),
-                          snapshots=snapshots, all_versions=all_versions)
+                          snapshots=snapshots, all_versions=all_versions, store_dir=store_path(results_dir).parent)
     if not tables:
         text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else "")
     else:

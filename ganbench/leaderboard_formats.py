@@ -17,11 +17,16 @@ from typing import Sequence
 
 from tabulate import tabulate
 
-from .leaderboard import LABEL_MARK, SECTION_TITLES, Table
+from .leaderboard import GRID_EDGE_MARK, LABEL_MARK, SECTION_TITLES, TIED_MARK, Table
 
 BEST_MARK = "*"
-LEGEND = (f"↑ higher is better · ↓ lower is better · → t closest to t is better · {BEST_MARK} best of our rows in "
-          f"the column · mean ± std (n seeds) · {LABEL_MARK} trained on labels · published figures are the papers' own")
+LEGEND = (f"↑ higher is better · ↓ lower is better · → t closest to t is better · headline: the table's headline "
+          f"figure · {BEST_MARK} best of the trained GAN rows (not baselines, not {LABEL_MARK}), ahead of the "
+          f"runner-up by a paired test (McNemar or a bootstrap on the per-example predictions, else Welch over "
+          f"seeds; p < 0.05) · {TIED_MARK} tied for best: the paired test finds no difference from the top row "
+          f"(p ≥ 0.05); no mark: no test possible (see the notes) · mean ± std (n=seeds); n=1: one seed, with the s.d. over "
+          f"its label draws where it has some · {GRID_EDGE_MARK} C chosen at the edge of its grid (the optimum may "
+          f"lie beyond) · {LABEL_MARK} trained on labels · published figures are the papers' own")
 
 
 # -- escaping ---------------------------------------------------------------
@@ -63,8 +68,13 @@ def _cell_text(row, column, digits: int, best_mark: str = BEST_MARK) -> str:
     cell = row.cells.get(column.key)
     if cell is None:
         return ""
-    marked = best_mark and cell.best and row.section != "reference"
-    return cell.text(digits) + (f" {best_mark}" if marked else "")
+    marked = best_mark and _is_best(row, cell)
+    tied = f" {TIED_MARK}" if cell.tied and row.section != "reference" else ""
+    return cell.text(digits) + (f" {best_mark}" if marked else "") + tied
+
+
+def _is_best(row, cell) -> bool:
+    return cell is not None and cell.best and row.section != "reference"
 
 
 def _notes(table: Table) -> list[str]:
@@ -151,8 +161,7 @@ def render_md(tables: Sequence[Table], digits: int = 4) -> str:
                 values = [escape_md(row.label)]
                 for column in table.columns:
                     text = escape_md(_cell_text(row, column, digits, best_mark=""))
-                    cell = row.cells.get(column.key)
-                    values.append(f"**{text}**" if cell is not None and cell.best and row.section != "reference" else text)
+                    values.append(f"**{text}**" if _is_best(row, row.cells.get(column.key)) else text)
                 if table.has_failures:
                     values.append(escape_md(row.failed))
                 lines.append("| " + " | ".join(values) + " |")
@@ -166,11 +175,17 @@ def render_md(tables: Sequence[Table], digits: int = 4) -> str:
 
 
 # -- csv --------------------------------------------------------------------
-CSV_FIELDS = ["dataset", "section", "model", "view", "row", "probe", "metric", "column", "mean", "std", "n", "best", "failed"]
+CSV_FIELDS = ["dataset", "section", "model", "view", "row", "probe", "metric", "column", "mean", "std", "n", "best",
+              "tied", "draw_std", "draws", "c_at_grid_edge", "failed"]
 
 
-def render_csv(tables: Sequence[Table]) -> str:
-    """One line per (row, column) cell, plus one per row with failures and no figure."""
+def _rounded(value, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def render_csv(tables: Sequence[Table], digits: int = 4) -> str:
+    """One line per (row, column) cell, plus one per row with failures and no figure; figures rounded to
+    ``digits`` as in the other formats."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -183,10 +198,14 @@ def render_csv(tables: Sequence[Table]) -> str:
                 if cell is None:
                     continue
                 writer.writerow([escape_csv(v) for v in base + [column.probe, column.metric, column.title]]
-                                + [cell.mean, "" if cell.std is None else cell.std, cell.n, int(cell.best), escape_csv(row.failed)])
+                                + [_rounded(cell.mean, digits), _rounded(cell.std, digits), cell.n,
+                                   int(_is_best(row, cell)), int(cell.tied and row.section != "reference"),
+                                   _rounded(cell.draw_std, digits), cell.draws or "", cell.grid_edge or "",
+                                   escape_csv(row.failed)])
                 wrote = True
             if not wrote and row.failed:
-                writer.writerow([escape_csv(v) for v in base] + ["", "", "", "", "", "", "", escape_csv(row.failed)])
+                writer.writerow([escape_csv(v) for v in base] + [""] * (len(CSV_FIELDS) - len(base) - 1)
+                                + [escape_csv(row.failed)])
     return buffer.getvalue()
 
 
@@ -208,8 +227,7 @@ def render_latex(tables: Sequence[Table], digits: int = 4) -> str:
                 values = [escape_latex(row.label)]
                 for column in table.columns:
                     text = escape_latex(_cell_text(row, column, digits, best_mark=""))
-                    cell = row.cells.get(column.key)
-                    values.append(f"\\textbf{{{text}}}" if cell is not None and cell.best and row.section != "reference" else text)
+                    values.append(f"\\textbf{{{text}}}" if _is_best(row, row.cells.get(column.key)) else text)
                 if table.has_failures:
                     values.append(escape_latex(row.failed))
                 lines.append(" & ".join(values) + " \\\\")
@@ -222,14 +240,19 @@ def render_latex(tables: Sequence[Table], digits: int = 4) -> str:
 HTML_STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;background:#fff}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right;vertical-align:middle}
-th{background:#f3f3f3;cursor:pointer;user-select:none;max-width:14em}
-th:first-child,td:first-child{text-align:left;white-space:nowrap}
+div.scroll{max-width:100%;overflow-x:auto;border:1px solid #ddd;margin:.5em 0}
+table{border-collapse:separate;border-spacing:0;font-size:.85em}
+th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right;vertical-align:middle;background:#fff}
+th{background:#f3f3f3;cursor:pointer;user-select:none;min-width:6em;max-width:14em}
+td{white-space:nowrap}
+th:first-child,td:first-child{text-align:left;position:sticky;left:0;z-index:1;border-right:1px solid #ccc;
+ min-width:18em;max-width:24em;white-space:normal}
+th:first-child{z-index:2}th.headline{background:#fff0b8}
 th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
 tbody.section-baseline td{background:#fafaf0}tbody.section-reference td{background:#f0f5fa;font-style:italic}
-tr.section-title td{font-weight:bold;background:#eee;font-style:normal}
-td.best{font-weight:bold;color:#064}
+tr.section-title td{font-weight:bold;background:#eee;font-style:normal;position:static}
+tr.section-title span{position:sticky;left:.6em}
+td.best{font-weight:bold;color:#064}td.tied{color:#064}
 img.thumb{height:48px;image-rendering:pixelated;vertical-align:middle;margin-right:.5em;border:1px solid #ccc}
 .notes{font-size:.8em;color:#555}.legend{font-size:.85em;color:#444;margin-top:2em}
 """
@@ -273,8 +296,11 @@ def render_html(tables: Sequence[Table], digits: int = 4, thumbnails: dict | Non
              f"<h1>{escape_html(title)}</h1>"]
     for table in tables:
         parts.append(f"<h2>{escape_html(table.title)}</h2>")
-        parts.append("<table class=\"leaderboard\"><thead><tr><th>model · view</th>")
-        parts += [f"<th title=\"{escape_html(c.title)}\">{escape_html(c.title)}</th>" for c in table.columns]
+        # the table scrolls inside its own box; the row labels stay in view (position: sticky)
+        parts.append("<div class=\"scroll\"><table class=\"leaderboard\"><thead><tr><th>model · view</th>")
+        headline = ' class="headline"'
+        parts += [f"<th title=\"{escape_html(c.title)}\"{headline if c.headline else ''}>{escape_html(c.title)}</th>"
+                  for c in table.columns]
         if table.has_failures:
             parts.append("<th>failed</th>")
         parts.append("</tr></thead>")
@@ -282,11 +308,12 @@ def render_html(tables: Sequence[Table], digits: int = 4, thumbnails: dict | Non
         for section, rows in table.sections():
             parts.append(f"<tbody class=\"section-{section}\">")
             if len(table.sections()) > 1:
-                parts.append(f"<tr class=\"section-title\"><td colspan=\"{span}\">{SECTION_TITLES[section]}</td></tr>")
+                parts.append(f"<tr class=\"section-title\"><td colspan=\"{span}\"><span>{SECTION_TITLES[section]}</span>"
+                             f"</td></tr>")
             for row in rows:
                 parts.append(_html_row(table, row, digits, thumbnails))
             parts.append("</tbody>")
-        parts.append("</table>")
+        parts.append("</table></div>")
         notes = _notes(table)
         if notes:
             parts.append("<ul class=\"notes\">" + "".join(f"<li>{escape_html(n)}</li>" for n in notes) + "</ul>")
@@ -299,14 +326,15 @@ def _html_row(table: Table, row, digits: int, thumbnails: dict) -> str:
     picture = next((thumbnails[(row.model, k)] for k in row.model_keys if (row.model, k) in thumbnails), None)
     image = (f"<img class=\"thumb\" alt=\"samples of {escape_html(row.model)}\" src=\"{_data_uri(picture)}\">"
              if picture else "")
-    cells = [f"<td data-sort=\"{escape_html(row.label)}\">{image}{escape_html(row.label)}</td>"]
+    cells = [f"<td data-sort=\"{escape_html(row.label)}\" title=\"{escape_html(row.label)}\">{image}"
+             f"{escape_html(row.label)}</td>"]
     for column in table.columns:
         cell = row.cells.get(column.key)
         if cell is None:
             cells.append("<td data-sort=\"\"></td>")
             continue
-        best = ' class="best"' if cell.best and row.section != "reference" else ""
-        cells.append(f"<td data-sort=\"{cell.mean!r}\"{best}>{escape_html(cell.text(digits))}</td>")
+        mark = ' class="best"' if _is_best(row, cell) else ' class="tied"' if cell.tied and row.section != "reference" else ""
+        cells.append(f"<td data-sort=\"{cell.mean!r}\"{mark}>{escape_html(_cell_text(row, column, digits, best_mark=''))}</td>")
     if table.has_failures:
         cells.append(f"<td data-sort=\"{escape_html(row.failed)}\">{escape_html(row.failed)}</td>")
     return "<tr>" + "".join(cells) + "</tr>"

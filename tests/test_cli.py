@@ -97,7 +97,7 @@ def test_results_formats_and_leaderboard(tmp_path):
     assert csv[0].startswith("schema_version,run_id") and len(csv) == 3
     values = np.array([row["value"] for row in as_json])
     board = invoke("leaderboard", str(tmp_path), "--format", "md").output
-    expected = f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (2)"
+    expected = f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (n=2)"
     assert expected in board and "random-d · d-last" in board and "### mnist-5k" in board
     assert "knn acc\\_l2\\_k1\\_majority ↑" in board
     assert "no rows to show" in invoke("leaderboard", str(tmp_path), "--metric", "acc_cosine*").output

@@ -27,6 +27,10 @@ def tables_of(rows, **kw):
     return build_tables(pd.DataFrame(rows), metric_filter(None, True), **kw)
 
 
+def plain(column) -> str:
+    return column.title.removeprefix("headline: ")
+
+
 def only(table, label):
     return next(r for r in table.rows if r.label == label)
 
@@ -34,19 +38,23 @@ def only(table, label):
 def test_two_seeds_make_one_cell_mean_std_n_and_labels_are_marked():
     [table] = tables_of([row("dcgan", 0.90, 0), row("dcgan", 0.94, 1), row("acgan", 0.99, labels=True)])
     [column] = table.columns
-    assert only(table, "dcgan · d (1 epoch)").cells[column.key].text() == "0.9200 ± 0.0283 (2)"
-    assert only(table, f"acgan {LABEL_MARK} · d (1 epoch)").cells[column.key].text() == "0.9900"
-    assert "0.9200 ± 0.0283 (2)" in render_md([table])
+    assert only(table, "dcgan · d (1 epoch)").cells[column.key].text() == "0.9200 ± 0.0283 (n=2)"
+    assert only(table, f"acgan {LABEL_MARK} · d (1 epoch)").cells[column.key].text() == "0.9900 (n=1)"
+    assert "0.9200 ± 0.0283 (n=2)" in render_md([table])
 
 
-def test_versions_fingerprints_and_configs_never_share_a_column_and_say_what_differs():
+def test_versions_and_fingerprints_never_share_a_column_and_settings_go_to_the_row_label():
     tables = tables_of([row("dcgan", 0.90), row("pixels", 0.80, probe_version="2"),
-                        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [1], "index": "ivf"})],
+                        row("bigan", 0.70, fingerprint="bbbb"), row("ortho", 0.60, config={"k": [1], "index": "ivf"}),
+                        row("ortho", 0.61, config={"k": [1], "index": "ivf"}, seed=1), row("dcgan", 0.5, seed=1)],
                        all_versions=True)
     assert [t.title for t in tables] == ["mnist (data aaaa)", "mnist (data bbbb)"]
-    titles = sorted(c.title for c in tables[0].columns)
-    assert titles == ["knn acc (index=ivf, v1) ↑", "knn acc (no index, v1) ↑", "knn acc (no index, v2) ↑"]
-    assert all(sum(c.key in r.cells for r in tables[0].rows) == 1 for c in tables[0].columns)
+    titles = sorted(plain(c) for c in tables[0].columns)
+    assert titles == ["knn acc (v1) ↑", "knn acc (v2) ↑"]  # the index setting is no column
+    v1 = next(c for c in tables[0].columns if c.probe_version == "1")
+    # a 2-2 tie of settings: the column's usual ones are those fewest options away from the defaults
+    assert {r.label: r.cells[v1.key].text() for r in tables[0].rows if v1.key in r.cells} == {
+        "dcgan · d (1 epoch)": "0.7000 ± 0.2828 (n=2)", "ortho · d (1 epoch; knn index=ivf)": "0.6050 ± 0.0071 (n=2)"}
 
 
 def test_a_probes_older_versions_are_left_out_once_a_newer_one_is_in_the_store():
@@ -54,17 +62,27 @@ def test_a_probes_older_versions_are_left_out_once_a_newer_one_is_in_the_store()
             row("pixels", 0.70, probe="svm", probe_version="1"), row("ortho", 0.60, fingerprint="bbbb", probe_version="9")]
     [first] = tables_of(rows)  # the copy bbbb holds only an older version: no table
     assert sorted(r.label for r in first.rows) == ["bigan · d (1 epoch)", "pixels · d (1 epoch)"]  # "10" is newer than "9"
-    assert sorted(c.title for c in first.columns) == ["knn acc ↑", "svm acc ↑"]
+    assert sorted(plain(c) for c in first.columns) == ["knn acc ↑", "svm acc ↑"]
     assert any("1 row(s) of older probe versions" in note for note in first.notes)
     everything = tables_of(rows, all_versions=True)
-    assert sorted(c.title for c in everything[0].columns) == ["knn acc (v10) ↑", "knn acc (v9) ↑", "svm acc ↑"]
+    assert sorted(plain(c) for c in everything[0].columns) == ["knn acc (v10) ↑", "knn acc (v9) ↑", "svm acc ↑"]
     assert len(everything) == 2 and not any("older probe versions" in n for n in everything[0].notes)
 
 
 def test_columns_of_probes_that_score_features_come_before_those_of_samples():
     [table] = tables_of([row("dcgan", 0.10, probe="memorization", metric="copies", view=None),
                          row("dcgan", 0.90, probe="svm"), row("dcgan", 0.80, probe="knn")])
-    assert [c.probe for c in table.columns] == ["knn", "svm", "memorization"]
+    # svm's accuracy is its probe's first headline figure (knn's is acc_l2_k1_majority): the headline, first
+    assert [c.probe for c in table.columns] == ["svm", "knn", "memorization"]
+    assert [c.headline for c in table.columns] == [True, False, False]
+    assert table.columns[0].title == "headline: svm acc ↑"
+
+
+def test_the_headline_column_is_the_first_probes_first_headline_figure():
+    [table] = tables_of([row("dcgan", 0.9, probe="svm", metric="acc"), row("dcgan", 0.8, metric="acc_l2_k5_distance"),
+                         row("dcgan", 0.7, metric="acc_l2_k1_majority")])
+    assert [plain(c) for c in table.columns] == ["knn acc_l2_k1_majority ↑", "knn acc_l2_k5_distance ↑", "svm acc ↑"]
+    assert table.columns[0].headline and "| model · view | headline: knn acc\\_l2" in render_md([table])
 
 
 def test_options_the_metric_name_spells_do_not_split_a_column():
@@ -73,13 +91,14 @@ def test_options_the_metric_name_spells_do_not_split_a_column():
                          row("bigan", 0.80, config={"k": [1, 5, 20], "metric": ["l2", "cosine"]},
                              metric="acc_l2_k1_majority")])
     [column] = table.columns
-    assert column.title == "knn acc_l2_k1_majority ↑"
-    assert {r.label: r.cells[column.key].text() for r in table.rows} == {"dcgan · d (1 epoch)": "0.9000",
-                                                                       "bigan · d (1 epoch)": "0.8000"}
-    # a probe that declares no such option (here: not installed) keeps every difference apart
-    other = tables_of([row("dcgan", 0.90, probe="elsewhere", config={"k": [1]}),
-                       row("bigan", 0.80, probe="elsewhere", config={"k": [1, 5]})])
-    assert len(other[0].columns) == 2
+    assert column.title == "headline: knn acc_l2_k1_majority ↑"
+    assert {r.label: r.cells[column.key].text() for r in table.rows} == {"dcgan · d (1 epoch)": "0.9000 (n=1)",
+                                                                       "bigan · d (1 epoch)": "0.8000 (n=1)"}
+    # a probe that declares no such option (here: not installed) keeps every difference apart, in the labels
+    [other] = tables_of([row("dcgan", 0.90, probe="elsewhere", config={"k": [1]}),
+                         row("bigan", 0.80, probe="elsewhere", config={"k": [1, 5]})])
+    assert len(other.columns) == 1
+    assert sorted(r.label for r in other.rows) == ["bigan · d (1 epoch)", "dcgan · d (1 epoch; elsewhere k=1)"]
 
 
 def test_rows_whose_feature_extraction_differs_do_not_share_a_cell():
@@ -95,11 +114,24 @@ def test_snapshot_rows_are_left_out_by_default_and_never_share_a_cell_with_the_f
     [table] = tables_of([final, snapshot])
     [column] = table.columns
     assert [r.label for r in table.rows] == ["dcgan · d (1 epoch)"]
-    assert only(table, "dcgan · d (1 epoch)").cells[column.key].text() == "0.9700"  # not the later snapshot's 0.91
+    assert only(table, "dcgan · d (1 epoch)").cells[column.key].text() == "0.9700 (n=1)"  # not the later snapshot's 0.91
     assert any("1 row(s) of training snapshots" in note for note in table.notes)
     [table] = tables_of([final, snapshot], snapshots=True)
     cells = {r.label: r.cells[column.key].text() for r in table.rows}
-    assert cells == {"dcgan · d (1 epoch, at_epoch=5)": "0.9100", "dcgan · d (1 epoch, at_epoch=final)": "0.9700"}
+    assert cells == {"dcgan · d (1 epoch, at_epoch=5)": "0.9100 (n=1)",
+                     "dcgan · d (1 epoch, at_epoch=final)": "0.9700 (n=1)"}
+
+
+def test_a_schedule_still_training_is_shown_as_its_newest_snapshot():
+    long = {"epochs": 400, "max_steps": None, "batch_size": 128}
+    rows = [{**row("bigan", 0.95, schedule={**long, "steps": 100}), "details": {"snapshot_epoch": 100}},
+            {**row("bigan", 0.97, schedule={**long, "steps": 200}), "details": {"snapshot_epoch": 200}},
+            {**row("dcgan", 0.90), "details": {"snapshot_epoch": 1}}, row("dcgan", 0.98)]  # dcgan: finished
+    [table] = tables_of(rows)
+    [column] = table.columns
+    assert {r.label: r.cells[column.key].text() for r in table.rows} == {
+        "bigan · d (epoch 200 of 400 epochs)": "0.9700 (n=1)", "dcgan · d (1 epoch)": "0.9800 (n=1)"}
+    assert any("2 row(s) of training snapshots" in note for note in table.notes)
 
 
 def test_a_trained_model_row_always_says_how_long_it_trained():
@@ -116,23 +148,29 @@ def test_failed_runs_are_counted_and_reruns_keep_the_latest():
     [table] = tables_of([row("dcgan", None, status="diverged", run_id="x"), row("dcgan", None, status="failed", run_id="y"),
                          row("pixels", 0.5, t="2026-01-01"), row("pixels", 0.6, t="2026-02-01")])
     [column] = table.columns
-    assert only(table, "pixels · d (1 epoch)").cells[column.key].text() == "0.6000"
+    assert only(table, "pixels · d (1 epoch)").cells[column.key].text() == "0.6000 (n=1)"
     assert only(table, "dcgan · d (1 epoch)").failed == "1 diverged, 1 failed"
     assert "1 diverged, 1 failed" in render_md([table])
 
 
+def seeds(model, values, **kw):
+    return [row(model, v, seed=i, **kw) for i, v in enumerate(values)]
+
+
 def test_best_is_marked_per_direction_and_target_and_baselines_are_set_apart():
-    rows = [row("a", 0.9, metric="acc"), row("b", 0.8, metric="acc"),
-            row("a", 0.1, metric="err", higher=False), row("b", 0.2, metric="err", higher=False),
-            row("a", 1.3, metric="ratio", higher=None, target=1.0), row("b", 0.95, metric="ratio", higher=None, target=1.0),
-            row("pixels", 0.5, metric="acc", schedule={})]
+    rows = (seeds("a", [0.90, 0.91, 0.92], metric="acc") + seeds("b", [0.80, 0.81, 0.82], metric="acc")
+            + seeds("a", [0.10, 0.09, 0.08], metric="err", higher=False)
+            + seeds("b", [0.20, 0.19, 0.18], metric="err", higher=False)
+            + seeds("a", [1.30, 1.31, 1.29], metric="ratio", higher=None, target=1.0)
+            + seeds("b", [0.95, 0.96, 0.94], metric="ratio", higher=None, target=1.0)
+            + [row("pixels", 0.95, metric="acc", schedule={}), row("acgan", 0.99, metric="acc", labels=True)])
     [table] = tables_of(rows)
     best = {c.metric: [r.model for r in table.rows if c.key in r.cells and r.cells[c.key].best] for c in table.columns}
     assert best == {"acc": ["a"], "err": ["a"], "ratio": ["b"]}
     assert [c.title for c in table.columns if c.metric == "ratio"] == ["knn ratio → 1"]
     assert [s for s, _ in table.sections()] == ["model", "baseline"]
     assert "-- baselines --" in render_terminal([table])
-    assert "| **0.9000** |" in render_md([table])
+    assert "| **0.9100 ± 0.0100 (n=3)** |" in render_md([table])  # not pixels' 0.95 nor acgan†'s 0.99
 
 
 def test_headline_metrics_by_default_globs_and_all_metrics():
@@ -225,7 +263,7 @@ def test_cli_formats(tmp_path):
                                        "--output", str(tmp_path / f"lb.{fmt}")])
         assert out.exit_code == 0, out.output
     for fmt in ("table", "md", "latex", "html"):
-        assert "0.8500 ± 0.0707 (2)" in (tmp_path / f"lb.{fmt}").read_text().replace("$\\pm$", "±")
+        assert "0.8500 ± 0.0707 (n=2)" in (tmp_path / f"lb.{fmt}").read_text().replace("$\\pm$", "±")
     assert "\\toprule" in (tmp_path / "lb.latex").read_text()
     assert "'=1+1" in (tmp_path / "lb.csv").read_text()
 

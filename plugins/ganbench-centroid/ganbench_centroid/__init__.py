@@ -20,7 +20,7 @@ class Centroid(ganbench.Probe):
             predicted = classes[squared.argmin(axis=1)]
         accuracy = float((predicted == test_y).mean())
         return [ganbench.Metric(f"acc_{self.options['metric']}", accuracy, higher_is_better=True,
-                                n_train=len(train_x), n_test=len(test_x))]
+                                n_train=len(train_x), n_test=len(test_x), predictions=predicted)]
 
 
 @ganbench.hookimpl
