@@ -14,6 +14,7 @@ import click
 
 from .errors import UsageError
 from .options import split_assignments
+from .outputs import output_option
 from .paths import default_cache_dir
 
 
@@ -31,7 +32,7 @@ def model_options(command):
         click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size [default: the model's]."),
         click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE", help="Model option."),
         click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option."),
-        click.option("--output", type=click.Path(dir_okay=False), help="PNG to write [default: in the model's cache folder]."),
+        click.option("--output", type=click.Path(dir_okay=False), callback=output_option("picture"), help="PNG to write [default: in the model's cache folder]."),
     ]
     for option in reversed(options):
         command = option(command)

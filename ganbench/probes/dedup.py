@@ -31,6 +31,7 @@ import click
 
 from .. import __version__
 from ..options import split_assignments
+from ..outputs import output_option
 from ..paths import dedup_path, default_cache_dir
 from .hash_settings import HashSettings
 
@@ -86,7 +87,7 @@ def load_dataset(name: str, data_root: str | None, options: dict[str, str] | Non
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files.")
 @click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE",
               help="Dataset option, as given to `ganbench run` (the list is tied to the dataset these options load).")
-@click.option("--output", type=click.Path(dir_okay=False), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
+@click.option("--output", type=click.Path(dir_okay=False), callback=output_option("duplicate list"), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
 @click.option("--cache-dir", default=None, help="Cache folder [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
 @click.option("--radius", type=click.IntRange(min=0), default=0, show_default=True, help="Hamming radius: hashes this many bits apart are duplicates (0 = the paper's rule).")
 @click.option("--epochs", type=click.IntRange(min=1), default=HashSettings.epochs, show_default=True, help="Epochs of hash-autoencoder training.")
