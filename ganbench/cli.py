@@ -10,6 +10,7 @@ import json
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import click
 from tabulate import tabulate
@@ -19,7 +20,7 @@ from .errors import UsageError
 from .options import split_assignments
 from .paths import DEFAULT_RESULTS, check_writable, default_cache_dir
 from .plugins import PluginLoadWarning, add_commands, debug_enabled, get_registry, plugin_infos, set_debug
-from .store import StoreWarning, StoreWriteError, append_rows, load_results, read_rows, store_path
+from .store import StoreWarning, StoreWriteError, append_rows, check_store_writable, load_results, read_rows, store_path
 
 KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
 WIDTH = 100  # every listing fits this many columns
@@ -273,7 +274,7 @@ def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_
     """One job per (model, dataset, seed), every name and option checked."""
     from .run import Job, ProbeRequest, resolve
 
-    cache_dir = str(cache_dir or default_cache_dir())
+    cache_dir = str(Path(cache_dir or default_cache_dir()).expanduser())  # '~/x' checked and written the same
     check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
     models, probes = list(dict.fromkeys(models)), list(dict.fromkeys(probes))
     routed_probe = route_options("probe", probes, split_assignments(probe_opts, "--probe-opt"), "--probe-opt")
@@ -291,7 +292,7 @@ def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_
 
 def check_results_writable(results_dir: str) -> None:
     """The store must be writable before anything trains: its rows would otherwise be lost after the work."""
-    check_writable(store_path(results_dir), "result store", "--results", is_folder=False)
+    check_store_writable(results_dir)
 
 
 def _failure_signature(row: dict) -> tuple:

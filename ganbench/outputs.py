@@ -26,6 +26,7 @@ def check_output(path: str | os.PathLike, flag: str = "--output", what: str = "o
     created or written.
     """
     path = Path(path).expanduser()
+    check_writable(path, what, flag, is_folder=False)
     target = path.resolve()  # a link to a store is the store
     fix = f"Pass another {flag}, outside any result store's folder."
     if target.name == STORE_NAME or target.name == STORE_NAME + ".lock":
@@ -36,7 +37,6 @@ def check_output(path: str | os.PathLike, flag: str = "--output", what: str = "o
                          f"into a store's folder. {fix}")
     if target.is_file() and holds_rows(target):
         raise UsageError(f"{flag} {path}: holds result rows; writing the {what} there would replace them. {fix}")
-    check_writable(path, what, flag, is_folder=False)
     return path
 
 

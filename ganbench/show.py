@@ -44,7 +44,7 @@ def _job(model, dataset, seed, data_root, cache_dir, device, epochs, max_steps, 
 
     return Job(model=model, dataset=dataset, probes=[], model_options=dict(split_assignments(model_opts, "--model-opt")),
                dataset_options=dict(split_assignments(dataset_opts, "--dataset-opt")), seed=seed, data_root=data_root,
-               cache_dir=str(cache_dir or default_cache_dir()), device=device, epochs=epochs, max_steps=max_steps,
+               cache_dir=str(Path(cache_dir or default_cache_dir()).expanduser()), device=device, epochs=epochs, max_steps=max_steps,
                batch_size=batch_size)
 
 
