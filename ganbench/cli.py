@@ -441,7 +441,8 @@ def results_command(results_dir, fmt):
     elif fmt == "csv":
         from . import escape
 
-        click.echo(frame.map(escape.csv).to_csv(index=False), nl=False)
+        frame = frame.map(escape.csv).rename(columns=escape.csv)  # a foreign row's keys are column names
+        click.echo(frame.to_csv(index=False, quoting=escape.CSV_QUOTING), nl=False)
     else:
         click.echo(tabulate(frame[SHORT_COLUMNS], headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
 

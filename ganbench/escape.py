@@ -7,6 +7,7 @@ them so that a cell stays one cell and a spreadsheet never runs it.
 
 from __future__ import annotations
 
+import csv as _csv
 import html as _html
 import json
 import re
@@ -26,6 +27,11 @@ def md(value) -> str:
     """A Markdown table cell: backslashes and ``|`` escaped, line breaks as ``<br>``."""
     text = _text(value).replace("\\", "\\\\").replace("|", "\\|")
     return re.sub(r"\r\n|\r|\n", "<br>", text)
+
+
+# Every cell that is not a number is quoted: a quoted cell's CR, LF or other line break never ends its record
+# (Python's csv module leaves a bare CR unquoted when the line terminator is LF, and a reader ends the record at it).
+CSV_QUOTING = _csv.QUOTE_NONNUMERIC
 
 
 def csv(value):

@@ -17,6 +17,7 @@ from typing import Sequence
 
 from tabulate import tabulate
 
+from .escape import CSV_QUOTING
 from .leaderboard import LABEL_MARK, SECTION_TITLES, Table
 
 BEST_MARK = "*"
@@ -172,7 +173,7 @@ CSV_FIELDS = ["dataset", "section", "model", "view", "row", "probe", "metric", "
 def render_csv(tables: Sequence[Table]) -> str:
     """One line per (row, column) cell, plus one per row with failures and no figure."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=CSV_QUOTING)  # no line break ends a record
     writer.writerow(CSV_FIELDS)
     for table in tables:
         for row in table.rows:
