@@ -421,7 +421,9 @@ def _job_keys(job) -> list[str]:
 
 
 def _print_rows(rows):
-    table = [[r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-",
+    from .escape import terminal
+
+    table = [[*map(terminal, (r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-")),
               "" if r["value"] is None else f"{r['value']:.4f}", r["status"]] for r in rows]
     click.echo(tabulate(table, headers=["model", "view", "probe", "metric", "value", "status"], disable_numparse=True))
 
@@ -444,7 +446,10 @@ def results_command(results_dir, fmt):
         frame = frame.map(escape.csv).rename(columns=escape.csv)  # a foreign row's keys are column names
         click.echo(frame.to_csv(index=False, quoting=escape.CSV_QUOTING), nl=False)
     else:
-        click.echo(tabulate(frame[SHORT_COLUMNS], headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
+        from .escape import terminal
+
+        table = frame[SHORT_COLUMNS].map(terminal)  # no ESC, BEL or NUL from a name reaches the terminal
+        click.echo(tabulate(table, headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
 
 
 from .leaderboard_cli import leaderboard_command  # noqa: E402

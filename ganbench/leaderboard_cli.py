@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from .outputs import output_option, write_text_atomically
-from .paths import DEFAULT_RESULTS, default_cache_dir
-from .store import load_results
+from .paths import DEFAULT_RESULTS, REFERENCE_RESULTS, default_cache_dir
+from .store import load_results, store_path
 
 
 def sample_thumbnails(cache_dir: Path, tables) -> dict:
@@ -22,6 +22,14 @@ def sample_thumbnails(cache_dir: Path, tables) -> dict:
                 if path.is_file():
                     found[(row.model, key)] = path
     return found
+
+
+def reference_hint() -> str:
+    """Where the committed reference rows are: in this checkout when ganbench runs from one, else in the repository."""
+    checkout = Path(__file__).resolve().parent.parent / REFERENCE_RESULTS
+    if (checkout / "results.jsonl").is_file():
+        return f"the committed reference rows: ganbench leaderboard {checkout}"
+    return f"the committed reference rows are in {REFERENCE_RESULTS}/ of the ganbench repository"
 
 
 @click.command("leaderboard")
@@ -51,7 +59,8 @@ def leaderboard_command(results_dir, fmt, output, metrics, all_metrics, width, r
     tables = build_tables(frame, metric_filter(metrics, all_metrics), load_references() if references else (),
                           snapshots=snapshots, all_versions=all_versions)
     if not tables:
-        text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else "")
+        text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else
+                                    f" in {store_path(results_dir)}; {reference_hint()}" if not len(frame) else "")
     else:
         thumbnails = sample_thumbnails(Path(cache_dir or default_cache_dir()), tables) if fmt == "html" else {}
         text = render(tables, fmt, width=width, thumbnails=thumbnails)
