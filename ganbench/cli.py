@@ -6,6 +6,7 @@ one line and exit with code 2; nothing else is caught.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import textwrap
@@ -313,13 +314,17 @@ def latest_failures(stored: list[dict]) -> dict[str, set[tuple]]:
     return failures
 
 
-def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str = "") -> None:
+def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str = "", keep_going: bool = False) -> None:
     """Run ``jobs``, append their rows, print them and a summary; exit 1 when a request failed or rows were not stored.
 
     A failure identical to the latest stored one of the same request (same
-    job_key, status, view, metric and error) is not appended again.
+    job_key, status, view, metric and error) is not appended again. With
+    ``keep_going`` (a sweep), a job refused for a user error (its dataset not
+    found, a label budget it cannot meet) is reported in one line, the other
+    jobs run, the summary counts its requests as refused, and the exit code is 2.
     """
     runner = get_registry().get("executor", executor).factory()
+    refused: list | None = [] if keep_going else None
     previous = latest_failures(read_rows(results_dir, warn=False))
     produced, repeated, unsaved = [], [], []
 
@@ -333,7 +338,7 @@ def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str =
             click.echo(f"Error: {exc}", err=True)
             unsaved.append(exc)
 
-    runner.run(jobs, on_rows)
+    _run_jobs(runner, jobs, on_rows, refused)
     _print_rows(produced)
     stored = len(produced) - len(repeated)
     if repeated:
@@ -344,9 +349,33 @@ def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str =
                    f"{', '.join(str(e.side_file) for e in unsaved)}", err=True)
     else:
         click.echo(f"{stored} row(s) appended to {store_path(results_dir)}", err=True)
-    click.echo(_summary(produced, skipped) + note, err=True)
+    n_refused = sum(len(job.probes) for job in refused or ())
+    click.echo(_summary(produced, skipped) + (f" {n_refused} refused (the errors above; fix them and run the sweep "
+                                              f"again: it runs only what is missing)." if n_refused else "") + note, err=True)
+    if n_refused:
+        sys.exit(2)
     if unsaved or any(r["status"] == "failed" for r in produced):
         sys.exit(1)
+
+
+def _run_jobs(runner, jobs, on_rows, refused: list | None) -> None:
+    """Run ``jobs``; with ``refused`` (a sweep), a job refused for a user error is noted there and the others run."""
+    if refused is None:
+        runner.run(jobs, on_rows)
+        return
+
+    def on_refused(job, error):
+        click.echo(f"Error: {job.model} on {job.dataset}, seed {job.seed}, not run: {error}", err=True)
+        refused.append(job)
+
+    if "on_refused" in inspect.signature(runner.run).parameters:
+        runner.run(jobs, on_rows, on_refused=on_refused)
+        return
+    for job in jobs:  # an executor without on_refused: one job at a time, so one refusal stops no other job
+        try:
+            runner.run([job], on_rows)
+        except UsageError as exc:
+            on_refused(job, exc)
 
 
 def _summary(rows: list[dict], skipped: int) -> str:
@@ -408,7 +437,7 @@ def sweep_command(models, datasets, executor, results_dir, **options):
         note = (f" {len(skipped_diverged)} skipped request(s) diverged before: the model is cached as diverged; "
                 f"delete {', '.join(folders)} under the cache's models/ folder to train it again.")
     if left:
-        execute(left, executor, results_dir, skipped=skipped, note=note)
+        execute(left, executor, results_dir, skipped=skipped, note=note, keep_going=True)
     else:
         click.echo(f"Summary: 0 done, {skipped} skipped, 0 failed.{note}", err=True)
 
