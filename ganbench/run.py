@@ -682,7 +682,7 @@ def _build_probe(pspec, popts):
         return pspec.factory(**popts)
     except UsageError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         return exc
 
 
@@ -690,6 +690,8 @@ def _describe(exc: Exception, log) -> str:
     """One line for a row's error; the traceback goes to the log unless it is a user error."""
     if isinstance(exc, UsageError):
         return str(exc)
+    if isinstance(exc, SystemExit):
+        return f"the plugin called sys.exit({exc.code!r}); a plugin returns its results or raises, it never ends the run"
     log("".join(traceback.format_exception(exc)))
     return f"{type(exc).__name__}: {exc}"
 
@@ -706,7 +708,7 @@ def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict
 
     try:
         metrics = probe.run(ctx)
-    except Exception as exc:  # one failing probe must not lose the others' rows
+    except (Exception, SystemExit) as exc:  # one failing probe (even one calling sys.exit) must not lose the others' rows
         return [failed(_describe(exc, log))]
     seconds = time.perf_counter() - began
     if not isinstance(metrics, (list, tuple)):

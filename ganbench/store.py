@@ -159,6 +159,7 @@ def _save_aside(path: Path, payload: str) -> Path | None:
     """Write rows that could not be appended next to the store, else in the temp dir; the file's path."""
     stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}"
     for folder in (path.parent, Path(tempfile.gettempdir())):
+        name = None
         try:
             fd, name = tempfile.mkstemp(prefix=f"{path.stem}.unsaved-{stamp}-", suffix=".jsonl", dir=folder)
             with os.fdopen(fd, "w") as f:
@@ -167,6 +168,11 @@ def _save_aside(path: Path, payload: str) -> Path | None:
                 os.fsync(f.fileno())
             return Path(name)
         except OSError:
+            if name is not None:  # no empty or partial decoy of the rows is left behind
+                try:
+                    os.unlink(name)
+                except OSError:
+                    pass
             continue
     return None
 
