@@ -18,6 +18,7 @@ from tabulate import tabulate
 
 from . import __version__
 from .errors import UsageError
+from .install_check import mismatch_message
 from .options import split_assignments
 from .paths import DEFAULT_RESULTS, check_writable, default_cache_dir
 from .plugins import PluginLoadWarning, add_commands, debug_enabled, get_registry, plugin_infos, set_debug
@@ -58,6 +59,12 @@ class GanbenchGroup(click.Group):
             sys.exit(1)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
+        except RuntimeError as exc:  # a torchvision built for another torch, wherever it is first imported
+            message = mismatch_message(exc)
+            if message is None:
+                raise
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
 
     def list_commands(self, ctx):
         add_commands(self)

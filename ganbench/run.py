@@ -30,6 +30,7 @@ from .data import Dataset, fit_back, to_model_input, to_uint8
 from .datasets.cache import decode_cache_in
 from .device import FEATURE_PRECISION, float32_math, memory_format, resolve_device
 from .errors import UsageError
+from .install_check import stop_if_broken_install
 from .paths import dedup_path
 from .plugins import get_registry
 from .options import resolve_options
@@ -580,6 +581,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     except UsageError:
         raise
     except Exception as exc:
+        stop_if_broken_install(exc)
         log(traceback.format_exc())
         rows = job_failure_rows(job, f"model setup failed: {type(exc).__name__}: {exc}", run_id=run_id)
         on_rows(rows)
@@ -670,7 +672,10 @@ def _train(trainer: Trainer, log) -> TrainOutcome:
     """Train; a crash inside a model plugin becomes ``failed`` rows, not a lost job."""
     try:
         return trainer.run()
+    except UsageError:  # a full disk: one line, and the run stops
+        raise
     except Exception as exc:
+        stop_if_broken_install(exc)
         log(traceback.format_exc())
         return TrainOutcome("failed", 0, 0.0, trainer.schedule(0), "trained", f"training failed: {type(exc).__name__}: {exc}")
 
@@ -709,6 +714,7 @@ def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict
     try:
         metrics = probe.run(ctx)
     except (Exception, SystemExit) as exc:  # one failing probe (even one calling sys.exit) must not lose the others' rows
+        stop_if_broken_install(exc)
         return [failed(_describe(exc, log))]
     seconds = time.perf_counter() - began
     if not isinstance(metrics, (list, tuple)):
