@@ -251,8 +251,8 @@ def require_regular_file(path: Path) -> None:
         kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
                 else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
                 else "no regular file")
-        raise UsageError(f"The result store {path} is {kind}, not a regular file; a store is a regular file of "
-                         f"JSON lines. Pass another folder (or .jsonl file).")
+        raise UsageError(f"Cannot read the result store {path}: it is {kind}, not a regular file; a store is a "
+                         f"regular file of JSON lines. Pass another folder (or .jsonl file).")
 
 
 def _parse_line(raw: bytes) -> tuple[dict | None, str | None]:
