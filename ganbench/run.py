@@ -580,7 +580,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             [p for p in probes if not isinstance(p, Exception)], data))
     except UsageError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a model plugin calling sys.exit fails its job, not the run
         stop_if_broken_install(exc)
         log(traceback.format_exc())
         rows = job_failure_rows(job, f"model setup failed: {type(exc).__name__}: {exc}", run_id=run_id)
@@ -674,7 +674,7 @@ def _train(trainer: Trainer, log) -> TrainOutcome:
         return trainer.run()
     except UsageError:  # a full disk: one line, and the run stops
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         stop_if_broken_install(exc)
         log(traceback.format_exc())
         return TrainOutcome("failed", 0, 0.0, trainer.schedule(0), "trained", f"training failed: {type(exc).__name__}: {exc}")

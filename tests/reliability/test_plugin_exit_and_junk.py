@@ -127,3 +127,24 @@ def test_a_training_log_with_no_valid_line_is_one_line_user_error(tmp_path):
         warnings.simplefilter("ignore")
         with pytest.raises(UsageError, match="holds no valid entry"):
             pictures.read_log(tmp_path)
+
+
+class ExitingModel(ganbench.Model):
+    trains = False
+
+    def setup(self, info, device):
+        sys.exit(0)
+
+    def feature_views(self):
+        return {"mean": "mean pixel"}
+
+
+def test_a_model_calling_sys_exit_fails_its_own_job_and_the_sweep_goes_on(toys, tmp_path):
+    toys.add("model", ganbench.ModelSpec("exiting-model", ExitingModel, "calls sys.exit in setup"), "tests")
+    result = CliRunner().invoke(cli, ["sweep", "--model", "exiting-model", "--model", "toy-model", "--dataset",
+                                      "toy-data", "--probe", "toy-probe", "--device", "cpu", "--results", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    rows = read_rows(tmp_path)
+    assert [(r["model"], r["status"]) for r in rows] == [("exiting-model", "failed"), ("toy-model", "ok"),
+                                                         ("toy-model", "ok")]
+    assert "SystemExit" in rows[0]["error"]
