@@ -6,20 +6,23 @@ one line and exit with code 2; nothing else is caught.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import click
 from tabulate import tabulate
 
 from . import __version__
 from .errors import UsageError
+from .install_check import mismatch_message
 from .options import split_assignments
 from .paths import DEFAULT_RESULTS, check_writable, default_cache_dir
 from .plugins import PluginLoadWarning, add_commands, debug_enabled, get_registry, plugin_infos, set_debug
-from .store import StoreWarning, StoreWriteError, append_rows, load_results, read_rows, store_path
+from .store import StoreWarning, StoreWriteError, append_rows, check_store_writable, load_results, read_rows, store_path
 
 KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
 WIDTH = 100  # every listing fits this many columns
@@ -56,6 +59,12 @@ class GanbenchGroup(click.Group):
             sys.exit(1)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
+        except RuntimeError as exc:  # a torchvision built for another torch, wherever it is first imported
+            message = mismatch_message(exc)
+            if message is None:
+                raise
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
 
     def list_commands(self, ctx):
         add_commands(self)
@@ -273,7 +282,7 @@ def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_
     """One job per (model, dataset, seed), every name and option checked."""
     from .run import Job, ProbeRequest, resolve
 
-    cache_dir = str(cache_dir or default_cache_dir())
+    cache_dir = str(Path(cache_dir or default_cache_dir()).expanduser())  # '~/x' checked and written the same
     check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
     models, probes = list(dict.fromkeys(models)), list(dict.fromkeys(probes))
     routed_probe = route_options("probe", probes, split_assignments(probe_opts, "--probe-opt"), "--probe-opt")
@@ -291,7 +300,7 @@ def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_
 
 def check_results_writable(results_dir: str) -> None:
     """The store must be writable before anything trains: its rows would otherwise be lost after the work."""
-    check_writable(store_path(results_dir), "result store", "--results", is_folder=False)
+    check_store_writable(results_dir)
 
 
 def _failure_signature(row: dict) -> tuple:
@@ -312,13 +321,17 @@ def latest_failures(stored: list[dict]) -> dict[str, set[tuple]]:
     return failures
 
 
-def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str = "") -> None:
+def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str = "", keep_going: bool = False) -> None:
     """Run ``jobs``, append their rows, print them and a summary; exit 1 when a request failed or rows were not stored.
 
     A failure identical to the latest stored one of the same request (same
-    job_key, status, view, metric and error) is not appended again.
+    job_key, status, view, metric and error) is not appended again. With
+    ``keep_going`` (a sweep), a job refused for a user error (its dataset not
+    found, a label budget it cannot meet) is reported in one line, the other
+    jobs run, the summary counts its requests as refused, and the exit code is 2.
     """
     runner = get_registry().get("executor", executor).factory()
+    refused: list | None = [] if keep_going else None
     previous = latest_failures(read_rows(results_dir, warn=False))
     produced, repeated, unsaved = [], [], []
 
@@ -332,7 +345,7 @@ def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str =
             click.echo(f"Error: {exc}", err=True)
             unsaved.append(exc)
 
-    runner.run(jobs, on_rows)
+    _run_jobs(runner, jobs, on_rows, refused)
     _print_rows(produced)
     stored = len(produced) - len(repeated)
     if repeated:
@@ -343,9 +356,33 @@ def execute(jobs, executor: str, results_dir: str, skipped: int = 0, note: str =
                    f"{', '.join(str(e.side_file) for e in unsaved)}", err=True)
     else:
         click.echo(f"{stored} row(s) appended to {store_path(results_dir)}", err=True)
-    click.echo(_summary(produced, skipped) + note, err=True)
+    n_refused = sum(len(job.probes) for job in refused or ())
+    click.echo(_summary(produced, skipped) + (f" {n_refused} refused (the errors above; fix them and run the sweep "
+                                              f"again: it runs only what is missing)." if n_refused else "") + note, err=True)
+    if n_refused:
+        sys.exit(2)
     if unsaved or any(r["status"] == "failed" for r in produced):
         sys.exit(1)
+
+
+def _run_jobs(runner, jobs, on_rows, refused: list | None) -> None:
+    """Run ``jobs``; with ``refused`` (a sweep), a job refused for a user error is noted there and the others run."""
+    if refused is None:
+        runner.run(jobs, on_rows)
+        return
+
+    def on_refused(job, error):
+        click.echo(f"Error: {job.model} on {job.dataset}, seed {job.seed}, not run: {error}", err=True)
+        refused.append(job)
+
+    if "on_refused" in inspect.signature(runner.run).parameters:
+        runner.run(jobs, on_rows, on_refused=on_refused)
+        return
+    for job in jobs:  # an executor without on_refused: one job at a time, so one refusal stops no other job
+        try:
+            runner.run([job], on_rows)
+        except UsageError as exc:
+            on_refused(job, exc)
 
 
 def _summary(rows: list[dict], skipped: int) -> str:
@@ -407,7 +444,7 @@ def sweep_command(models, datasets, executor, results_dir, **options):
         note = (f" {len(skipped_diverged)} skipped request(s) diverged before: the model is cached as diverged; "
                 f"delete {', '.join(folders)} under the cache's models/ folder to train it again.")
     if left:
-        execute(left, executor, results_dir, skipped=skipped, note=note)
+        execute(left, executor, results_dir, skipped=skipped, note=note, keep_going=True)
     else:
         click.echo(f"Summary: 0 done, {skipped} skipped, 0 failed.{note}", err=True)
 
@@ -420,7 +457,9 @@ def _job_keys(job) -> list[str]:
 
 
 def _print_rows(rows):
-    table = [[r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-",
+    from .escape import terminal
+
+    table = [[*map(terminal, (r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-")),
               "" if r["value"] is None else f"{r['value']:.4f}", r["status"]] for r in rows]
     click.echo(tabulate(table, headers=["model", "view", "probe", "metric", "value", "status"], disable_numparse=True))
 
@@ -440,9 +479,13 @@ def results_command(results_dir, fmt):
     elif fmt == "csv":
         from . import escape
 
-        click.echo(frame.map(escape.csv).to_csv(index=False), nl=False)
+        frame = frame.map(escape.csv).rename(columns=escape.csv)  # a foreign row's keys are column names
+        click.echo(frame.to_csv(index=False, quoting=escape.CSV_QUOTING), nl=False)
     else:
-        click.echo(tabulate(frame[SHORT_COLUMNS], headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
+        from .escape import terminal
+
+        table = frame[SHORT_COLUMNS].map(terminal)  # no ESC, BEL or NUL from a name reaches the terminal
+        click.echo(tabulate(table, headers="keys", showindex=False, floatfmt=".4f") if len(frame) else "no rows")
 
 
 from .compare_cli import compare_command  # noqa: E402

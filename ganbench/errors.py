@@ -26,3 +26,7 @@ class DivergedError(RuntimeError):
     sanity check of its own fails (e.g. a critic estimate past any plausible
     bound); the training loop adds the step and ends the run as ``diverged``.
     """
+
+
+class DiskFullError(UsageError):
+    """A write failed because the disk (or the user's quota) is full: one line naming the path, exit code 2."""

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from .paths import DEFAULT_RESULTS, default_cache_dir
+from .outputs import output_option, write_text_atomically
+from .paths import DEFAULT_RESULTS, REFERENCE_RESULTS, default_cache_dir
 from .store import load_results, store_path
 
 
@@ -23,11 +24,20 @@ def sample_thumbnails(cache_dir: Path, tables) -> dict:
     return found
 
 
+def reference_hint() -> str:
+    """Where the committed reference rows are: in this checkout when ganbench runs from one, else in the repository."""
+    checkout = Path(__file__).resolve().parent.parent / REFERENCE_RESULTS
+    if (checkout / "results.jsonl").is_file():
+        return f"the committed reference rows: ganbench leaderboard {checkout}"
+    return f"the committed reference rows are in {REFERENCE_RESULTS}/ of the ganbench repository"
+
+
 @click.command("leaderboard")
 @click.argument("results_dir", default=DEFAULT_RESULTS, required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "latex", "html"]), default="table",
               show_default=True, help="table: terminal; latex: booktabs; html: one self-contained page.")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the leaderboard to this file instead of the terminal.")
+@click.option("--output", type=click.Path(dir_okay=False), callback=output_option("leaderboard"),
+              help="Write the leaderboard to this file instead of the terminal (never a store or into a store's folder).")
 @click.option("--metric", "metrics", multiple=True, metavar="GLOB",
               help="Only metrics matching this name or glob (acc_l2_k1_*); repeatable [default: each probe's headline].")
 @click.option("--all-metrics", is_flag=True, help="Every metric, not only each probe's headline figures.")
@@ -49,12 +59,13 @@ def leaderboard_command(results_dir, fmt, output, metrics, all_metrics, width, r
     tables = build_tables(frame, metric_filter(metrics, all_metrics), load_references() if references else (),
                           snapshots=snapshots, all_versions=all_versions, store_dir=store_path(results_dir).parent)
     if not tables:
-        text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else "")
+        text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else
+                                    f" in {store_path(results_dir)}; {reference_hint()}" if not len(frame) else "")
     else:
         thumbnails = sample_thumbnails(Path(cache_dir or default_cache_dir()), tables) if fmt == "html" else {}
         text = render(tables, fmt, width=width, thumbnails=thumbnails)
     if output:
-        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_text_atomically(output, text if text.endswith("\n") else text + "\n")
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))

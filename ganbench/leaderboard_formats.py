@@ -17,6 +17,7 @@ from typing import Sequence
 
 from tabulate import tabulate
 
+from .escape import CSV_QUOTING, terminal
 from .leaderboard import GRID_EDGE_MARK, LABEL_MARK, SECTION_TITLES, TIED_MARK, Table
 
 BEST_MARK = "*"
@@ -81,11 +82,11 @@ def _notes(table: Table) -> list[str]:
     return list(table.notes)
 
 
-def _wrap(text: str, width: int) -> str:
+def _wrap(text: str, width: int, measure=len) -> str:
     """Break at spaces, underscores and commas so no line is wider than ``width`` (unless one word is)."""
     lines, line = [], ""
     for token in re.findall(r"[^ _,]+[_,]?| ", text):
-        if len(line) + len(token) > width and line.strip():
+        if measure(line + token) > width and line.strip():
             lines.append(line.rstrip())
             line = token.lstrip()
         else:
@@ -101,12 +102,14 @@ def render_terminal(tables: Sequence[Table], width: int = 120, digits: int = 4) 
     block is printed as several blocks of columns, each repeating the row labels."""
     out = []
     for table in tables:
-        out.append(f"== {table.title} ==")
+        out.append(f"== {terminal(table.title)} ==")
         out.extend(_terminal_blocks(table, width, digits))
         for note in _notes(table):
-            out.append(_wrap(f"note: {note}", width))
+            out.append(_wrap(f"note: {terminal(note)}", width))
         out.append("")
-    out.append(_wrap(LEGEND, width))
+    # measured in UTF-8 bytes: the arrows take 3 bytes and 2 columns where East Asian widths apply, so the
+    # legend fits ``width`` whatever counts the columns
+    out.append(_wrap(LEGEND, width, measure=lambda text: len(text.encode())))
     return "\n".join(out)
 
 
@@ -116,13 +119,13 @@ def _terminal_blocks(table: Table, width: int, digits: int) -> list[str]:
     for section, rows in table.sections():
         if len(table.sections()) > 1:
             body.append((f"-- {SECTION_TITLES[section]} --", None))
-        body += [(_wrap(r.label, label_width), r) for r in rows]
+        body += [(_wrap(terminal(r.label), label_width), r) for r in rows]  # names escaped: no ESC reaches a terminal
     cells = {}
     for column in table.columns:
         texts = [_cell_text(r, column, digits) if r else "" for _, r in body]
         cell_width = max([len(t) for t in texts] + [10])
-        cells[column.key] = (_wrap(column.title, max(cell_width, 14)), texts)
-    extra = [("failed", [r.failed if r else "" for _, r in body])] if table.has_failures else []
+        cells[column.key] = (_wrap(terminal(column.title), max(cell_width, 14)), texts)
+    extra = [("failed", [terminal(r.failed) if r else "" for _, r in body])] if table.has_failures else []
     columns = [cells[c.key] for c in table.columns] + extra
     blocks, start = [], 0
     while start < len(columns) or not blocks:
@@ -187,7 +190,7 @@ def render_csv(tables: Sequence[Table], digits: int = 4) -> str:
     """One line per (row, column) cell, plus one per row with failures and no figure; figures rounded to
     ``digits`` as in the other formats."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=CSV_QUOTING)  # no line break ends a record
     writer.writerow(CSV_FIELDS)
     for table in tables:
         for row in table.rows:

@@ -15,13 +15,15 @@ from pathlib import Path
 from .errors import UsageError
 
 DEFAULT_RESULTS = "ganbench-results"
+NAME_MAX = 255  # bytes in one path component: ext4, xfs, btrfs, APFS, NTFS (in UTF-16 units)
+PATH_MAX = 4096
 REFERENCE_RESULTS = "results/reference"
 
 
 def default_cache_dir() -> Path:
     """``$GANBENCH_CACHE``, else ``$XDG_CACHE_HOME/ganbench``, else ``~/.cache/ganbench``."""
     if os.environ.get("GANBENCH_CACHE"):
-        return Path(os.environ["GANBENCH_CACHE"])
+        return Path(os.environ["GANBENCH_CACHE"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "ganbench"
 
@@ -40,6 +42,7 @@ def check_writable(path: Path | str, what: str, flag: str, is_folder: bool) -> N
     """
     path = Path(path).expanduser()
     fix = f"Pass another {flag}, or fix the permissions."
+    _check_name_lengths(path, flag)
     if path.exists():
         if is_folder and not path.is_dir():
             raise UsageError(f"{flag} {path}: is a file, not a folder, so the {what} cannot go there. {fix}")
@@ -55,3 +58,15 @@ def check_writable(path: Path | str, what: str, flag: str, is_folder: bool) -> N
         raise UsageError(f"{flag} {path}: {ancestor} is a file, not a folder, so the {what} cannot go there. {fix}")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: cannot create it, {ancestor} is not writable. {fix}")
+
+
+def _check_name_lengths(path: Path, flag: str) -> None:
+    """UsageError when a part of ``path`` is longer than the file system allows (255 bytes on most)."""
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            raise UsageError(f"{flag}: the path component {part[:40]!r}... is {size} bytes long; file systems allow "
+                             f"at most {NAME_MAX}. Pass a shorter {flag}.")
+    if len(os.fsencode(str(path))) >= PATH_MAX:
+        raise UsageError(f"{flag}: the path is longer than the {PATH_MAX - 1} bytes a path may have. "
+                         f"Pass a shorter {flag}.")

@@ -11,6 +11,8 @@ factor, nearest neighbour, until its short side is at least
 from __future__ import annotations
 
 import json
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from torchvision.utils import make_grid, save_image
 
 from .data import fit_back, to_model_input
 from .errors import UsageError
+from .store import TOO_LONG, StoreWarning, bounded_lines
 
 # A picture narrower than this is a thumbnail on a web page: grids are enlarged to it.
 MIN_SHORT_SIDE = 256
@@ -268,7 +271,49 @@ def read_log(folder: Path) -> list[dict]:
     if not path.exists():
         raise UsageError(f"No training log at {path}: the model was not trained by ganbench (or was trained "
                          f"before logs were kept). Delete its folder to train it again.")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    entries, bad = [], 0
+    with open(path, "rb") as f:
+        for line in bounded_lines(f):
+            if not line.strip():
+                continue
+            entry = _log_entry(line)
+            if entry is None:
+                bad += 1
+            else:
+                entries.append(entry)
+    if bad:
+        warnings.warn(f"{path}: skipped {bad} line(s) that are no training-log entry (a JSON object with a numeric "
+                      f"\"step\"); {len(entries)} kept", LogLineWarning, stacklevel=2)
+    if not entries:
+        raise UsageError(f"The training log {path} holds no valid entry, so there is no curve to draw. Delete the "
+                         f"model's folder to train it again.")
+    return entries
+
+
+class LogLineWarning(StoreWarning):
+    """A line of a training log was skipped (shown in one line, as a skipped line of the store is)."""
+
+
+def _log_entry(line: bytes) -> dict | None:
+    """The line as a log entry (statistics as floats, NaN where one is not a number), or None when it is none."""
+    if line is TOO_LONG:
+        return None
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, an integer too long, nested too deeply
+        return None
+    if not isinstance(entry, dict) or not math.isfinite(_as_float(entry.get("step"))):
+        return None
+    return {str(k): _as_float(v) for k, v in entry.items()}
+
+
+def _as_float(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:  # an integer past float's range
+        return math.nan
 
 
 # Logged per step but not a training statistic: left out of the curves.

@@ -30,6 +30,7 @@ from .data import Dataset, fit_back, to_model_input, to_uint8
 from .datasets.open import open_dataset, resolve_dataset
 from .device import FEATURE_PRECISION, float32_math, memory_format, resolve_device
 from .errors import UsageError
+from .install_check import stop_if_broken_install
 from .paths import dedup_path
 from .plugins import get_registry
 from .options import resolve_options
@@ -564,7 +565,8 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             [p for p in probes if not isinstance(p, Exception)], data))
     except UsageError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a model plugin calling sys.exit fails its job, not the run
+        stop_if_broken_install(exc)
         log(traceback.format_exc())
         rows = job_failure_rows(job, f"model setup failed: {type(exc).__name__}: {exc}", run_id=run_id)
         on_rows(rows)
@@ -655,7 +657,10 @@ def _train(trainer: Trainer, log) -> TrainOutcome:
     """Train; a crash inside a model plugin becomes ``failed`` rows, not a lost job."""
     try:
         return trainer.run()
-    except Exception as exc:
+    except UsageError:  # a full disk: one line, and the run stops
+        raise
+    except (Exception, SystemExit) as exc:
+        stop_if_broken_install(exc)
         log(traceback.format_exc())
         return TrainOutcome("failed", 0, 0.0, trainer.schedule(0), "trained", f"training failed: {type(exc).__name__}: {exc}")
 
@@ -667,7 +672,7 @@ def _build_probe(pspec, popts):
         return pspec.factory(**popts)
     except UsageError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         return exc
 
 
@@ -675,6 +680,8 @@ def _describe(exc: Exception, log) -> str:
     """One line for a row's error; the traceback goes to the log unless it is a user error."""
     if isinstance(exc, UsageError):
         return str(exc)
+    if isinstance(exc, SystemExit):
+        return f"the plugin called sys.exit({exc.code!r}); a plugin returns its results or raises, it never ends the run"
     log("".join(traceback.format_exception(exc)))
     return f"{type(exc).__name__}: {exc}"
 
@@ -691,7 +698,8 @@ def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict
 
     try:
         metrics = probe.run(ctx)
-    except Exception as exc:  # one failing probe must not lose the others' rows
+    except (Exception, SystemExit) as exc:  # one failing probe (even one calling sys.exit) must not lose the others' rows
+        stop_if_broken_install(exc)
         return [failed(_describe(exc, log))]
     seconds = time.perf_counter() - began
     if not isinstance(metrics, (list, tuple)):

@@ -10,21 +10,23 @@ mistyped line with a warning naming its line number; it is never fatal.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, BinaryIO, Iterable
 
 import numpy as np
 from filelock import FileLock
 
 from .errors import UsageError
-from .paths import DEFAULT_RESULTS
+from .paths import DEFAULT_RESULTS, check_writable
 from .predictions import write_pending
 from .schema import FIELDS, check_row
 
@@ -39,7 +41,7 @@ class StoreWarning(UserWarning):
 
 
 def store_path(results_dir: str | os.PathLike) -> Path:
-    path = Path(results_dir)
+    path = Path(results_dir).expanduser()  # as the checks before work expand it: '~/x' is never ./~/x
     return path if path.suffix == ".jsonl" else path / STORE_NAME
 
 
@@ -106,7 +108,7 @@ def append_rows(results_dir: str | os.PathLike, rows: Iterable[dict]) -> Path:
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path) + ".lock"):
+        with FileLock(str(_lock_path(path))):
             _append_locked(path, payload.encode())
     except OSError as exc:
         side = _save_aside(path, payload)
@@ -122,8 +124,26 @@ def _warn_stderr(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def check_store_writable(results_dir: str | os.PathLike, flag: str = "--results") -> None:
+    """UsageError (one line) unless rows can be appended to the store, checked before any work starts:
+    the store file and its lock file can be written, and an existing store is a regular file."""
+    path = store_path(results_dir)
+    check_writable(path, "result store", flag, is_folder=False)
+    if path.exists():
+        require_regular_file(path)
+    check_writable(_lock_path(path), "result store's lock file", flag, is_folder=False)
+
+
+def _lock_path(path: Path) -> Path:
+    return Path(str(path) + ".lock")
+
+
 def _append_locked(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    # O_NONBLOCK: opening a FIFO with no reader fails at once instead of waiting forever
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
     size = os.fstat(fd).st_size
     try:
         _repair_torn_tail(fd, path, size)
@@ -146,6 +166,7 @@ def _save_aside(path: Path, payload: str) -> Path | None:
     """Write rows that could not be appended next to the store, else in the temp dir; the file's path."""
     stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}"
     for folder in (path.parent, Path(tempfile.gettempdir())):
+        name = None
         try:
             fd, name = tempfile.mkstemp(prefix=f"{path.stem}.unsaved-{stamp}-", suffix=".jsonl", dir=folder)
             with os.fdopen(fd, "w") as f:
@@ -154,6 +175,11 @@ def _save_aside(path: Path, payload: str) -> Path | None:
                 os.fsync(f.fileno())
             return Path(name)
         except OSError:
+            if name is not None:  # no empty or partial decoy of the rows is left behind
+                try:
+                    os.unlink(name)
+                except OSError:
+                    pass
             continue
     return None
 
@@ -180,11 +206,12 @@ def read_rows(results_dir: str | os.PathLike, warn: bool = True) -> list[dict]:
         return []
     rows = []
     try:
+        require_regular_file(path)
         with open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
+            for number, raw in enumerate(bounded_lines(f), start=1):
                 if not raw.strip():
                     continue
-                row, problem = _parse_line(raw)
+                row, problem = _parse_line(raw) if raw is not TOO_LONG else (None, _too_long())
                 if problem:
                     if warn:
                         warnings.warn(f"{path}:{number}: skipped a torn or foreign line: {problem}", StoreWarning, stacklevel=2)
@@ -194,6 +221,45 @@ def read_rows(results_dir: str | os.PathLike, warn: bool = True) -> list[dict]:
         raise UsageError(f"Cannot read the result store {path}: {exc.strerror or exc}. Pass the folder of a readable "
                          f"store (or a .jsonl file).") from None
     return rows
+
+
+MAX_LINE_BYTES = 8 << 20  # a row is a few kB; a longer line is no row, and reading it whole could exhaust memory
+TOO_LONG = b"\0"  # the marker bounded_lines yields for a line over MAX_LINE_BYTES (a real line ends in a newline)
+
+
+def bounded_lines(f: BinaryIO):
+    """The lines of ``f``, never holding more than :data:`MAX_LINE_BYTES` of one in memory.
+
+    A longer line is read past in chunks and yielded as :data:`TOO_LONG`, so it still counts as one line.
+    """
+    while True:
+        line = f.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while True:
+                rest = f.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield TOO_LONG
+            continue
+        yield line
+
+
+def _too_long() -> str:
+    return f"longer than {MAX_LINE_BYTES:,} bytes, the most a row may take"
+
+
+def require_regular_file(path: Path) -> None:
+    """UsageError (one line) unless ``path``, links followed, is a regular file: a store is never a device,
+    a FIFO (reading one waits forever) or a folder."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "no regular file")
+        raise UsageError(f"Cannot read the result store {path}: it is {kind}, not a regular file; a store is a "
+                         f"regular file of JSON lines. Pass another folder (or .jsonl file).")
 
 
 def _parse_line(raw: bytes) -> tuple[dict | None, str | None]:

@@ -39,12 +39,13 @@ from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
-from tqdm import tqdm
 
 from .data import Dataset, to_model_input
 from .device import autocast, memory_format
+from .disk import disk_full
 from .errors import DivergedError
 from .model import Batch, Model
+from .progress import Progress
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,20 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+DISK_FULL_FIX = ("Free space there, or pass another --cache-dir, and run the command again: training resumes from "
+                 "its last checkpoint.")
+
+
 def _atomic_write(path: Path, write: Callable[[str], None], before_replace: Callable[[Path], None] | None = None) -> None:
     """Write ``path`` through a temporary file; ``before_replace(tmp)`` runs once it is complete."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        write(str(tmp))
+        try:
+            write(str(tmp))
+        except Exception as exc:
+            if (full := disk_full(exc, path, DISK_FULL_FIX)) is not None:
+                raise full from None  # one line that says so, not torch's zip-writer traceback
+            raise
         if before_replace is not None:
             before_replace(tmp)
         os.replace(tmp, path)
@@ -222,6 +232,10 @@ class Trainer:
         resumed_from = start or None
         try:
             steps = self._loop(start)
+        except OSError as exc:  # the step log's writes: a full disk is said in one line
+            if (full := disk_full(exc, self.log_path, DISK_FULL_FIX)) is not None:
+                raise full from None
+            raise
         except DivergedError as exc:
             elapsed = time.perf_counter() - began
             outcome = TrainOutcome("diverged", exc.args[1], elapsed, self.schedule(exc.args[1]), "trained",
@@ -366,7 +380,7 @@ class Trainer:
         saturated = 0
         order, order_epoch = None, -1
         log_file = open(self.log_path, "a")
-        bar = tqdm(total=self.total_steps, initial=start, desc=f"train {type(self.model).__name__}", unit="step", dynamic_ncols=True, leave=False)
+        bar = Progress(self.total_steps, start, f"train {type(self.model).__name__}", "step")  # plain lines in a log
         tick, tick_step = time.perf_counter(), start
         try:
             for step in range(start, self.total_steps):

@@ -94,7 +94,7 @@ def test_results_formats_and_leaderboard(tmp_path):
     assert [row["seed"] for row in as_json] == [0, 1]
     assert as_json[0]["model_config_hash"] != as_json[1]["model_config_hash"]
     csv = invoke("results", str(tmp_path), "--format", "csv").output.splitlines()
-    assert csv[0].startswith("schema_version,run_id") and len(csv) == 3
+    assert csv[0].startswith('"schema_version","run_id"') and len(csv) == 3
     values = np.array([row["value"] for row in as_json])
     board = invoke("leaderboard", str(tmp_path), "--format", "md").output
     expected = f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (n=2)"

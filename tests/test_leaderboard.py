@@ -258,14 +258,15 @@ def test_cli_formats(tmp_path):
     template = json.loads((ROOT / "results" / "archive" / "protocol-v1.jsonl").read_text().splitlines()[0])
     lines = [json.dumps({**template, "model": "=1+1", "seed": seed, "value": value}) for seed, value in ((0, 0.9), (1, 0.8))]
     (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n")
+    outputs = tmp_path / "out"  # never into the store's own folder
     for fmt in ("table", "md", "csv", "latex", "html"):
         out = CliRunner().invoke(cli, ["leaderboard", str(tmp_path), "--all-metrics", "--no-references", "--format", fmt,
-                                       "--output", str(tmp_path / f"lb.{fmt}")])
+                                       "--output", str(outputs / f"lb.{fmt}")])
         assert out.exit_code == 0, out.output
     for fmt in ("table", "md", "latex", "html"):
-        assert "0.8500 ± 0.0707 (n=2)" in (tmp_path / f"lb.{fmt}").read_text().replace("$\\pm$", "±")
-    assert "\\toprule" in (tmp_path / "lb.latex").read_text()
-    assert "'=1+1" in (tmp_path / "lb.csv").read_text()
+        assert "0.8500 ± 0.0707 (n=2)" in (outputs / f"lb.{fmt}").read_text().replace("$\\pm$", "±")
+    assert "\\toprule" in (outputs / "lb.latex").read_text()
+    assert "'=1+1" in (outputs / "lb.csv").read_text()
 
 
 def test_long_grids_in_headers_are_shortened_unless_that_hides_a_difference():

@@ -15,10 +15,12 @@ class LocalExecutor:
 
     A job that fails in a way the runner did not turn into rows gets one
     ``failed`` row for each of its probes still without rows; the next job
-    runs. A user error (:class:`UsageError`) stops the run.
+    runs. A user error (:class:`UsageError`) stops the run, or, when
+    ``on_refused`` is given (a sweep), goes to ``on_refused(job, error)`` and
+    the next job runs.
     """
 
-    def run(self, jobs, on_rows):
+    def run(self, jobs, on_rows, on_refused=None):
         from ..run import job_failure_rows, run_job
 
         for job in jobs:
@@ -30,8 +32,10 @@ class LocalExecutor:
 
             try:
                 run_job(job, collect)
-            except UsageError:
-                raise
+            except UsageError as exc:
+                if on_refused is None:
+                    raise
+                on_refused(job, exc)
             except Exception as exc:
                 traceback.print_exc(file=sys.stderr)
                 on_rows(job_failure_rows(job, f"job failed: {type(exc).__name__}: {exc}", skip_keys=frozenset(reported)))

@@ -27,7 +27,7 @@ def _run_remote(job):
 
 
 class RayExecutor:
-    def run(self, jobs, on_rows):
+    def run(self, jobs, on_rows, on_refused=None):
         try:
             import ray
         except ImportError:
@@ -47,7 +47,10 @@ class RayExecutor:
             except Exception as exc:  # the task raised or its worker died: that job's rows say so
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, UsageError):
-                    raise cause from None
+                    if on_refused is None:
+                        raise cause from None
+                    on_refused(job, cause)  # a sweep: the other jobs go on
+                    continue
                 from ..run import job_failure_rows
 
                 rows = job_failure_rows(job, f"job failed on Ray: {type(cause or exc).__name__}: {cause or exc}")

@@ -32,6 +32,7 @@ import click
 from .. import __version__, hookimpl
 from ..builtin.hash_settings import HashSettings
 from ..options import split_assignments
+from ..outputs import output_option
 from ..paths import dedup_path, default_cache_dir
 
 if TYPE_CHECKING:  # torch and faiss are imported when the command runs, not by `ganbench --help`
@@ -86,11 +87,12 @@ def load_dataset(name: str, data_root: str | None, options: dict[str, str] | Non
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files.")
 @click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE",
               help="Dataset option, as given to `ganbench run` (the list is tied to the dataset these options load).")
-@click.option("--output", type=click.Path(dir_okay=False), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
+@click.option("--output", type=click.Path(dir_okay=False), callback=output_option("duplicate list"), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
 @click.option("--cache-dir", default=None, help="Cache folder [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
 @click.option("--radius", type=click.IntRange(min=0), default=0, show_default=True, help="Hamming radius: hashes this many bits apart are duplicates (0 = the paper's rule).")
 @click.option("--epochs", type=click.IntRange(min=1), default=HashSettings.epochs, show_default=True, help="Epochs of hash-autoencoder training.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the hash autoencoder.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the hash autoencoder (0 to 2**32-1).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 def dedup_command(dataset, data_root, dataset_opts, output, cache_dir, radius, epochs, seed, device):
     """List near-duplicate training images (DCGAN §4.1.1 hash) for `ganbench run --dedup`."""
@@ -99,7 +101,7 @@ def dedup_command(dataset, data_root, dataset_opts, output, cache_dir, radius, e
 
     settings = HashSettings(radius=radius, epochs=epochs, seed=seed)
     report = dedup_report(data, settings, resolve_device(device), log=lambda m: click.echo(m, err=True))
-    path = Path(output) if output else dedup_path(Path(cache_dir) if cache_dir else default_cache_dir(),
+    path = Path(output) if output else dedup_path(Path(cache_dir).expanduser() if cache_dir else default_cache_dir(),
                                                    data.name, data.fingerprint)
     write_report(report, path)
     click.echo(f"{data.name}: {len(report['groups'])} duplicate group(s), {len(report['drop'])} of "
