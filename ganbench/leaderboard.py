@@ -262,10 +262,19 @@ def _row_identity(r: dict) -> tuple:
         schedule["trained"] = trained
     features = {f"features.{k}": v for k, v in _dict(r.get("feature_config")).items()}
     variant = {"version": r.get("model_version"), **_dict(r.get("model_config")), **schedule, **features}
+    label = model_label(r)
+    if label != r["model"]:  # a named row (`--model features --model-opt name=X`) never joins a plugin's X
+        variant["plugin"] = r["model"]
     if schedule:  # a snapshot of a training is not its final weights: never one cell
         epoch = snapshot_epoch(r)
         variant["at_epoch"] = "final" if epoch is None else epoch
-    return (r["model"], r.get("feature_view") or "", _canonical(variant)), variant
+    return (label, r.get("feature_view") or "", _canonical(variant)), variant
+
+
+def model_label(r: dict) -> str:
+    """The name a row is shown under: its ``model_label`` (the name a features file was given), else its model."""
+    label = r.get("model_label")
+    return label if isinstance(label, str) and label else r["model"]
 
 
 def _section(r: dict) -> str:
@@ -382,7 +391,7 @@ def _build_table(dataset, fingerprint, title, records, keep, references) -> Tabl
     def row_for(r) -> Row:
         identity, variant = _row_identity(r)
         if identity not in rows:
-            rows[identity] = Row(_section(r), r["model"], r.get("feature_view") or "samples",
+            rows[identity] = Row(_section(r), identity[0], r.get("feature_view") or "samples",
                                  trains_on_labels=bool(r.get("trains_on_labels")), trained=variant.get("trained", ""))
             variants.setdefault(identity[:2], []).append((identity, variant))
         row = rows[identity]
