@@ -13,6 +13,9 @@ FEATURES_OPTIONS = [
     Option("name", "str", "", "the name its rows are shown under on the leaderboard (default: 'features')"),
 ]
 
+# without a file; with one, the view is the one it was exported from (`pixels`, `d`, ...)
+FEATURES_VIEWS = {"features": "the file's features (a file `ganbench features export` wrote: named by its view)"}
+
 
 @hookimpl
 def register_models(register):
@@ -20,6 +23,5 @@ def register_models(register):
         "features", "ganbench.models.features:FeaturesFile",
         "features read from a file (ganbench's export or your own numpy arrays), scored by any feature probe",
         version="1", options=FEATURES_OPTIONS,
-        views={"<the file's view>": "the view the file was exported from (its metadata's 'view'), "
-               "else 'features'"},
+        views=FEATURES_VIEWS,
     ))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import feature_files
+from ..builtin.features import FEATURES_VIEWS
 from ..errors import UsageError
 from ..model import Model
 
@@ -43,7 +44,9 @@ class FeaturesFile(Model):
         return view if isinstance(view, str) and view else OWN_VIEW
 
     def feature_views(self):
-        source = self.header.metadata.get("model") if self.header else None
+        if self.header is None:
+            return dict(FEATURES_VIEWS)
+        source = self.header.metadata.get("model")
         where = f"model '{source}'" if isinstance(source, str) else "your own model"
         return {self.view: f"features of {where}, read from {self.options['path'] or 'a file'}"}
 
