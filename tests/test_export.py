@@ -213,6 +213,39 @@ def test_model_features_without_a_path_or_with_a_missing_file_is_one_line(tmp_pa
     refused(run_features(tmp_path / "x.csv", tmp_path), "*.npz", "*.safetensors")
 
 
+def test_a_file_of_one_split_is_refused_with_the_export_to_run(tmp_path):
+    out = tmp_path / "train-only.npz"
+    ok(invoke("features", "export", "--model", "pixels", "--split", "train", "--out", out))
+    assert sorted(load_npz(out)) == ["metadata", "train", "train_labels"]
+    refused(run_features(out, tmp_path / "store"), "lacks 'test', 'test_labels'", "--split both")
+
+
+def test_the_progress_bar_shows_on_a_terminal_only(monkeypatch):
+    import io
+    import sys
+
+    import torch
+
+    from ganbench.data import Dataset
+    from ganbench.models.baselines import Pixels
+    from ganbench.run import FeatureSource
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    images = torch.zeros((1200, 1, 4, 4), dtype=torch.uint8)
+    labels = torch.zeros(1200, dtype=torch.int64)
+    data = Dataset("zeros", images, labels, images[:2], labels[:2], ["0"])
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        source = FeatureSource(Pixels(), data, torch.device("cpu"), None, "running")
+        source.progress = True
+        assert source.split("train", "pixels").shape == (1200, 16)
+        assert ("features 'pixels'" in stream.getvalue()) is shown
+        assert ("0/3 [" in stream.getvalue()) is shown  # 1,200 images in batches of 500
+
+
 def test_export_needs_a_view_when_the_model_has_several_and_a_known_suffix(tmp_path):
     refused(invoke("features", "export", "--model", "random-d", "--model-opt", "width=4", "--out", tmp_path / "f.npz"),
             "--view", "d, d-last")
