@@ -9,6 +9,7 @@ Life of a model in a run::
 
     model = spec.factory(**options)        # options already parsed and checked
     model.setup(data_info, device)         # build networks and optimizers
+    model.bind_dataset(dataset)            # optional: check the loaded dataset (a features file's labels)
     for step in ...:                       # skipped when model.trains is False
         stats = model.train_step(batch)    # batch.x in model.value_range
     model.after_training(real_images)      # e.g. fit a projection; may be a no-op

@@ -146,7 +146,8 @@ def _identity(model) -> tuple[dict, str | None]:
     """A model's optional ``config_facts()`` and ``label()`` (see :class:`ganbench.Model`)."""
     facts = getattr(model, "config_facts", None)
     label = getattr(model, "label", None)
-    return (dict(facts()) if callable(facts) else {}), (label() if callable(label) else None)
+    label = label() if callable(label) else None
+    return (dict(facts()) if callable(facts) else {}), (label if isinstance(label, str) and label.strip() else None)
 
 
 def _model_for_checks(mspec, options: dict):
@@ -282,8 +283,9 @@ class FeatureSource:
     def config(self, view: str) -> dict:
         """How ``view``'s features are extracted: the row's ``feature_config``."""
         given = getattr(self.model, "feature_config", None)
-        if callable(given) and given(view) is not None:  # precomputed features say how they were made
-            return dict(given(view))
+        given = given(view) if callable(given) else None
+        if given is not None:  # precomputed features say how they were made
+            return dict(given)
         if self.bn_stats == "running":
             mode = "running" if bn.batch_norm_layers(self.model) else "none"
         else:
