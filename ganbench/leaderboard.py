@@ -262,9 +262,8 @@ def _row_identity(r: dict) -> tuple:
         schedule["trained"] = trained
     features = {f"features.{k}": v for k, v in _dict(r.get("feature_config")).items()}
     variant = {"version": r.get("model_version"), **_dict(r.get("model_config")), **schedule, **features}
-    label = model_label(r)
-    if label != r["model"]:  # a named row (`--model features --model-opt name=X`) never joins a plugin's X
-        variant["plugin"] = r["model"]
+    # a named row (`--model features --model-opt name=X`) never joins plugin X's row; the label says which is which
+    label, variant["plugin"] = model_label(r), r["model"]
     if schedule:  # a snapshot of a training is not its final weights: never one cell
         epoch = snapshot_epoch(r)
         variant["at_epoch"] = "final" if epoch is None else epoch

@@ -277,3 +277,31 @@ def test_samples_export_of_a_model_without_a_generator_is_refused_before_trainin
     refused(invoke("samples", "export", "--model", "random-d", "--n", "5", "--cache-dir", cache, "--out", tmp_path / "s"),
             "Model 'random-d' has no generator", "dcgan")
     assert not (cache / "models").exists() and not (tmp_path / "s").exists()
+
+
+def test_the_leaderboard_shows_a_named_row_under_its_name_and_never_merges_it_with_a_plugin_of_that_name():
+    import pandas as pd
+
+    from ganbench.leaderboard import build_tables, metric_filter
+
+    def row(model, label, value, config):
+        return {"model": model, "model_label": label, "feature_view": "pixels", "dataset": "mnist-5k",
+                "dataset_fingerprint": "aaaa", "probe": "knn", "probe_version": "1", "probe_config": {},
+                "metric": "acc", "value": value, "seed": 0, "status": "ok", "trains_on_labels": False,
+                "created_at": "2026-01-01", "higher_is_better": True, "target": None, "run_id": "r", "schedule": {},
+                "feature_config": None, "model_config": config, "model_version": "1", "model_config_hash": "h"}
+
+    rows = [row("pixels", "pixels", 0.9, {}), row("features", "pixels", 0.8, {"path": "p.npz", "name": "pixels"}),
+            row("features", "enc", 0.7, {"path": "e.npz", "name": "enc"}), {**row("pixels", "pixels", 0.6, {}),
+                                                                          "model_label": None, "dataset": "old"}]
+    tables = {t.dataset: t for t in build_tables(pd.DataFrame(rows), metric_filter(None, True))}
+    cells = {r.label: next(iter(r.cells.values())).mean for r in tables["mnist-5k"].rows}
+    assert cells == {"enc · pixels": 0.7, "pixels · pixels (name=pixels, path=p.npz, plugin=features)": 0.8,
+                     "pixels · pixels (no name, no path, plugin=pixels)": 0.9}
+    assert [r.label for r in tables["old"].rows] == ["pixels · pixels"]  # rows written before model_label
+    old, new = row("pixels", "pixels", 0.5, {}), row("pixels", "pixels", 0.7, {})
+    old.pop("model_label")
+    new["seed"] = 1
+    [table] = build_tables(pd.DataFrame([old, new]), metric_filter(None, True))
+    [merged] = table.rows  # a store holding rows from before and after model_label: one row, two seeds
+    assert merged.label == "pixels · pixels" and next(iter(merged.cells.values())).text() == "0.6000 ± 0.1414 (2)"
