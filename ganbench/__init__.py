@@ -29,6 +29,7 @@ _LAZY = {
     "Probe": ".probe",
     "ProbeContext": ".probe",
     "label_budget": ".splits",
+    "load_dataset": ".datasets.commands",
     "validation_split": ".splits",
 }
 
@@ -52,6 +53,7 @@ __all__ = [
     "Schedule",
     "UsageError",
     "label_budget",
+    "load_dataset",
     "validation_split",
 ]
 

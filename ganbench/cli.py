@@ -459,7 +459,7 @@ def _job_keys(job) -> list[str]:
 def _print_rows(rows):
     from .escape import terminal
 
-    table = [[*map(terminal, (r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-")),
+    table = [[*map(terminal, (r.get("model_label") or r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-")),
               "" if r["value"] is None else f"{r['value']:.4f}", r["status"]] for r in rows]
     click.echo(tabulate(table, headers=["model", "view", "probe", "metric", "value", "status"], disable_numparse=True))
 

@@ -318,7 +318,15 @@ def _row_identity(r: dict, probe_settings: str = "") -> tuple:
     elif schedule and r.get(SHOWING_SNAPSHOTS):  # a snapshot of a training is not its final weights: never one cell
         epoch = snapshot_epoch(r)
         variant["at_epoch"] = "final" if epoch is None else epoch
-    return (r["model"], r.get("feature_view") or "", _canonical(variant), probe_settings), variant
+    # a named row (`--model features --model-opt name=X`) never joins plugin X's row; the label says which is which
+    label, variant["plugin"] = model_label(r), r["model"]
+    return (label, r.get("feature_view") or "", _canonical(variant), probe_settings), variant
+
+
+def model_label(r: dict) -> str:
+    """The name a row is shown under: its ``model_label`` (the name a features file was given), else its model."""
+    label = r.get("model_label")
+    return label if isinstance(label, str) and label else r["model"]
 
 
 def _training(r: dict) -> tuple:
@@ -476,7 +484,7 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
     def row_for(r) -> Row:
         identity, variant = _row_identity(r, settings(r))
         if identity not in rows:
-            rows[identity] = Row(_section(r), r["model"], r.get("feature_view") or "samples",
+            rows[identity] = Row(_section(r), identity[0], r.get("feature_view") or "samples",
                                  trains_on_labels=bool(r.get("trains_on_labels")), trained=variant.get("trained", ""),
                                  probe_settings=identity[3])
             variants.setdefault(identity[:2], []).append((identity, variant))

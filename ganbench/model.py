@@ -9,6 +9,7 @@ Life of a model in a run::
 
     model = spec.factory(**options)        # options already parsed and checked
     model.setup(data_info, device)         # build networks and optimizers
+    model.bind_dataset(dataset)            # optional: check the loaded dataset (a features file's labels)
     for step in ...:                       # skipped when model.trains is False
         stats = model.train_step(batch)    # batch.x in model.value_range
     model.after_training(real_images)      # e.g. fit a projection; may be a no-op
@@ -96,6 +97,33 @@ class Model:
         """Facts about the trained model worth keeping in every row's ``details``
         (e.g. directions a projection removed); JSON-serialisable."""
         return {}
+
+    # -- optional: a model tied to the dataset's own examples (the ``features`` model) --
+    def config_facts(self) -> dict:
+        """Facts beyond the options that decide this model's features, e.g. the sha256 of a
+        file an option names; JSON-serialisable. Called when the request is checked; they join
+        the options in the row's ``model_config``, the cache key and the job key, so two files
+        at one path never share a leaderboard cell."""
+        return {}
+
+    def label(self) -> str | None:
+        """The name its rows are shown under (the row's ``model_label``); ``None``: the plugin's."""
+        return None
+
+    def bind_dataset(self, dataset) -> None:
+        """Called once after ``setup`` with the loaded :class:`ganbench.Dataset`, before
+        anything trains or any probe runs; raise :class:`ganbench.UsageError` to refuse it."""
+
+    def split_features(self, split: str, view: str):
+        """float32 ``(N, D)`` numpy features of the dataset's ``split`` (``train`` / ``test``)
+        that the model already holds, or ``None`` (the default): the core then extracts them
+        with :meth:`features`."""
+        return None
+
+    def feature_config(self, view: str) -> dict | None:
+        """How precomputed features were extracted (the row's ``feature_config``), or ``None``:
+        the core's own extraction settings."""
+        return None
 
     def default_schedule(self, info: DataInfo) -> Schedule:
         """The paper's schedule scaled to the dataset."""

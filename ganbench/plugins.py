@@ -60,11 +60,13 @@ BUILTIN_PLUGINS = (
     ("ganbench.models.acgan", "ganbench.builtin.acgan"),
     ("ganbench.models.bigan", "ganbench.builtin.bigan"),
     ("ganbench.models.ortho", "ganbench.builtin.ortho"),
+    ("ganbench.models.features", "ganbench.builtin.features"),
     ("ganbench.probes.knn", "ganbench.builtin.knn"),
     ("ganbench.probes.svm", "ganbench.builtin.svm"),
     ("ganbench.probes.memorization", "ganbench.builtin.memorization"),
     ("ganbench.probes.dedup", "ganbench.probes.dedup"),
     ("ganbench.probes.quality", "ganbench.builtin.quality"),
+    ("ganbench.export", "ganbench.export"),
     ("ganbench.executors.local", "ganbench.executors.local"),
     ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
 )

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from tqdm import tqdm
 
 from . import __version__
 from . import bn_stats as bn
@@ -79,6 +80,13 @@ class Resolved:
     dataset_spec: Any
     dataset_argument: str | None
     dataset_options: dict
+    model_facts: dict = field(default_factory=dict)  # Model.config_facts(): e.g. a features file's sha256
+    model_label: str | None = None  # Model.label(): the name its rows are shown under
+
+    @property
+    def model_config(self) -> dict:
+        """The row's ``model_config``: every option, and the facts the model derives from them."""
+        return {**self.model_options, **self.model_facts}
 
 
 MAX_SEED = 2**32 - 1  # numpy's and CUDA's generators take 32-bit seeds
@@ -132,7 +140,16 @@ def resolve(job: Job) -> Resolved:
         for view in job.views:
             if view not in views:
                 raise UsageError(f"Model '{mspec.name}' has no feature view '{view}'. Views: {', '.join(views) or 'none'}.")
-    return Resolved(mspec, mopts, probes, dspec, dargument, dopts)
+    facts, label = _identity(model)
+    return Resolved(mspec, mopts, probes, dspec, dargument, dopts, facts, label)
+
+
+def _identity(model) -> tuple[dict, str | None]:
+    """A model's optional ``config_facts()`` and ``label()`` (see :class:`ganbench.Model`)."""
+    facts = getattr(model, "config_facts", None)
+    label = getattr(model, "label", None)
+    label = label() if callable(label) else None
+    return (dict(facts()) if callable(facts) else {}), (label if isinstance(label, str) and label.strip() else None)
 
 
 def _model_for_checks(mspec, options: dict):
@@ -140,6 +157,8 @@ def _model_for_checks(mspec, options: dict):
     request against; ``None`` when its factory raises -- that becomes the job's failed rows."""
     try:
         return mspec.factory(**options)
+    except UsageError:  # the options refused by the model itself (a features file that is not there)
+        raise
     except Exception:
         return None
 
@@ -152,7 +171,7 @@ def job_key(job: Job, resolved: Resolved, probe_index: int) -> str:
     pspec, popts = resolved.probes[probe_index]
     return model_key({
         "model": resolved.model_spec.name, "model_version": resolved.model_spec.version,
-        "model_options": resolved.model_options, "dataset": job.dataset, "dataset_options": resolved.dataset_options,
+        "model_options": resolved.model_config, "dataset": job.dataset, "dataset_options": resolved.dataset_options,
         "data_root": job.data_root, "dedup": job.dedup, "seed": job.seed, "epochs": job.epochs,
         "max_steps": job.max_steps, "batch_size": job.batch_size, "views": job.views,
         "probe": pspec.name, "probe_version": pspec.version, "probe_options": popts,
@@ -245,9 +264,14 @@ class FeatureSource:
         self._memo: dict[tuple[str, str], np.ndarray] = {}  # the current view's splits only
         self._stats: dict[str, dict] = {}
         self._dims: dict[str, int] = {}
+        self.progress = False  # a tqdm bar per extraction (quiet when stderr is not a terminal)
 
     def config(self, view: str) -> dict:
         """How ``view``'s features are extracted: the row's ``feature_config``."""
+        given = getattr(self.model, "feature_config", None)
+        given = given(view) if callable(given) else None
+        if given is not None:  # precomputed features say how they were made
+            return dict(given)
         if self.bn_stats == "running":
             mode = "running" if bn.batch_norm_layers(self.model) else "none"
         else:
@@ -290,8 +314,11 @@ class FeatureSource:
         """uint8 ``(N, C, H, W)`` -> float32 ``(N, D)`` features of ``view``."""
         fmt = memory_format(self.device)
         chunks = []
+        starts = range(0, len(images), FEATURE_BATCH)
+        if self.progress:
+            starts = tqdm(starts, desc=f"features '{view}'", unit="batch", disable=None, leave=False)
         with float32_math(self.device), self.bn_context(view):
-            for start in range(0, len(images), FEATURE_BATCH):
+            for start in starts:
                 x = to_model_input(images[start:start + FEATURE_BATCH], self.model.image_size, self.model.value_range, self.device)
                 f = self.model.features(x.contiguous(memory_format=fmt), view)
                 chunks.append(f.float().cpu().numpy())
@@ -305,7 +332,9 @@ class FeatureSource:
 
     def dimension(self, view: str) -> int:
         if view not in self._dims:
-            self._dims[view] = int(self.embed(self.dataset.test_x[:2], view).shape[1])
+            given = self._precomputed("test", view)
+            sample = given if given is not None else self.embed(self.dataset.test_x[:2], view)
+            self._dims[view] = int(sample.shape[1])
         return self._dims[view]
 
     def _cache_problem(self, feats: np.ndarray, split: str, view: str) -> str | None:
@@ -315,7 +344,15 @@ class FeatureSource:
             return f"holds {feats.dtype} {feats.shape}, expected float32 {expected}"
         return None
 
+    def _precomputed(self, split: str, view: str) -> np.ndarray | None:
+        """The model's own features of the split (``Model.split_features``), or None: extract them."""
+        given = getattr(self.model, "split_features", None)
+        return given(split, view) if callable(given) else None
+
     def _load_or_extract(self, split: str, view: str) -> np.ndarray:
+        given = self._precomputed(split, view)
+        if given is not None:
+            return given
         path = None if self.cache is None else self.cache / f"{view}-{split}.npy"
         if path is not None and path.exists():
             try:
@@ -360,8 +397,8 @@ def _row_base(job: Job, resolved: Resolved, dataset: Dataset, key: str, device, 
     spec = resolved.model_spec
     return {
         "schema_version": SCHEMA_VERSION, "run_id": run_id, "created_at": None, "ganbench_version": __version__,
-        "model": spec.name, "model_version": spec.version, "model_config": resolved.model_options,
-        "model_config_hash": key, "trains_on_labels": spec.trains_on_labels,
+        "model": spec.name, "model_version": spec.version, "model_config": resolved.model_config,
+        "model_config_hash": key, "trains_on_labels": spec.trains_on_labels, "model_label": resolved.model_label or spec.name,
         "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint, "seed": job.seed,
         "device": str(device), "torch_version": torch.__version__,
     }
@@ -438,17 +475,20 @@ def prepare_model(job: Job, log: Callable[[str], None] = _log,
     set_seed(job.seed)
     model = spec.factory(**resolved.model_options)
     model.setup(dataset.info(), device)
+    bind = getattr(model, "bind_dataset", None)
+    if callable(bind):
+        bind(dataset)  # e.g. a features file's labels checked against the dataset's, before any probe
     if job.at_epoch is not None and not model.trains and spec.trains_as is None:
         raise UsageError(f"--at-epoch {job.at_epoch}: model '{spec.name}' does not train, so it has no snapshots. Leave --at-epoch out.")
     if spec.trains_as is not None:
         return _prepare_through(spec, job, resolved, model, dataset, device, log)
     if not model.trains:
-        key = _key(spec, resolved.model_options, dataset, job.seed, None)
+        key = _key(spec, resolved.model_config, dataset, job.seed, None)
         folder = Path(job.cache_dir) / "models" / f"{spec.name}-{key}"
         outcome = TrainOutcome("ok", 0, 0.0, {}, "untrained")
         return _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
-    trainer = _trainer(spec, resolved.model_options, model, dataset, device, job, log)
-    key, folder = _key(spec, resolved.model_options, dataset, job.seed, trainer.schedule()), trainer.folder
+    trainer = _trainer(spec, resolved.model_config, model, dataset, device, job, log)
+    key, folder = _key(spec, resolved.model_config, dataset, job.seed, trainer.schedule()), trainer.folder
     if job.at_epoch is None:
         outcome = _train(trainer, log)
         return _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
@@ -632,8 +672,9 @@ def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict
     if base is None:
         spec = resolved.model_spec
         base = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "ganbench_version": __version__,
-                "model": spec.name, "model_version": spec.version, "model_config": resolved.model_options,
-                "model_config_hash": None, "trains_on_labels": spec.trains_on_labels, "dataset": job.dataset,
+                "model": spec.name, "model_version": spec.version, "model_config": resolved.model_config,
+                "model_config_hash": None, "trains_on_labels": spec.trains_on_labels,
+                "model_label": resolved.model_label or spec.name, "dataset": job.dataset,
                 "dataset_fingerprint": None, "seed": job.seed, "device": job.device, "torch_version": torch.__version__}
     outcome = TrainOutcome("failed", 0, 0.0, {}, "none", error)
     rows = []

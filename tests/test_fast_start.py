@@ -52,6 +52,8 @@ def test_the_poison_works(poisoned_env):
     (["list"], "dcgan"),
     (["list", "models"], "random-d"),
     (["plugins"], "ganbench.models.dcgan"),
+    (["features", "export", "--help"], "--split"),
+    (["samples", "export", "--help"], "--sample-seed"),
 ])
 def test_commands_run_without_torch(poisoned_env, args, expected):
     result = ganbench(poisoned_env, *args)
