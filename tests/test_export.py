@@ -304,4 +304,4 @@ def test_the_leaderboard_shows_a_named_row_under_its_name_and_never_merges_it_wi
     new["seed"] = 1
     [table] = build_tables(pd.DataFrame([old, new]), metric_filter(None, True))
     [merged] = table.rows  # a store holding rows from before and after model_label: one row, two seeds
-    assert merged.label == "pixels · pixels" and next(iter(merged.cells.values())).text() == "0.6000 ± 0.1414 (2)"
+    assert merged.label == "pixels · pixels" and next(iter(merged.cells.values())).text() == "0.6000 ± 0.1414 (n=2)"
