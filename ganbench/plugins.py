@@ -66,6 +66,7 @@ BUILTIN_PLUGINS = (
     ("ganbench.probes.quality", "ganbench.builtin.quality"),
     ("ganbench.executors.local", "ganbench.executors.local"),
     ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
+    ("ganbench.recipes", "ganbench.recipes"),
 )
 
 _GANBENCH_DIR = Path(__file__).resolve().parent
@@ -347,6 +348,21 @@ def _call_register(registry: Registry, kind: str, impl) -> None:
         if info is None:
             raise
         _mark_hook_failed(info, f"register_{kind}s", exc)
+
+
+def call_registration(hook_name: str, register: Callable[[Any], None]) -> None:
+    """Call every plugin's ``hook_name(register=...)`` (built-ins first); a hook that raises is
+    reported like any plugin problem (``ganbench plugins`` shows it) and the others still run.
+    ``register`` is called with the plugin's name first: ``register(plugin, thing)``."""
+    load_plugins()
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        try:
+            impl.function(register=lambda thing, plugin=impl.plugin_name: register(plugin, thing))
+        except Exception as exc:
+            info = _infos.get(impl.plugin_name)
+            if info is None:
+                raise
+            _mark_hook_failed(info, hook_name, exc)
 
 
 def add_commands(cli) -> None:
