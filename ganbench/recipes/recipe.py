@@ -11,7 +11,10 @@ seed) whose keys are the store's ``job_key`` (:mod:`ganbench.job_keys`).
 
 from __future__ import annotations
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
