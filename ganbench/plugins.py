@@ -314,6 +314,7 @@ def load_plugins() -> None:
 def plugin_infos() -> list[PluginInfo]:
     """Every plugin, built-ins first; its ``register_*`` hooks have been called."""
     get_registry()  # a register_* hook that raises shows only when it is called
+    call_registration("register_recipes", lambda plugin, source: None)
     return sorted(_infos.values(), key=lambda i: (not i.builtin, i.name))
 
 

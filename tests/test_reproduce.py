@@ -189,3 +189,66 @@ def test_list_and_dry_run_import_no_torch(tmp_path, reference_copy):
         result = subprocess.run([sys.executable, "-c", run, *args], capture_output=True, text=True, env=env, timeout=120)
         assert result.returncode == 0, result.stderr
         assert expected in result.stdout
+
+
+RECIPE_PLUGIN = '''
+import pathlib
+import ganbench
+
+@ganbench.hookimpl
+def register_recipes(register):
+    register(pathlib.Path(__file__).with_name("third-party.toml"))
+'''
+RAISING_PLUGIN = '''
+import ganbench
+
+@ganbench.hookimpl
+def register_recipes(register):
+    raise RuntimeError("recipe folder missing")
+'''
+
+
+def test_a_third_party_recipe_is_listed_and_a_raising_hook_is_one_warning(tmp_path, monkeypatch, fresh_plugins):
+    from test_plugins import install
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    (site / "third-party.toml").write_text('name = "third-party"\ntitle = "A table of theirs"\n[[jobs]]\nid = "p"\n'
+                                           'model = "pixels"\ndataset = "mnist-5k"\nprobes = ["knn"]\n')
+    install(site, "cook", RECIPE_PLUGIN)
+    install(site, "burnt", RAISING_PLUGIN)
+    result = invoke("reproduce", "list")
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if line.startswith("third-party "))
+    assert line.split()[1] == "cook" and "A table of theirs" in line
+    assert "bigan-table1" in result.stdout  # the built-ins still there
+    assert "warning: plugin 'burnt' register_recipes failed: RuntimeError: recipe folder missing" in result.stderr
+    dry = invoke("reproduce", "third-party", "--dry-run", "--results", str(tmp_path / "store"))
+    assert dry.exit_code == 0 and "1 request(s): 0 stored, 1 to run" in dry.output
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_every_builtin_recipe_is_valid_where_its_models_and_references_exist(name):
+    """Each built-in recipe loads; one naming a model that is not installed (dcgan-cifar10 needs `kmeans`,
+    gan-samples-as-data the plugins' `augment` and `wgan-gp`) is refused by that name, nothing else."""
+    from ganbench.errors import UsageError
+    from ganbench.plugins import get_registry
+    from ganbench.recipes.catalog import entries, find
+
+    recipe = next(e.recipe for e in entries() if e.name == name)
+    models = {j.model for j in recipe.jobs} | {p.name for j in recipe.jobs for p in j.probes}
+    absent = sorted(m for m in models if m not in get_registry().names("model") + get_registry().names("probe"))
+    if not absent:
+        find(name)
+        return
+    with pytest.raises(UsageError, match=f"Unknown (model|probe) '({'|'.join(absent)})'"):
+        find(name)
+
+
+def test_seeds_replaces_every_jobs_seeds(tmp_path):
+    result = invoke("reproduce", "fashion-mnist", "--dry-run", "--seeds", "2", "--results", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[1].split(";")[0].strip() for line in result.output.splitlines() if line.startswith("[pixels-mnist]")] == \
+        ["seed 0", "seed 1"]
+    assert "4 request(s): 0 stored, 4 to run" in result.output

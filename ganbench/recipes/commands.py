@@ -141,9 +141,13 @@ def print_table(recipe: Recipe, filled_from: list[tuple], stored: list[dict], fm
 
     filled = []
     for row, planned in filled_from:
-        keys = {k for item in planned for keys in item.keys for k in keys}
+        keys: dict[str, set[str]] = {}
+        for item in planned:
+            for (pspec, _), request_keys_ in zip(item.checked.probes, item.keys):
+                keys.setdefault(pspec.name, set()).update(request_keys_)
         if row is None:  # a --with model: one row per view it was probed on
-            views = sorted({r.get("feature_view") for r in stored if r.get("job_key") in keys and r.get("feature_view")})
+            every = set().union(*keys.values())
+            views = sorted({r.get("feature_view") for r in stored if r.get("job_key") in every and r.get("feature_view")})
             label = planned[0].request.model + "".join(f":{k}={v}" for k, v in planned[0].request.model_options.items())
             filled += [FilledRow(f"{label} · {view}", keys, view, {}) for view in views] or [FilledRow(label, keys, None, {})]
         else:
@@ -195,10 +199,12 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
         list_recipes()
         return
     from ..cli import stored_requests
+    from ..plugins import get_registry
     from ..store import read_rows
     from .catalog import find
 
     recipe = find(name)
+    get_registry().get("executor", executor)  # an unknown executor: refused before anything runs
     seed_list = list(range(seeds)) if seeds else None
     roots = parse_data_roots(data_roots)
     cache = str(cache_dir or default_cache_dir())

@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import UsageError
 from ..job_keys import request_key
 from ..options import resolve_options
+from ..registry_names import suggest
 
 SCHEDULE = ("epochs", "max_steps", "batch_size", "at_epoch")
 JOB_FIELDS = {"id", "model", "model_options", "dataset", "dataset_options", "probes", "views", "seeds", "bn_stats",
@@ -294,28 +295,30 @@ def check(recipe: Recipe, registry, references) -> None:
     for row in recipe.rows:
         for job in row.jobs:
             if job not in ids:
-                _fail(here, f"row '{row.label}' names job '{job}', which the recipe does not have. Jobs: {', '.join(sorted(ids))}.")
+                _fail(here, f"row '{row.label}' names job '{job}', which the recipe does not have.{suggest(job, sorted(ids))} "
+                            f"Jobs: {', '.join(sorted(ids))}.")
         for figure_id, key in row.published.items():
             if figure_id not in figures:
                 _fail(here, f"row '{row.label}' compares figure '{figure_id}', which the recipe does not have. "
                             f"Figures: {', '.join(figures) or 'none'}.")
             ref = by_key.get(key)
             if ref is None:
-                from ..registry_names import suggest
-
                 _fail(here, f"row '{row.label}': published figure '{key}' has no source: no row of references.csv "
                             f"has that key.{suggest(key, list(by_key))} Add the published row (with its key) first.")
             figure = figures[figure_id]
             if (ref.probe, ref.metric) != (figure.probe, figure.metric):
                 _fail(here, f"row '{row.label}': published figure '{key}' is a {ref.probe} {ref.metric} figure, "
                             f"not {figure.probe} {figure.metric} as figure '{figure_id}'.")
-    if recipe.with_job is not None:
-        with_probes = [ProbeEntry(p.name, p.options) for p in recipe.with_job.probes]
-        for probe in with_probes:
-            try:
-                registry.get("probe", probe.name)
-            except UsageError as exc:
-                _fail(here, f"[with]: {exc}")
+    if recipe.with_job is not None:  # the user's model comes later: check the rest now
+        try:
+            with_job = recipe.with_job
+            dspec = registry.get("dataset", with_job.dataset)
+            resolve_options(dspec.options, with_job.dataset_options, f"dataset '{with_job.dataset}'")
+            for probe in with_job.probes:
+                pspec = registry.get("probe", probe.name)
+                resolve_options(pspec.options, probe.options, f"probe '{pspec.name}'")
+        except UsageError as exc:
+            _fail(here, f"[with]: {exc}")
 
 
 # -- requests and their keys ------------------------------------------------

@@ -137,10 +137,10 @@ class FigureColumn(Column):
 
 @dataclass
 class FilledRow:
-    """A table row with the job keys its figures come from (empty: a published figure alone)."""
+    """A table row with the job keys its figures come from, per probe (empty: a published figure alone)."""
 
     label: str
-    keys: set[str]
+    keys: dict[str, set[str]]
     view: str | None
     published: dict[str, str]
     baseline: bool = False
@@ -164,16 +164,19 @@ def build_table(recipe, filled: list[FilledRow], stored: list[dict], references)
         columns += [FigureColumn(f"{figure.title}: ours", figure.probe, figure.metric),
                     FigureColumn(f"{figure.title}: published", figure.probe, figure.metric),
                     FigureColumn(f"{figure.title}: gap", figure.probe, figure.metric)]
+    published = {f.id for entry in filled for f in recipe.figures if entry.published.get(f.id)}
+    stored_keys = {r.get("job_key") for r in stored}
     missing = 0
     for entry in filled:
         section = "reference" if not entry.keys else ("baseline" if entry.baseline else "model")
         row = Row(section, entry.label, "")
         for i, figure in enumerate(recipe.figures):
-            ours = values(stored, entry.keys, entry.view, figure.metric) if entry.keys else []
+            keys = entry.keys.get(figure.probe, set())
+            ours = values(stored, keys, entry.view, figure.metric) if keys else []
             if ours:
                 spread = stdev(ours) if len(ours) > 1 else None
                 row.cells[columns[3 * i].key] = OursCell(mean(ours), spread, len(ours))
-            elif entry.keys:
+            elif keys and not keys & stored_keys:  # asked for, never run (not: a metric the probe's options omit)
                 missing += 1
             ref = by_key.get(entry.published.get(figure.id, ""))
             if ref is not None:
@@ -187,7 +190,9 @@ def build_table(recipe, filled: list[FilledRow], stored: list[dict], references)
     if missing:
         notes.insert(0, f"{missing} cell(s) of ours have no stored row yet: "
                         f"`ganbench reproduce {recipe.name}` without --dry-run runs what is missing.")
-    notes.insert(0, "ours: mean ± std over seeds (number of seeds); gap: ours − published.")
+    notes.insert(0, "ours: mean ± std over seeds (number of seeds)" + ("; gap: ours − published." if published else "."))
+    # a figure no row publishes needs no published and gap columns
+    columns = [c for i, c in enumerate(columns) if i % 3 == 0 or recipe.figures[i // 3].id in published]
     order = {"model": 0, "baseline": 1, "reference": 2}
     rows.sort(key=lambda r: order[r.section])
     datasets = sorted({j.dataset for j in recipe.jobs})
