@@ -75,8 +75,8 @@ def register_executors(register):
 def register_recipes(register):
     """Add recipes: published tables that ``ganbench reproduce NAME`` runs and prints.
 
-    Called when recipes are first listed or used (``ganbench reproduce``), not
-    at start-up. Call ``register(source)`` for each recipe file: a path (``str``
+    Called by ``ganbench reproduce`` (and ``ganbench plugins``, to report a
+    hook that raises), not at start-up. Call ``register(source)`` for each recipe file: a path (``str``
     or ``pathlib.Path``) or an ``importlib.resources`` file, e.g.
     ``register(importlib.resources.files("mypkg") / "recipes" / "my-table.toml")``.
     The file is read (TOML) when registered; the models, probes, datasets,

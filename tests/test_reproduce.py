@@ -15,7 +15,7 @@ from ganbench.cli import cli
 
 REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "results.jsonl"
 BUILTIN = ["bigan-table1", "dcgan-cifar10", "fashion-mnist", "gan-samples-as-data", "sample-quality",
-           "dcgan-mnist", "bigan-fashion-mnist", "bigan-heldout"]
+           "dcgan-mnist", "bigan-fashion-mnist", "bigan-heldout", "bigan-mnist", "bigan-mnist-curves"]
 
 
 def invoke(*args):
