@@ -59,18 +59,16 @@ def parse_data_roots(values: tuple[str, ...]) -> dict:
     return roots
 
 
-def plan(recipe: Recipe, entries: list[JobEntry], seeds, data_roots: dict, device: str, cache_dir: str) -> list[Planned]:
-    """Every request of ``entries`` (names checked, keys computed; torch-free)."""
+def plan(recipe: Recipe, entry: JobEntry, seeds: list[int] | None, data_roots: dict) -> list[Planned]:
+    """Every request of ``entry`` (names checked, keys computed; torch-free)."""
     from ..plugins import get_registry
 
-    registry = get_registry()
+    checked = check_job(entry, get_registry(), f"'{recipe.name}', job '{entry.id}'")
     out = []
-    for entry in entries:
-        checked = check_job(entry, registry, f"'{recipe.name}', job '{entry.id}'")
-        for request in requests(entry, seeds, data_roots):
-            keys = request_keys(request, checked, recipe.known_data_roots.get(request.dataset, []))
-            own = request_keys(request, checked)
-            out.append(Planned(request, checked, keys, [next(iter(k)) for k in own]))
+    for request in requests(entry, seeds, data_roots):
+        keys = request_keys(request, checked, recipe.known_data_roots.get(request.dataset, []))
+        own = request_keys(request, checked)
+        out.append(Planned(request, checked, keys, [next(iter(k)) for k in own]))
     return out
 
 
@@ -158,7 +156,7 @@ def print_table(recipe: Recipe, filled_from: list[tuple], stored: list[dict], fm
 
 
 def list_recipes() -> None:
-    from ..cli import WIDTH, _fit_widths, text_table
+    from ..cli import _fit_widths, text_table
     from .catalog import entries
 
     rows = []
@@ -205,20 +203,27 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
 
     recipe = find(name)
     get_registry().get("executor", executor)  # an unknown executor: refused before anything runs
-    seed_list = list(range(seeds)) if seeds else None
-    roots = parse_data_roots(data_roots)
-    cache = str(cache_dir or default_cache_dir())
     extra = [parse_with(text, recipe.with_job, recipe) for text in with_models]
-    by_entry = {entry.id: plan(recipe, [entry], seed_list, roots, device, cache) for entry in recipe.jobs + extra}
+    seed_list = list(range(seeds)) if seeds else None
+    by_entry = {entry.id: plan(recipe, entry, seed_list, parse_data_roots(data_roots)) for entry in recipe.jobs + extra}
     planned = [item for items in by_entry.values() for item in items]
     done, diverged = stored_requests(results_dir)
-    done = done | set(diverged)
     if dry_run:
-        print_dry_run(planned, done, read_rows(results_dir, warn=False), device)
+        print_dry_run(planned, done | set(diverged), read_rows(results_dir, warn=False), device)
         return
-    code = run_missing(planned, done, results_dir, executor, cache, device)
-    rows = [(row, [i for job in row.jobs for i in by_entry[job]]) for row in recipe.rows]
+    _note_diverged(planned, diverged)
+    code = run_missing(planned, done | set(diverged), results_dir, executor, str(cache_dir or default_cache_dir()), device)
+    rows = [(row, [item for job in row.jobs for item in by_entry[job]]) for row in recipe.rows]
     rows += [(None, by_entry[entry.id]) for entry in extra]
     print_table(recipe, rows, read_rows(results_dir, warn=False), fmt)
     if code:
         sys.exit(code)
+
+
+def _note_diverged(planned: list[Planned], diverged: dict[str, dict]) -> None:
+    """Requests skipped because their model diverged before (as ``ganbench sweep`` says it)."""
+    rows = [diverged[k] for item in planned for keys in item.keys for k in keys if k in diverged]
+    if rows:
+        folders = sorted({f"{r['model']}-{r['model_config_hash']}" for r in rows})
+        click.echo(f"{len(rows)} request(s) diverged before: skipped, the model is cached as diverged; delete "
+                   f"{', '.join(folders)} under the cache's models/ folder to train it again.", err=True)
