@@ -76,7 +76,8 @@ def test_dry_run_lists_each_job_stored_or_with_an_expected_time_and_trains_nothi
     stored = invoke("reproduce", "bigan-table1", "--dry-run", "--results", str(reference_copy))
     assert stored.exit_code == 0, stored.output
     assert "7 request(s): 7 stored, 0 to run" in stored.output
-    empty = invoke("reproduce", "fashion-mnist", "--dry-run", "--results", str(tmp_path / "empty"))
+    empty = invoke("reproduce", "fashion-mnist", "--dry-run", "--results", str(tmp_path / "empty"),
+                   "--timings", str(tmp_path / "empty"))
     assert empty.exit_code == 0, empty.output
     assert "training: no measurement of pixels with these options on mnist; knn: no measurement" in empty.output
     assert "2 request(s): 0 stored, 2 to run" in empty.output and "Nothing was run." in empty.output
@@ -252,3 +253,26 @@ def test_seeds_replaces_every_jobs_seeds(tmp_path):
     assert [line.split(",")[1].split(";")[0].strip() for line in result.output.splitlines() if line.startswith("[pixels-mnist]")] == \
         ["seed 0", "seed 1"]
     assert "4 request(s): 0 stored, 4 to run" in result.output
+
+
+def test_dry_run_times_come_from_the_committed_store_when_the_results_store_is_empty(tmp_path, monkeypatch):
+    """In a clone, an empty --results store is timed by results/reference's rows: 100 BiGAN epochs of
+    468 steps at the 50-epoch seeds' measured seconds per step."""
+    (tmp_path / "results" / "reference").mkdir(parents=True)
+    shutil.copy(REFERENCE, tmp_path / "results" / "reference" / "results.jsonl")
+    monkeypatch.chdir(tmp_path)
+    rows = [json.loads(line) for line in REFERENCE.read_text().splitlines()]
+    per_step = {}
+    for r in rows:
+        training = (r.get("details") or {}).get("training") or {}
+        seconds = training.get("total_seconds") or (r["train_seconds"] if "resumed_from_step" not in training else 0)
+        if r["model"] == "bigan" and r["dataset"] == "mnist" and seconds and r["schedule"]["steps"] \
+                and not (r.get("details") or {}).get("snapshot_epoch"):
+            per_step[r["run_id"]] = seconds / r["schedule"]["steps"]
+    expected = 100 * 468 * sum(per_step.values()) / len(per_step)
+    result = invoke("reproduce", "bigan-table1", "--dry-run", "--results", "mine")
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "46,800 steps" in line)
+    hours, minutes = divmod(round(expected / 60), 60)
+    assert f"training ≈ {hours} h {minutes:02d} min (46,800 steps on cpu" in line
+    assert "Times: the rows of mine and results/reference" in result.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import click
 
@@ -19,6 +20,7 @@ from ..paths import DEFAULT_RESULTS, check_writable, default_cache_dir
 from .recipe import Checked, JobEntry, Recipe, Request, check_job, request_keys, requests
 
 FORMATS = ["table", "md", "csv", "latex", "html"]
+REFERENCE_STORE = "results/reference"  # the repository's committed store, relative to a clone's root
 
 
 @dataclass
@@ -83,8 +85,8 @@ def _describe(request: Request) -> str:
             f"{', ' + ', '.join(schedule) if schedule else ''}; {probes}; {views}")
 
 
-def print_dry_run(planned: list[Planned], done: set[str], stored: list[dict], device: str) -> None:
-    """Every request: stored, or what it is expected to cost on this machine."""
+def print_dry_run(planned: list[Planned], done: set[str], stored: list[dict], device: str, sources: list[str]) -> None:
+    """Every request: stored, or what it is expected to cost, from the rows of ``stored`` (read from ``sources``)."""
     from .report import duration, probe_estimate, training_estimate
 
     total, unknown, waiting = 0.0, 0, 0
@@ -102,10 +104,21 @@ def print_dry_run(planned: list[Planned], done: set[str], stored: list[dict], de
         unknown += len(parts) - len(known)
         total += sum(known)
         click.echo("    to run: " + "; ".join(p.text for p in parts))
-    measured = "device 'auto': measurements of any device" if device == "auto" else f"measurements on {device}"
+    measured = "measured on any device (--device auto)" if device == "auto" else f"measured on {device}"
     click.echo(f"\n{len(planned)} request(s): {len(planned) - waiting} stored, {waiting} to run; expected ≈ "
-               f"{duration(total)} from the store's {measured}"
-               + (f", plus {unknown} part(s) with no measurement" if unknown else "") + ". Nothing was run.")
+               f"{duration(total)}" + (f", plus {unknown} part(s) with no measurement" if unknown else "")
+               + f". Times: the rows of {' and '.join(sources)}, {measured}. Nothing was run.")
+
+
+def timing_sources(results_dir: str, timings: tuple[str, ...]) -> list[str]:
+    """The stores whose rows time a dry run: --timings, else the results store and, when the current
+    folder holds one, the repository's committed reference store."""
+    if timings:
+        return list(timings)
+    sources = [results_dir]
+    if Path(REFERENCE_STORE, "results.jsonl").is_file() and Path(results_dir).resolve() != Path(REFERENCE_STORE).resolve():
+        sources.append(REFERENCE_STORE)
+    return sources
 
 
 def run_missing(planned: list[Planned], done: set[str], results_dir: str, executor: str, cache_dir: str,
@@ -184,9 +197,13 @@ def list_recipes() -> None:
               help="The table's format, as `ganbench leaderboard`.")
 @click.option("--with", "with_models", multiple=True, metavar="MODEL[:KEY=VALUE...]",
               help="Add a model as an extra row, run like the recipe's [with] job, e.g. --with dcgan:width=64; repeatable.")
+@click.option("--timings", multiple=True, metavar="STORE",
+              help="Stores whose rows time --dry-run; repeatable [default: --results, and results/reference when "
+                   "the current folder has it].")
 @click.option("--cache-dir", default=None, help="Trained models and features [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, fmt, with_models, cache_dir, device):
+def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, fmt, with_models, timings, cache_dir,
+                      device):
     """Reproduce a published table: NAME is a recipe (`ganbench reproduce list`) or a recipe file (.toml).
 
     Runs only the jobs whose rows are missing from the store (the job keys of
@@ -209,7 +226,9 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
     planned = [item for items in by_entry.values() for item in items]
     done, diverged = stored_requests(results_dir)
     if dry_run:
-        print_dry_run(planned, done | set(diverged), read_rows(results_dir, warn=False), device)
+        sources = timing_sources(results_dir, timings)
+        measured = [row for source in sources for row in read_rows(source, warn=False)]
+        print_dry_run(planned, done | set(diverged), measured, device, sources)
         return
     _note_diverged(planned, diverged)
     code = run_missing(planned, done | set(diverged), results_dir, executor, str(cache_dir or default_cache_dir()), device)

@@ -55,11 +55,12 @@ def training_estimate(request, checked, rows: list[dict], device: str) -> Estima
     """Seconds per step of the same model, options and dataset (whole trainings, over every session),
     times the steps this request trains."""
     if request.at_epoch is not None:
-        return Estimate(0.0, "no training (a snapshot of the training)")
+        return Estimate(0.0, f"no training (the epoch-{request.at_epoch} snapshot of the cached training; "
+                             f"refused if that training is not cached)")
     mine = [r for r in rows if _same_model(r, request, checked) and _device_ok(r, device)]
     if mine and all(not r.get("schedule") for r in mine):
         return Estimate(0.0, "no training")
-    per_step, per_epoch, devices = [], [], set()
+    per_step, per_epoch, devices = {}, [], set()  # per_step: one figure per run, however many rows it wrote
     for r in mine:
         schedule, training = _dict(r.get("schedule")), _dict(_dict(r.get("details")).get("training"))
         steps = schedule.get("steps") or 0
@@ -67,7 +68,7 @@ def training_estimate(request, checked, rows: list[dict], device: str) -> Estima
         if seconds is None and "resumed_from_step" not in training:
             seconds = r.get("train_seconds") or None
         if steps and seconds and _dict(r.get("details")).get("snapshot_epoch") is None:
-            per_step.append(seconds / steps)
+            per_step[r.get("run_id")] = seconds / steps
             devices.add(str(r.get("device")))
             if schedule.get("epochs") and schedule.get("max_steps") is None:
                 per_epoch.append(steps / schedule["epochs"])
@@ -75,8 +76,8 @@ def training_estimate(request, checked, rows: list[dict], device: str) -> Estima
     if not per_step or steps is None:
         return Estimate(None, "training: no measurement" + ("" if per_step else f" of {checked.model_spec.name} "
                                                             f"with these options on {request.dataset}"))
-    seconds = steps * mean(per_step)
-    return Estimate(seconds, f"training ≈ {duration(seconds)} ({steps:,} steps on {', '.join(sorted(devices))}; "
+    seconds = steps * mean(per_step.values())
+    return Estimate(seconds, f"training ≈ {duration(seconds)} ({steps:,} step{'s' if steps != 1 else ''} on {', '.join(sorted(devices))}; "
                              f"less if cached)")
 
 
