@@ -351,7 +351,7 @@ def _call_register(registry: Registry, kind: str, impl) -> None:
         _mark_hook_failed(info, f"register_{kind}s", exc)
 
 
-def call_registration(hook_name: str, register: Callable[[Any], None]) -> None:
+def call_registration(hook_name: str, register: Callable[[str, Any], None]) -> None:
     """Call every plugin's ``hook_name(register=...)`` (built-ins first); a hook that raises is
     reported like any plugin problem (``ganbench plugins`` shows it) and the others still run.
     ``register`` is called with the plugin's name first: ``register(plugin, thing)``."""
