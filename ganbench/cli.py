@@ -422,16 +422,7 @@ def sweep_command(models, datasets, executor, results_dir, **options):
     from .run import pending
 
     check_results_writable(results_dir)
-    stored = read_rows(results_dir, warn=False)
-    latest: dict[str, list[dict]] = {}
-    for row in stored:
-        key = row.get("job_key")
-        if key:
-            if key in latest and latest[key][0]["run_id"] != row["run_id"]:
-                latest[key] = []
-            latest.setdefault(key, []).append(row)
-    done = {r["job_key"] for r in stored if r["status"] == "ok" and r.get("job_key")}
-    diverged = {k: rows[0] for k, rows in latest.items() if k not in done and any(r["status"] == "diverged" for r in rows)}
+    done, diverged = stored_requests(results_dir)
     jobs = build_jobs(models, datasets, **options)
     left = [j for j in (pending(job, done | set(diverged)) for job in jobs) if j is not None]
     skipped = sum(len(j.probes) for j in jobs) - sum(len(j.probes) for j in left)
@@ -447,6 +438,22 @@ def sweep_command(models, datasets, executor, results_dir, **options):
         execute(left, executor, results_dir, skipped=skipped, note=note, keep_going=True)
     else:
         click.echo(f"Summary: 0 done, {skipped} skipped, 0 failed.{note}", err=True)
+
+
+def stored_requests(results_dir: str) -> tuple[set[str], dict[str, dict]]:
+    """``(done, diverged)``: the job keys with ``ok`` rows in the store, and those whose latest run
+    diverged (key -> one of its rows); a sweep or a recipe skips both."""
+    stored = read_rows(results_dir, warn=False)
+    latest: dict[str, list[dict]] = {}
+    for row in stored:
+        key = row.get("job_key")
+        if key:
+            if key in latest and latest[key][0]["run_id"] != row["run_id"]:
+                latest[key] = []
+            latest.setdefault(key, []).append(row)
+    done = {r["job_key"] for r in stored if r["status"] == "ok" and r.get("job_key")}
+    diverged = {k: rows[0] for k, rows in latest.items() if k not in done and any(r["status"] == "diverged" for r in rows)}
+    return done, diverged
 
 
 def _job_keys(job) -> list[str]:

@@ -72,6 +72,21 @@ def register_executors(register):
 
 
 @hookspec
+def register_recipes(register):
+    """Add recipes: published tables that ``ganbench reproduce NAME`` runs and prints.
+
+    Called by ``ganbench reproduce`` (and ``ganbench plugins``, to report a
+    hook that raises), not at start-up. Call ``register(source)`` for each recipe file: a path (``str``
+    or ``pathlib.Path``) or an ``importlib.resources`` file, e.g.
+    ``register(importlib.resources.files("mypkg") / "recipes" / "my-table.toml")``.
+    The file is read (TOML) when registered; the models, probes, datasets,
+    views and published figures it names are checked when the recipe is used,
+    so a recipe of a model that is not installed is listed and refused in one
+    line when run. The format is in docs/plugins.md (*Recipes*).
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add CLI commands.
 

@@ -265,6 +265,7 @@ class Reference:
     std: float | None
     figure: str
     note: str
+    key: str = ""  # what a recipe calls it by (``references.csv``'s last column); "" when it has none
 
 
 def load_references(path=None) -> list[Reference]:
@@ -277,7 +278,8 @@ def load_references(path=None) -> list[Reference]:
     out = []
     for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
         out.append(Reference(r["cite"], r["paper"], r["model"], r["dataset"], r["protocol"], r["probe"], r["metric"],
-                             float(r["value"]), float(r["std"]) if r["std"] else None, r["figure"], r["note"]))
+                             float(r["value"]), float(r["std"]) if r["std"] else None, r["figure"], r["note"],
+                             (r.get("key") or "").strip()))
     return out
 
 

@@ -69,6 +69,7 @@ BUILTIN_PLUGINS = (
     ("ganbench.export", "ganbench.export"),
     ("ganbench.executors.local", "ganbench.executors.local"),
     ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
+    ("ganbench.recipes", "ganbench.recipes"),
 )
 
 _GANBENCH_DIR = Path(__file__).resolve().parent
@@ -316,6 +317,7 @@ def load_plugins() -> None:
 def plugin_infos() -> list[PluginInfo]:
     """Every plugin, built-ins first; its ``register_*`` hooks have been called."""
     get_registry()  # a register_* hook that raises shows only when it is called
+    call_registration("register_recipes", lambda plugin, source: None)
     return sorted(_infos.values(), key=lambda i: (not i.builtin, i.name))
 
 
@@ -350,6 +352,21 @@ def _call_register(registry: Registry, kind: str, impl) -> None:
         if info is None:
             raise
         _mark_hook_failed(info, f"register_{kind}s", exc)
+
+
+def call_registration(hook_name: str, register: Callable[[str, Any], None]) -> None:
+    """Call every plugin's ``hook_name(register=...)`` (built-ins first); a hook that raises is
+    reported like any plugin problem (``ganbench plugins`` shows it) and the others still run.
+    ``register`` is called with the plugin's name first: ``register(plugin, thing)``."""
+    load_plugins()
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        try:
+            impl.function(register=lambda thing, plugin=impl.plugin_name: register(plugin, thing))
+        except Exception as exc:
+            info = _infos.get(impl.plugin_name)
+            if info is None:
+                raise
+            _mark_hook_failed(info, hook_name, exc)
 
 
 def add_commands(cli) -> None:

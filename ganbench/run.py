@@ -32,6 +32,7 @@ from .datasets.open import open_dataset, resolve_dataset
 from .device import FEATURE_PRECISION, float32_math, memory_format, resolve_device
 from .errors import UsageError
 from .install_check import stop_if_broken_install
+from .job_keys import request_key
 from .paths import dedup_path
 from .plugins import get_registry
 from .options import resolve_options
@@ -164,19 +165,12 @@ def _model_for_checks(mspec, options: dict):
 
 
 def job_key(job: Job, resolved: Resolved, probe_index: int) -> str:
-    """Hash of what one (job, probe) asks for, known before any data loads.
+    """Hash of what one (job, probe) asks for, known before any data loads (:func:`ganbench.job_keys.request_key`).
 
     A sweep skips the requests whose ``ok`` rows already carry this key.
     """
     pspec, popts = resolved.probes[probe_index]
-    return model_key({
-        "model": resolved.model_spec.name, "model_version": resolved.model_spec.version,
-        "model_options": resolved.model_config, "dataset": job.dataset, "dataset_options": resolved.dataset_options,
-        "data_root": job.data_root, "dedup": job.dedup, "seed": job.seed, "epochs": job.epochs,
-        "max_steps": job.max_steps, "batch_size": job.batch_size, "views": job.views,
-        "probe": pspec.name, "probe_version": pspec.version, "probe_options": popts,
-        "at_epoch": job.at_epoch, "bn_stats": job.bn_stats,
-    })
+    return request_key(job, resolved.model_spec, resolved.model_config, resolved.dataset_options, pspec, popts)
 
 
 def pending(job: Job, done_keys: set[str]) -> Job | None:

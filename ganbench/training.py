@@ -44,6 +44,7 @@ from .data import Dataset, to_model_input
 from .device import autocast, memory_format
 from .disk import disk_full
 from .errors import DivergedError
+from .job_keys import stable_hash
 from .model import Batch, Model
 from .progress import Progress
 
@@ -80,8 +81,7 @@ SNAPSHOT_EPOCHS = tuple(m * 10 ** k for k in range(5) for m in (1, 2, 5))
 
 def model_key(parts: dict) -> str:
     """Hash of everything that determines a trained model's weights."""
-    blob = json.dumps(parts, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+    return stable_hash(parts)
 
 
 def set_seed(seed: int) -> None:

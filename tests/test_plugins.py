@@ -247,5 +247,5 @@ def test_a_misspelled_hook_points_at_its_definition(site, fresh_plugins):
     assert warning_lines(result.stderr) == [
         f"warning: plugin 'typo' has an unknown hook: unknown hook 'register_model'. Did you mean "
         f"'register_models'? Known hooks: register_commands, register_datasets, register_executors, "
-        f"register_models, register_probes. ({site / 'ganbench_test_plugin_typo.py'}:{line})"
+        f"register_models, register_probes, register_recipes. ({site / 'ganbench_test_plugin_typo.py'}:{line})"
     ]

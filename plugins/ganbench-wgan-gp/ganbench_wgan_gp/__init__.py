@@ -6,6 +6,7 @@ imported on first access.
 """
 
 import importlib
+from importlib import resources
 
 import ganbench
 
@@ -30,3 +31,9 @@ def register_models(register):
         "features: critic conv blocks pooled to 4x4 (as dcgan's d)",
         version="1", options=OPTIONS, capabilities={"features", "generator"},
     ))
+
+
+@ganbench.hookimpl
+def register_recipes(register):
+    """This package's recipe (``ganbench reproduce wgan-gp-mnist-5k``), a TOML file shipped with it."""
+    register(resources.files(__name__) / "recipes" / "wgan-gp-mnist-5k.toml")

@@ -120,3 +120,18 @@ def test_cli_run_with_an_exploding_critic_is_diverged(tmp_path, monkeypatch):
     rows = load_results(tmp_path)
     assert list(rows["status"]) == ["diverged"]
     assert "Lipschitz" in rows["error"].item() and "at step" in rows["error"].item()
+
+
+def test_the_packages_recipe_is_listed_and_its_dry_run_plans_its_jobs(tmp_path):
+    """The recipe this package registers through register_recipes appears in `reproduce list`, names
+    this plugin, and its dry run lists the wgan-gp job (nothing stored in an empty store) without training."""
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["reproduce", "list"])
+    assert listed.exit_code == 0, listed.output
+    line = next(line for line in listed.output.splitlines() if line.startswith("wgan-gp-mnist-5k"))
+    assert line.split()[1] == "wgan-gp"  # the plugin that registered it
+    dry = runner.invoke(cli, ["reproduce", "wgan-gp-mnist-5k", "--dry-run", "--results", str(tmp_path)])
+    assert dry.exit_code == 0, dry.output
+    assert "[wgan-gp] wgan-gp:width=16 on mnist-5k, seed 0, max-steps 200" in dry.output
+    assert "3 request(s): 0 stored, 3 to run" in dry.output
+    assert not (tmp_path / "results.jsonl").exists()

@@ -1,0 +1,25 @@
+"""The built-in recipes (``ganbench/recipes/*.toml``) and the ``ganbench reproduce`` command.
+
+Registered through the ``register_recipes`` hook exactly as a third-party
+package registers its own; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from .. import hookimpl
+
+
+@hookimpl
+def register_recipes(register):
+    for source in sorted(resources.files(__name__).iterdir(), key=lambda p: p.name):
+        if source.name.endswith(".toml"):
+            register(source)
+
+
+@hookimpl
+def register_commands(cli):
+    from .commands import reproduce_command
+
+    cli.add_command(reproduce_command)

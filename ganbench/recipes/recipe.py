@@ -1,0 +1,342 @@
+"""A recipe: one published table as data -- the jobs that reproduce it and the figures it is read against.
+
+A recipe is a TOML file (format in docs/plugins.md, *Recipes*), read with
+:mod:`tomllib` and no torch. :func:`parse` turns it into a :class:`Recipe`
+(a malformed file is one line); :func:`check` looks up every model, option,
+probe, dataset, view and published figure it names and refuses the first
+unknown one in one line (``UsageError``, exit 2) -- before anything trains.
+:func:`requests` expands its jobs into :class:`Request` objects (one per
+seed) whose keys are the store's ``job_key`` (:mod:`ganbench.job_keys`).
+"""
+
+from __future__ import annotations
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..job_keys import request_key
+from ..options import resolve_options
+from ..registry_names import suggest
+
+SCHEDULE = ("epochs", "max_steps", "batch_size", "at_epoch")
+JOB_FIELDS = {"id", "model", "model_options", "dataset", "dataset_options", "probes", "views", "seeds", "bn_stats",
+              "label", *SCHEDULE}
+ROW_FIELDS = {"label", "jobs", "view", "published", "baseline"}
+
+
+@dataclass
+class ProbeEntry:
+    name: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JobEntry:
+    """One line of the recipe's runs: a model on a dataset, its schedule, its probes, views and seeds."""
+
+    id: str
+    model: str
+    dataset: str
+    probes: list[ProbeEntry]
+    model_options: dict[str, str] = field(default_factory=dict)
+    dataset_options: dict[str, str] = field(default_factory=dict)
+    views: list[str] | None = None
+    seeds: list[int] = field(default_factory=lambda: [0])
+    epochs: int | None = None
+    max_steps: int | None = None
+    batch_size: int | None = None
+    at_epoch: int | None = None
+    bn_stats: str = "train-images"
+    label: str = ""
+
+
+@dataclass
+class Figure:
+    """A column of the paper's table: one metric of one probe."""
+
+    id: str
+    title: str
+    probe: str
+    metric: str
+
+
+@dataclass
+class TableRow:
+    """A row of the paper's table: our figures from ``jobs`` on ``view``, beside the published ones
+    (figure id -> key of a ``references.csv`` row). No jobs: a published figure alone."""
+
+    label: str
+    jobs: list[str] = field(default_factory=list)
+    view: str | None = None
+    published: dict[str, str] = field(default_factory=dict)
+    baseline: bool = False
+
+
+@dataclass
+class Recipe:
+    name: str
+    title: str
+    description: str
+    source: str
+    plugin: str = ""
+    jobs: list[JobEntry] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    rows: list[TableRow] = field(default_factory=list)
+    with_job: JobEntry | None = None  # what `--with MODEL` runs: this job with the user's model
+    known_data_roots: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Request:
+    """A recipe job with one seed: the fields of a :class:`ganbench.Job` (torch-free)."""
+
+    model: str
+    dataset: str
+    probes: list[ProbeEntry]
+    model_options: dict[str, str]
+    dataset_options: dict[str, str]
+    seed: int
+    views: list[str] | None
+    epochs: int | None
+    max_steps: int | None
+    batch_size: int | None
+    at_epoch: int | None
+    bn_stats: str
+    data_root: str | None = None
+    dedup: bool = False
+    entry: str = ""  # the recipe job's id
+
+    def job_fields(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`ganbench.Job` (probes still to be made ``ProbeRequest``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "entry"}
+
+
+# -- reading ----------------------------------------------------------------
+def read(source, plugin: str = "") -> Recipe:
+    """Parse the recipe file ``source`` (a path or an ``importlib.resources`` file)."""
+    where = str(source)
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8") if hasattr(source, "read_text")
+                             else Path(source).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"Recipe file {where} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Recipe file {where} cannot be read: {type(exc).__name__}: {exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"Recipe file {where} is not valid TOML: {exc}.") from None
+    return parse(data, where, plugin)
+
+
+def _fail(where: str, text: str):
+    raise UsageError(f"Recipe {where}: {text}")
+
+
+def _str(value, where: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        _fail(where, f"{what} must be a non-empty string, got {value!r:.60}.")
+    return value
+
+
+def _int(value, where: str, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(where, f"{what} must be an integer, got {value!r:.60}.")
+    return value
+
+
+def option_text(value) -> str:
+    """A TOML value as the ``--*-opt`` string the option parser reads (``[1, 5]`` -> ``"1,5"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(option_text(v) for v in value)
+    return str(value)
+
+
+def _options(value, where: str, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        _fail(where, f"{what} must be a table of option = value, got {value!r:.60}.")
+    return {str(k): option_text(v) for k, v in value.items()}
+
+
+def _probes(value, where: str) -> list[ProbeEntry]:
+    if not isinstance(value, list) or not value:
+        _fail(where, "probes must be a non-empty list, e.g. probes = [{ name = \"knn\" }].")
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or set(item) - {"name", "options"}:
+            _fail(where, f"each probe is a name or {{ name = ..., options = {{...}} }}, got {item!r:.60}.")
+        out.append(ProbeEntry(_str(item.get("name"), where, "a probe's name"), _options(item.get("options"), where, "probe options")))
+    return out
+
+
+def _job(data: dict, where: str, needs_model: bool = True) -> JobEntry:
+    unknown = set(data) - JOB_FIELDS
+    if unknown:
+        _fail(where, f"unknown field(s) {', '.join(sorted(unknown))}; a job has {', '.join(sorted(JOB_FIELDS))}.")
+    views = data.get("views")
+    if views is not None and (not isinstance(views, list) or not all(isinstance(v, str) for v in views)):
+        _fail(where, f"views must be a list of view names, got {views!r:.60}.")
+    seeds = data.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(_int(s, where, "a seed") is not None and s >= 0 for s in seeds):
+        _fail(where, f"seeds must be a non-empty list of integers of at least 0, got {seeds!r:.60}.")
+    return JobEntry(
+        id=_str(data.get("id", "with"), where, "id"),
+        model=_str(data.get("model"), where, "model") if needs_model else "",
+        dataset=_str(data.get("dataset"), where, "dataset"),
+        probes=_probes(data.get("probes"), where),
+        model_options=_options(data.get("model_options"), where, "model_options"),
+        dataset_options=_options(data.get("dataset_options"), where, "dataset_options"),
+        views=views, seeds=list(dict.fromkeys(seeds)),
+        **{k: _int(data.get(k), where, k) for k in SCHEDULE},
+        bn_stats=_str(data.get("bn_stats", "train-images"), where, "bn_stats"),
+        label=str(data.get("label", "")),
+    )
+
+
+def parse(data: dict, where: str, plugin: str = "") -> Recipe:
+    """A :class:`Recipe` from a parsed TOML document; its structure checked, its names not yet."""
+    name = _str(data.get("name"), where, "name")
+    here = f"'{name}' ({where})"
+    jobs = [_job(j, f"{here}, job {j.get('id', i + 1)!r}") for i, j in enumerate(_tables(data, "jobs", here))]
+    ids = [j.id for j in jobs]
+    if len(set(ids)) != len(ids):
+        _fail(here, f"job ids must be unique; repeated: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}.")
+    figures = [Figure(_str(f.get("id"), here, "a figure's id"), str(f.get("title") or f.get("id")),
+                      _str(f.get("probe"), here, "a figure's probe"), _str(f.get("metric"), here, "a figure's metric"))
+               for f in _tables(data, "figures", here)]
+    rows = []
+    for r in _tables(data, "rows", here):
+        unknown = set(r) - ROW_FIELDS
+        if unknown:
+            _fail(here, f"a row has unknown field(s) {', '.join(sorted(unknown))}; a row has {', '.join(sorted(ROW_FIELDS))}.")
+        published = r.get("published", {})
+        if not isinstance(published, dict):
+            _fail(here, f"row {r.get('label')!r}: published must be a table of figure id = reference key.")
+        rows.append(TableRow(_str(r.get("label"), here, "a row's label"), list(r.get("jobs", [])), r.get("view"),
+                             {str(k): str(v) for k, v in published.items()}, bool(r.get("baseline", False))))
+    with_job = _job(data["with"], f"{here}, [with]", needs_model=False) if "with" in data else None
+    roots = data.get("known_data_roots", {})
+    if not isinstance(roots, dict) or not all(isinstance(v, list) for v in roots.values()):
+        _fail(here, "known_data_roots must be a table of dataset = [folders].")
+    return Recipe(name, str(data.get("title", name)), str(data.get("description", "")), where, plugin, jobs, figures,
+                  rows, with_job, {k: [str(x) for x in v] for k, v in roots.items()})
+
+
+def _tables(data: dict, key: str, here: str) -> list[dict]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        _fail(here, f"{key} must be an array of tables ([[{key}]]).")
+    return value
+
+
+# -- checking ---------------------------------------------------------------
+@dataclass
+class Checked:
+    """A request's names looked up and options parsed: what its keys are made of."""
+
+    model_spec: Any
+    model_options: dict
+    dataset_options: dict
+    probes: list[tuple[Any, dict]]
+
+
+def check_job(entry: JobEntry, registry, where: str) -> Checked:
+    """Every name and option of ``entry`` looked up (torch-free); one-line UsageError on the first unknown."""
+    try:
+        mspec = registry.get("model", entry.model)
+        mopts = resolve_options(mspec.options, entry.model_options, f"model '{mspec.name}'")
+        dspec = registry.get("dataset", entry.dataset)
+        dopts = resolve_options(dspec.options, entry.dataset_options, f"dataset '{entry.dataset}'")
+        probes = []
+        for probe in entry.probes:
+            pspec = registry.get("probe", probe.name)
+            missing = pspec.requires - mspec.capabilities
+            if missing:
+                raise UsageError(f"probe '{pspec.name}' needs a model with {', '.join(sorted(missing))}; "
+                                 f"model '{mspec.name}' offers {', '.join(sorted(mspec.capabilities))}.")
+            probes.append((pspec, resolve_options(pspec.options, probe.options, f"probe '{pspec.name}'")))
+        if entry.views and mspec.views is not None and "<" not in "".join(mspec.views):
+            for view in entry.views:
+                if view not in mspec.views:
+                    raise UsageError(f"model '{mspec.name}' has no feature view '{view}'. Views: {', '.join(mspec.views)}.")
+        if entry.bn_stats not in ("train-images", "running"):
+            raise UsageError(f"bn_stats {entry.bn_stats!r}: expected train-images or running.")
+    except UsageError as exc:
+        raise UsageError(f"Recipe {where}: {exc}") from None
+    return Checked(mspec, mopts, dopts, probes)
+
+
+def check(recipe: Recipe, registry, references) -> None:
+    """Refuse the recipe in one line if anything it names is unknown: models, options, probes,
+    datasets, views, figures, jobs of its rows, published figures (reference keys)."""
+    here = f"'{recipe.name}' ({recipe.source})"
+    for entry in recipe.jobs:
+        check_job(entry, registry, f"{here}, job '{entry.id}'")
+    by_key = {ref.key: ref for ref in references if ref.key}
+    figures = {f.id: f for f in recipe.figures}
+    for figure in recipe.figures:
+        try:
+            registry.get("probe", figure.probe)
+        except UsageError as exc:
+            _fail(here, f"figure '{figure.id}': {exc}")
+    ids = {j.id for j in recipe.jobs}
+    for row in recipe.rows:
+        for job in row.jobs:
+            if job not in ids:
+                _fail(here, f"row '{row.label}' names job '{job}', which the recipe does not have.{suggest(job, sorted(ids))} "
+                            f"Jobs: {', '.join(sorted(ids))}.")
+        for figure_id, key in row.published.items():
+            if figure_id not in figures:
+                _fail(here, f"row '{row.label}' compares figure '{figure_id}', which the recipe does not have. "
+                            f"Figures: {', '.join(figures) or 'none'}.")
+            ref = by_key.get(key)
+            if ref is None:
+                _fail(here, f"row '{row.label}': published figure '{key}' has no source: no row of references.csv "
+                            f"has that key.{suggest(key, list(by_key))} Add the published row (with its key) first.")
+            figure = figures[figure_id]
+            if (ref.probe, ref.metric) != (figure.probe, figure.metric):
+                _fail(here, f"row '{row.label}': published figure '{key}' is a {ref.probe} {ref.metric} figure, "
+                            f"not {figure.probe} {figure.metric} as figure '{figure_id}'.")
+    if recipe.with_job is not None:  # the user's model comes later: check the rest now
+        try:
+            with_job = recipe.with_job
+            dspec = registry.get("dataset", with_job.dataset)
+            resolve_options(dspec.options, with_job.dataset_options, f"dataset '{with_job.dataset}'")
+            for probe in with_job.probes:
+                pspec = registry.get("probe", probe.name)
+                resolve_options(pspec.options, probe.options, f"probe '{pspec.name}'")
+        except UsageError as exc:
+            _fail(here, f"[with]: {exc}")
+
+
+# -- requests and their keys ------------------------------------------------
+def requests(entry: JobEntry, seeds: list[int] | None = None, data_roots: dict | None = None) -> list[Request]:
+    """The entry's requests, one per seed (``seeds`` replaces the entry's own); ``data_roots`` maps a
+    dataset to its folder (key ``None``: every dataset)."""
+    roots = data_roots or {}
+    root = roots.get(entry.dataset, roots.get(None))
+    return [Request(entry.model, entry.dataset, entry.probes, entry.model_options, entry.dataset_options, seed,
+                    entry.views, entry.epochs, entry.max_steps, entry.batch_size, entry.at_epoch, entry.bn_stats,
+                    data_root=root, entry=entry.id)
+            for seed in (seeds if seeds is not None else entry.seeds)]
+
+
+def request_keys(request: Request, checked: Checked, known_roots: list[str] = ()) -> list[set[str]]:
+    """Per probe of ``request``: its job key, and the keys it had under each of ``known_roots``
+    (a job key holds the data root as written, so rows made from another folder count too)."""
+    roots = [request.data_root, *[r for r in known_roots if r != request.data_root]]
+    return [{request_key(replace(request, data_root=root), checked.model_spec, checked.model_options,
+                         checked.dataset_options, pspec, popts) for root in roots}
+            for pspec, popts in checked.probes]
