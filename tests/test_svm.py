@@ -574,9 +574,9 @@ def test_early_stop_chooses_the_c_and_scores_the_test_accuracy_of_the_whole_walk
     assert whole.details["stop_after_falls"] == 0 and runs[3].details["stop_after_falls"] == 3
 
 
-def test_default_stop_is_three_falls_and_the_probe_version_is_3():
+def test_default_stop_is_two_falls_and_the_probe_version_is_3():
     from ganbench.plugins import get_registry
 
     options = {o.name: o.default for o in svm.OPTIONS}
-    assert options["stop_after_falls"] == 3
+    assert options["stop_after_falls"] == 2
     assert get_registry().get("probe", "svm").version == "3"

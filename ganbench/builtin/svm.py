@@ -13,7 +13,7 @@ OPTIONS = [
            minimum=0.0, exclusive_minimum=True),
     Option("grid_patience", "int", 0, "stop walking up the C grid after this many values that do not beat the "
            "best validation accuracy by more than its standard error (0 = try every value)", minimum=0),
-    Option("stop_after_falls", "int", 3, "stop walking up the C grid once validation accuracy has fallen at this "
+    Option("stop_after_falls", "int", 2, "stop walking up the C grid once validation accuracy has fallen at this "
            "many consecutive values, each below the one before (larger C only over-fits more, and costs more); "
            "the chosen C is the whole walk's unless accuracy climbs back after that many falls (0 = try every "
            "value)", minimum=0),
