@@ -159,7 +159,9 @@ class Model:
         from the trained networks here and keep it in a registered buffer, so
         loading the weights restores it. When the core reuses another model's
         training (``ModelSpec.trains_as``) or loads a snapshot (``--at-epoch``),
-        it calls this with the features' batch-norm statistics in force."""
+        it calls this with the features' batch-norm statistics in force. A model that does not
+        train (``trains = False``) and overrides this method is fitted by it once (e.g. ``kmeans``:
+        whitening and centroids), and its ``state_tensors()`` are then cached like trained weights."""
 
     # -- using --------------------------------------------------------
     def features(self, x: torch.Tensor, view: str) -> torch.Tensor:

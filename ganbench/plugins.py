@@ -61,6 +61,7 @@ BUILTIN_PLUGINS = (
     ("ganbench.models.bigan", "ganbench.builtin.bigan"),
     ("ganbench.models.ortho", "ganbench.builtin.ortho"),
     ("ganbench.models.features", "ganbench.builtin.features"),
+    ("ganbench.models.kmeans", "ganbench.builtin.kmeans"),
     ("ganbench.probes.knn", "ganbench.builtin.knn"),
     ("ganbench.probes.svm", "ganbench.builtin.svm"),
     ("ganbench.probes.memorization", "ganbench.builtin.memorization"),

@@ -33,6 +33,7 @@ from .device import FEATURE_PRECISION, float32_math, memory_format, resolve_devi
 from .errors import UsageError
 from .install_check import stop_if_broken_install
 from .job_keys import request_key
+from .model import Model
 from .paths import dedup_path
 from .plugins import get_registry
 from .options import resolve_options
@@ -480,7 +481,10 @@ def prepare_model(job: Job, log: Callable[[str], None] = _log,
         key = _key(spec, resolved.model_config, dataset, job.seed, None)
         folder = Path(job.cache_dir) / "models" / f"{spec.name}-{key}"
         outcome = TrainOutcome("ok", 0, 0.0, {}, "untrained")
-        return _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
+        prepared = _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
+        if fits_without_training(model):
+            _load_or_fit(prepared, job.seed, log)
+        return prepared
     trainer = _trainer(spec, resolved.model_config, model, dataset, device, job, log)
     key, folder = _key(spec, resolved.model_config, dataset, job.seed, trainer.schedule()), trainer.folder
     if job.at_epoch is None:
@@ -543,6 +547,37 @@ def _fit_after_training(prepared: PreparedModel, seed: int) -> None:
     with context:
         model.after_training(real)
     model.train(False)
+
+
+def fits_without_training(model) -> bool:
+    """A model that does not train but fits something on real images (``after_training`` overridden,
+    e.g. ``kmeans``): the core fits it once and caches its state tensors like trained weights."""
+    return not model.trains and type(model).after_training is not Model.after_training
+
+
+def _load_or_fit(prepared: PreparedModel, seed: int, log) -> None:
+    """The fitted state from ``<folder>/weights.safetensors``, else ``after_training`` on the training
+    images and the state saved there (atomically); an unreadable or mismatching file is fitted again."""
+    model, weights = prepared.model, prepared.folder / "weights.safetensors"
+    if weights.exists():
+        try:
+            tensors = load_file(str(weights), device=str(prepared.device))
+            expected = {k: tuple(v.shape) for k, v in model.state_tensors().items()}
+            if {k: tuple(v.shape) for k, v in tensors.items()} != expected:
+                raise ValueError("its tensors do not match the model's")
+            model.load_state_tensors(tensors)
+            model.train(False)
+            log(f"Loaded the fitted model from {weights} (no fitting).")
+            return
+        except Exception as exc:  # safetensors raises several types on damaged bytes
+            log(f"warning: {weights} does not load ({type(exc).__name__}: {exc}); fitting again.")
+    started = time.perf_counter()
+    _fit_after_training(prepared, seed)
+    prepared.folder.mkdir(parents=True, exist_ok=True)
+    tmp = weights.with_name(weights.name + ".tmp")
+    save_file({k: v.detach().contiguous() for k, v in model.state_tensors().items()}, str(tmp))
+    tmp.replace(weights)
+    log(f"Fitted in {time.perf_counter() - started:.1f} s; saved to {weights}.")
 
 
 def _prepare_through(spec, job: Job, resolved: Resolved, model, dataset: Dataset, device, log) -> PreparedModel:

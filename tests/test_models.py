@@ -18,7 +18,8 @@ from ganbench.data import DataInfo, Dataset, to_model_input
 from ganbench.datasets.mnist import load_mnist_5k
 from ganbench.options import resolve_options
 from ganbench.plugins import get_registry
-from ganbench.training import Trainer, TrainSettings, set_seed
+from ganbench.run import fits_without_training
+from ganbench.training import Trainer, TrainSettings, real_sample, set_seed
 
 CPU = torch.device("cpu")
 SEED = 0
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("small_cpu_kernels")
 
 
 # Option values that make any model tiny; applied where a model declares the option.
-TINY = {"width": "4", "hidden": "16", "nz": "8", "inlp_max_directions": "8"}
+TINY = {"width": "4", "hidden": "16", "nz": "8", "inlp_max_directions": "8", "centroids": "8", "patches": "2000"}
 # Extra option sets worth a case of their own: the other architectures a model offers.
 VARIANTS = {
     "dcgan": [{"image_size": "64"}],
@@ -74,6 +75,8 @@ def documented_dims(name: str, o: dict, info: DataInfo) -> dict[str, int] | None
             dims["d-last-rank1"] = last
             dims[f"{o['inlp_view']}-inlp"] = dims[o["inlp_view"]]
         return dims
+    if name == "kmeans":
+        return {"kmeans": 4 * o["centroids"]}
     if name == "bigan":
         if o["arch"] == "mlp":
             return {"e": o["nz"], "e-hidden": o["hidden"], "d": o["hidden"], "d-joint": o["hidden"]}
@@ -88,6 +91,8 @@ def build(spec, options: dict, data: Dataset, seed: int):
     set_seed(seed)
     model = spec.factory(**options)
     model.setup(data.info(), CPU)
+    if fits_without_training(model):  # as the core: fitted on real training images (kmeans)
+        model.after_training(real_sample(model, data, seed, CPU))
     return model
 
 

@@ -500,3 +500,83 @@ def test_a_c_chosen_at_the_grid_edge_is_recorded_and_warned_about(tmp_path):
     assert any("warning: C chosen at the" in m and "c_grid" in m for m in messages)
     inside = by_name(probe(c_grid=[1e-3, 1e-1, 10.0, 1000.0], val_size=100).run(context(train, test, 3, tmp_path)))["acc"]
     assert inside.details["c_at_grid_edge"] == svm.grid_edge([inside.details["c"]], [1e-3, 1e-1, 10.0, 1000.0])
+
+
+# -- the early stop along the C path (stop_after_falls) -------------------------
+
+
+def test_walk_stops_after_the_stated_number_of_consecutive_falls_and_says_why():
+    # falls at 4 and 5, a rise at 6, then falls at 7, 8, 9
+    val_acc = {1: 0.5, 2: 0.7, 3: 0.8, 4: 0.75, 5: 0.7, 6: 0.72, 7: 0.71, 8: 0.6, 9: 0.5, 10: 0.4}
+
+    def walk(falls):
+        solver = ScriptedSolver()
+        selection = svm.walk_c_grid(solver, list(val_acc), 0, lambda model: val_acc[model.c], 100,
+                                    lambda message: None, falls=falls)
+        return solver.tried, selection
+
+    tried, selection = walk(3)
+    assert tried == [1, 2, 3, 4, 5, 6, 7, 8, 9] and selection.evaluated == tried and selection.c == 3
+    assert selection.stopped == ("stop_after_falls=3: validation accuracy fell at 3 consecutive values "
+                                 "(C = 7, 8, 9)")
+    tried, selection = walk(2)
+    assert tried == [1, 2, 3, 4, 5] and selection.c == 3 and "(C = 4, 5)" in selection.stopped
+    tried, selection = walk(0)
+    assert tried == list(val_acc) and selection.c == 3 and selection.stopped == "end of grid"
+    tried, selection = walk(4)  # never four falls in a row
+    assert tried == list(val_acc) and selection.stopped == "end of grid"
+
+
+def test_a_fall_that_ends_on_the_last_value_is_the_end_of_the_grid():
+    val_acc = {1: 0.9, 2: 0.8, 3: 0.7}
+    selection = svm.walk_c_grid(ScriptedSolver(), list(val_acc), 0, lambda model: val_acc[model.c], 100,
+                                lambda message: None, falls=2)
+    assert selection.stopped == "end of grid" and selection.evaluated == [1, 2, 3]
+
+
+def test_the_stop_changes_the_choice_only_when_accuracy_climbs_back_after_the_falls():
+    # the documented limit: a rise above the best after three falls in a row is not seen
+    val_acc = {1: 0.8, 2: 0.79, 3: 0.78, 4: 0.77, 5: 0.9}
+    stopped = svm.walk_c_grid(ScriptedSolver(), list(val_acc), 0, lambda model: val_acc[model.c], 100,
+                              lambda message: None, falls=3)
+    whole = svm.walk_c_grid(ScriptedSolver(), list(val_acc), 0, lambda model: val_acc[model.c], 100,
+                            lambda message: None, falls=0)
+    assert (stopped.c, whole.c) == (1, 5)
+
+
+def overfitting_three_classes(seed=3, n=780, n_train=480, dim=200, separation=0.2, flip=0.2):
+    """Few examples, many features, 20% random labels: validation accuracy peaks at a small C, then falls."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    x = (rng.normal(size=(3, dim)) * separation)[labels] + rng.normal(size=(n, dim))
+    flipped = rng.random(n) < flip
+    labels[flipped] = rng.integers(0, 3, flipped.sum())
+    x, labels = x.astype(np.float32), labels.astype(np.int64)
+    return (x[:n_train], labels[:n_train]), (x[n_train:], labels[n_train:])
+
+
+def test_early_stop_chooses_the_c_and_scores_the_test_accuracy_of_the_whole_walk(tmp_path):
+    train, test = overfitting_three_classes()
+    grid = [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    runs = {falls: by_name(probe(c_grid=grid, stop_after_falls=falls).run(context(train, test, 3, tmp_path)))["acc"]
+            for falls in (0, 2, 3)}
+    whole = runs[0]
+    assert whole.details["c_evaluated"] == grid and whole.details["walk_stopped"] == "end of grid"
+    assert grid[0] < whole.details["c"] < grid[-1], "set-up: the best C inside the grid"
+    for falls in (2, 3):
+        early = runs[falls]
+        assert early.details["c"] == whole.details["c"] and early.value == whole.value
+        assert len(early.details["c_evaluated"]) < len(grid), "set-up: the walk must stop early"
+        assert early.details["walk_stopped"].startswith(f"stop_after_falls={falls}:")
+        tried = early.details["c_evaluated"]
+        assert {c: whole.details["val_acc"][f"{c:g}"] for c in tried} == \
+            {c: early.details["val_acc"][f"{c:g}"] for c in tried}
+    assert whole.details["stop_after_falls"] == 0 and runs[3].details["stop_after_falls"] == 3
+
+
+def test_default_stop_is_two_falls_and_the_probe_version_is_3():
+    from ganbench.plugins import get_registry
+
+    options = {o.name: o.default for o in svm.OPTIONS}
+    assert options["stop_after_falls"] == 2
+    assert get_registry().get("probe", "svm").version == "3"

@@ -13,6 +13,10 @@ OPTIONS = [
            minimum=0.0, exclusive_minimum=True),
     Option("grid_patience", "int", 0, "stop walking up the C grid after this many values that do not beat the "
            "best validation accuracy by more than its standard error (0 = try every value)", minimum=0),
+    Option("stop_after_falls", "int", 2, "stop walking up the C grid once validation accuracy has fallen at this "
+           "many consecutive values, each below the one before (larger C only over-fits more, and costs more); "
+           "the chosen C is the whole walk's unless accuracy climbs back after that many falls (0 = try every "
+           "value)", minimum=0),
     Option("selection", "str", "best", "rule choosing C from the validation accuracies: best (the papers': the "
            "best accuracy, ties to the smaller C) or one-se (the smallest C within one standard error of the best)",
            choices=("best", "one-se")),
@@ -41,4 +45,4 @@ def register_probes(register):
     register(ProbeSpec("svm", "ganbench.probes.svm:SVM",
                        "one-vs-rest L2-SVM (squared hinge) on raw features (as the DCGAN authors), C chosen on a "
                        "validation split; label budgets with repeated draws (DCGAN, ALI)",
-                       version="2", options=OPTIONS, requires={"features"}, headline=("acc", "acc_*labels")))
+                       version="3", options=OPTIONS, requires={"features"}, headline=("acc", "acc_*labels")))
