@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_dataset
+from ganbench.testing import tiny_dataset
 from ganbench import run as run_module
 from ganbench.data import DataInfo
 from ganbench.models import kmeans as km

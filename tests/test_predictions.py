@@ -15,7 +15,7 @@ from ganbench.registry import DatasetSpec
 from ganbench.schema import check_row
 from ganbench.store import append_rows, read_rows
 
-from conftest import tiny_dataset
+from ganbench.testing import tiny_dataset
 from reliability.toy_plugins import toys  # noqa: F401  (fixture)
 
 N_TEST = 30

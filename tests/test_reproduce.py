@@ -59,7 +59,7 @@ def test_bigan_table1_against_the_committed_store_runs_nothing_and_prints_the_pa
     lines = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
              for line in result.output.splitlines() if line.startswith("| ")}
     # benchmarks/fidelity.md: e-hidden 1-NN 0.9715 at epoch 200 of the 400-epoch run; Table 1: 97.39
-    assert lines["BiGAN · e-hidden (the paper's NNC\\_e-), 400-epoch schedule at epoch 200"] == ["0.9715 (1)", "0.9739", "-0.0024"]
+    assert lines["BiGAN · e-hidden (the paper's NNC\\_e-), 400-epoch schedule at epoch 200"] == ["0.9715 (n=1)", "0.9739", "-0.0024"]
     # the one-step start over 3 seeds, computed here from the rows themselves
     rows = [json.loads(line) for line in REFERENCE.read_text().splitlines()]
     start = sorted(r["value"] for r in rows if r["model"] == "bigan" and r["dataset"] == "mnist"
@@ -68,7 +68,7 @@ def test_bigan_table1_against_the_committed_store_runs_nothing_and_prints_the_pa
     assert len(start) == 3
     mean = sum(start) / 3
     assert lines["BiGAN · d, one step from initial weights"][0].startswith(f"{mean:.4f} ± ")
-    assert lines["BiGAN · d, one step from initial weights"][0].endswith("(3)")
+    assert lines["BiGAN · d, one step from initial weights"][0].endswith("(n=3)")
     assert lines["latent regressor"] == ["", "0.9744", ""]
 
 

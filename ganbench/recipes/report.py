@@ -108,13 +108,6 @@ def probe_estimate(request, checked, probe_index: int, rows: list[dict], device:
 
 
 # -- the paper's table ----------------------------------------------------------
-class OursCell(Cell):
-    """Mean ± std over seeds, always with the number of seeds."""
-
-    def text(self, digits: int = 4) -> str:
-        return super().text(digits) if self.n > 1 else f"{self.mean:.{digits}f} ({self.n})"
-
-
 class GapCell(Cell):
     def text(self, digits: int = 4) -> str:
         return f"{self.mean:+.{digits}f}"
@@ -176,12 +169,12 @@ def build_table(recipe, filled: list[FilledRow], stored: list[dict], references)
             ours = values(stored, keys, entry.view, figure.metric) if keys else []
             if ours:
                 spread = stdev(ours) if len(ours) > 1 else None
-                row.cells[columns[3 * i].key] = OursCell(mean(ours), spread, len(ours))
+                row.cells[columns[3 * i].key] = Cell(mean(ours), spread, len(ours))  # the leaderboard's cell: 'n=1' said as such
             elif keys and not keys & stored_keys:  # asked for, never run (not: a metric the probe's options omit)
                 missing += 1
             ref = by_key.get(entry.published.get(figure.id, ""))
             if ref is not None:
-                row.cells[columns[3 * i + 1].key] = Cell(ref.value, ref.std, 1)
+                row.cells[columns[3 * i + 1].key] = Cell(ref.value, ref.std, 1, published=True)
                 if ours:
                     row.cells[columns[3 * i + 2].key] = GapCell(mean(ours) - ref.value)
                 note = f"{ref.figure}: {ref.paper}, {ref.protocol}" + (f" ({ref.note})" if ref.note else "")
