@@ -93,6 +93,34 @@ def vote(neighbour_labels: np.ndarray, weights: np.ndarray | None, num_classes: 
     return scores.reshape(q, num_classes).argmax(axis=1)  # first maximum = smallest class on ties
 
 
+def temperature_vote(neighbour_labels: np.ndarray, similarity: np.ndarray, temperature: float,
+                     num_classes: int) -> np.ndarray:
+    """Predicted class per row of the vote weighted exp(similarity / T), done in log space.
+
+    exp(cos / T) overflows for a small T (cos / 0.001 reaches 1000; e^710 is inf in float64)
+    and every class then ties. A class's score is instead log sum exp(s / T) over its
+    neighbours (the log of the same weighted vote), computed with each row's largest
+    similarity subtracted first: the shifted logits are at most 0, never overflow, and the
+    order of the classes is unchanged. As T goes to 0 this picks the most similar neighbour's
+    class. A label of -1 (a neighbour FAISS did not find) gets no vote; ties go to the
+    smallest class, as in :func:`vote`.
+    """
+    found = neighbour_labels >= 0
+    sim = np.where(found, similarity, -np.inf)
+    top = sim.max(axis=1, keepdims=True)
+    top[~np.isfinite(top)] = 0.0  # a row with no neighbour: every class scores -inf, class 0 is chosen
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        logits = (sim - top) / temperature  # <= 0, the best neighbour exactly 0
+        scores = np.full((len(sim), num_classes), -np.inf)
+        for c in range(num_classes):
+            mine = np.where(neighbour_labels == c, logits, -np.inf)
+            best = mine.max(axis=1)
+            has = np.isfinite(best)
+            total = np.exp(mine[has] - best[has, None]).sum(axis=1)
+            scores[has, c] = best[has] + np.log(total)
+    return scores.argmax(axis=1)  # first maximum = smallest class on ties
+
+
 def distance_weights(dist: np.ndarray) -> np.ndarray:
     """1/d, except that rows with a neighbour at distance 0 give those neighbours all the weight."""
     dist = dist.astype(np.float64)
@@ -142,12 +170,16 @@ class KNN(Probe):
             elif how == "distance":
                 weights = distance_weights(dist)
             else:
-                weights = np.exp((1.0 - dist.astype(np.float64)) / o["temperature"])
+                weights = None
             details = {"k": k, "queries_short": int(missing.any(1).sum()),
                        "queries_without_neighbours": int(missing.all(1).sum())}
             if requested != [k]:
                 details["requested_k"] = requested
-            out[name] = (float((vote(labels, weights, num_classes) == test_y).mean()), details)
+            if how == "temperature":
+                predicted = temperature_vote(labels, 1.0 - dist.astype(np.float64), o["temperature"], num_classes)
+            else:
+                predicted = vote(labels, weights, num_classes)
+            out[name] = (float((predicted == test_y).mean()), details)
         return out
 
     def check(self, info) -> None:
