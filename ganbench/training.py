@@ -13,16 +13,21 @@ fingerprint, seed, schedule):
   flushed to disk at every checkpoint and cut back to the checkpoint's step on resume
 - ``snapshots/epoch-NNNN.safetensors`` -- the weights at the end of epochs
   1, 2, 5, 10, 20, 50, ... (:data:`SNAPSHOT_EPOCHS`) before the last, for
-  learning curves without retraining
+  learning curves without retraining, each with its digest in
+  ``epoch-NNNN.safetensors.digest.json`` (:class:`ganbench.cache_files.CacheFile`)
 
 Data order is a function of (seed, epoch) alone and the global RNG state is
 checkpointed, so on the CPU a resumed run ends with exactly the weights of an
 uninterrupted one.
 
 A damaged entry (a truncated or altered checkpoint or weights file, one whose
-size or sha256 differs from ``meta.json``, or one that does not load) is
+size or sha256 differs from ``meta.json``, or one that does not load; a
+``meta.json`` whose fields are not of the types written here) is
 reported in one line, renamed ``<name>.damaged-<time>`` and rebuilt: training
-starts again (from the start, since only the last checkpoint is kept). Stale
+starts again (from the start, since only the last checkpoint is kept).
+Weights whose tensor names or shapes are not the model's are not damaged: the
+model's networks changed (a plugin renamed its modules without bumping its
+version); they are set aside the same way with a line saying so. Stale
 ``*.tmp`` files left by a crash or a full disk are removed.
 """
 

@@ -12,7 +12,8 @@ largest k serves every setting. Settings, each reported as its own metric
   if any, take all the weight, as in scikit-learn).
 - ``instdisc``: the temperature-weighted cosine vote of InstDisc / solo-learn,
   k = 200, weights exp(cos / T) with T = 0.07, reported as
-  ``acc_cosine_k200_t0.07``.
+  ``acc_cosine_k200_t0.07``; summed in log space (:func:`temperature_vote`),
+  so any T > 0 gives the right figure (a small T tends to the 1-NN vote).
 
 k is capped at the number of training examples (labels), and every metric
 is named by the k it actually used: with 10 labels on each of 10 classes,
