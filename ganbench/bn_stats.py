@@ -152,8 +152,31 @@ def save(stats: dict[str, LayerStats], path: Path) -> None:
 
 
 def load(path: Path) -> dict[str, LayerStats]:
+    """Statistics saved by :func:`save`; ``ValueError`` when a layer lacks its mean or variance."""
     from safetensors.torch import load_file
 
     tensors = load_file(str(path))
     names = {k.rpartition("/")[0] for k in tensors}
+    missing = sorted(f"{n}/{part}" for n in names for part in ("mean", "var") if f"{n}/{part}" not in tensors)
+    if missing:
+        raise ValueError(f"no {', '.join(missing[:3])}")
     return {n: LayerStats(tensors[f"{n}/mean"], tensors[f"{n}/var"]) for n in names}
+
+
+def problem(model, stats: dict[str, LayerStats]) -> str | None:
+    """Why ``stats`` cannot be applied to ``model`` (a layer it lacks, a wrong shape, a non-finite or
+    negative value), or ``None``: checked before statistics read from a file are used."""
+    layers = batch_norm_layers(model)
+    for name, s in stats.items():
+        layer = layers.get(name)
+        if layer is None:
+            return f"statistics for a layer the model does not have ({name[:80]})"
+        expected = (layer.num_features,)
+        for part, value in (("mean", s.mean), ("var", s.var)):
+            if tuple(value.shape) != expected:
+                return f"{name} {part} has shape {tuple(value.shape)}, expected {expected}"
+            if not bool(torch.isfinite(value).all()):
+                return f"{name} {part} holds non-finite values"
+        if bool((s.var < 0).any()):
+            return f"{name} var holds negative values"
+    return None

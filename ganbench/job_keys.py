@@ -28,7 +28,7 @@ def request_key(job, model_spec, model_options: dict, dataset_options: dict, pro
         "model": model_spec.name, "model_version": model_spec.version,
         "model_options": model_options, "dataset": job.dataset, "dataset_options": dataset_options,
         "data_root": job.data_root, "dedup": job.dedup, "seed": job.seed, "epochs": job.epochs,
-        "max_steps": job.max_steps, "batch_size": job.batch_size, "views": job.views,
+        "max_steps": job.max_steps, "batch_size": job.batch_size, "views": list(dict.fromkeys(job.views)) if job.views else job.views,  # a repeated --view asks nothing more
         "probe": probe_spec.name, "probe_version": probe_spec.version, "probe_options": probe_options,
         "at_epoch": job.at_epoch, "bn_stats": job.bn_stats,
     })

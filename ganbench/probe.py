@@ -67,6 +67,8 @@ class Metric:
 
 MAX_DETAILS_BYTES = 64 * 1024  # a row is one line of the store; details hold facts, not data
 MAX_DETAILS_ARRAY = 4096  # numpy arrays up to this many elements are stored as lists
+MAX_DETAILS_DEPTH = 20  # dicts and lists inside details; deeper is data, not facts (and would overflow the stack)
+MAX_METRIC_NAME = 200  # characters: a name says a setting (acc_l2_k1_majority), it holds no data
 
 
 class MetricError(ValueError):
@@ -82,7 +84,10 @@ def _real(value, what: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         hint = "; use .item()" if (_is_tensor(value) or isinstance(value, np.ndarray)) else ""
         raise MetricError(f"{what} is a {_kind(value)} ({str(value)[:40]!r}), expected a real number{hint}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float's range, e.g. 10**400
+        raise MetricError(f"{what} is an integer of {int(value).bit_length()} bits, beyond a float's range") from None
     if not math.isfinite(number):
         raise MetricError(f"{what} is {number}, expected a finite number")
     return number
@@ -96,23 +101,27 @@ def _count(value, what: str) -> int | None:
     return int(value)
 
 
-def _plain(value, where: str):
+def _plain(value, where: str, depth: int = 0):
     """``value`` in JSON's types (numpy scalars and small arrays unwrapped; non-finite floats as null)."""
+    if depth > MAX_DETAILS_DEPTH:
+        raise MetricError(f"details are nested more than {MAX_DETAILS_DEPTH} levels deep (at {where[:80]}...)")
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        raise MetricError(f"{where[:80]} is an integer of {value.bit_length()} bits; store it as a float or a str")
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size <= MAX_DETAILS_ARRAY:
-        return _plain(value.tolist(), where)
+        return _plain(value.tolist(), where, depth)
     if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_plain(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, dict):
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
             raise MetricError(f"{where} has a key {bad[0]!r} that is not a str")
-        return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+        return {k: _plain(v, f"{where}[{k[:40]!r}]", depth + 1) for k, v in value.items()}
     hint = "; use .item() or .tolist()" if (_is_tensor(value) or isinstance(value, np.ndarray)) else ""
     raise MetricError(f"{where} is a {_kind(value)}, which JSON cannot hold{hint}")
 
@@ -122,7 +131,10 @@ def check_metric(metric: object) -> "Metric":
     if not isinstance(metric, Metric):
         raise MetricError(f"returned a {_kind(metric)} where a ganbench.Metric was expected")
     if not isinstance(metric.name, str) or not metric.name.strip():
-        raise MetricError(f"metric name {metric.name!r} is not a non-empty str")
+        raise MetricError(f"metric name {repr(metric.name)[:40]} is not a non-empty str")
+    if len(metric.name) > MAX_METRIC_NAME:
+        raise MetricError(f"metric name of {len(metric.name):,} characters ({metric.name[:40]!r}...), more than "
+                          f"{MAX_METRIC_NAME}: a name says the setting; keep data in details")
     value = _real(metric.value, "value")
     direction = metric.higher_is_better
     if isinstance(direction, np.bool_):

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from . import __version__
 from . import bn_stats as bn
+from .cache_files import CacheFile, atomic_write, tensors_digest
 from .data import Dataset, fit_back, to_model_input, to_uint8
 from .datasets.open import open_dataset, resolve_dataset
 from .device import FEATURE_PRECISION, float32_math, memory_format, resolve_device
@@ -35,10 +36,11 @@ from .install_check import stop_if_broken_install
 from .job_keys import request_key
 from .model import Model
 from .paths import dedup_path
+from .plugin_checks import PluginOutputError, checked_features, checked_samples
 from .plugins import get_registry
 from .options import resolve_options
 from . import predictions
-from .probe import Metric, MetricError, ProbeContext, check_metric
+from .probe import MAX_METRIC_NAME, Metric, MetricError, ProbeContext, check_metric
 from .schema import SCHEMA_VERSION
 from .training import SNAPSHOT_EPOCHS, TrainOutcome, Trainer, TrainSettings, model_key, real_sample, set_seed
 
@@ -245,21 +247,48 @@ class FeatureSource:
     (:mod:`ganbench.bn_stats`), in :meth:`embed` and so in every split and in
     ``ProbeContext.embed``; ``running`` uses the layers' running statistics.
     ``cache`` is the folder for the model's weights as loaded; files go to a
-    subfolder named by everything else that changes features (batch-norm
-    mode, precision, device type), so e.g. a CPU row never reuses GPU features.
+    subfolder named by the weights' digest (new weights never reuse old
+    features) and by everything else that changes features (batch-norm mode,
+    precision, device type), so e.g. a CPU row never reuses GPU features.
+    Every batch ``features()`` returns is checked (:mod:`ganbench.plugin_checks`);
+    cache files carry a digest and a damaged one is set aside and rebuilt
+    (:mod:`ganbench.cache_files`). Call :meth:`weights_changed` after changing
+    the model's weights once features were used.
     """
 
     def __init__(self, model, dataset: Dataset, device: torch.device, cache: Path | None,
-                 bn_stats: str = "train-images", log: Callable[[str], None] = None):
+                 bn_stats: str = "train-images", log: Callable[[str], None] = None, plugin: str | None = None):
         if bn_stats not in bn.MODES:
             raise UsageError(f"Bad --bn-stats {bn_stats!r}: expected one of {', '.join(bn.MODES)}.")
         self.model, self.dataset, self.device, self.bn_stats = model, dataset, device, bn_stats
         self.log = log or _log
-        self.cache = None if cache is None else cache / f"{bn_stats}-{FEATURE_PRECISION}-{device.type}"
+        self.plugin = plugin or type(model).__name__
+        self._base = cache
+        self._digest: str | None = None
         self._memo: dict[tuple[str, str], np.ndarray] = {}  # the current view's splits only
         self._stats: dict[str, dict] = {}
         self._dims: dict[str, int] = {}
         self.progress = False  # a tqdm bar per extraction (quiet when stderr is not a terminal)
+
+    @property
+    def cache(self) -> Path | None:
+        """The folder of these weights' files (``None``: nothing is cached)."""
+        if self._base is None:
+            return None
+        if self._digest is None:
+            self._digest = tensors_digest(self.model.state_tensors())
+        return self._base.with_name(f"{self._base.name}-{self._digest}") / \
+            f"{self.bn_stats}-{FEATURE_PRECISION}-{self.device.type}"
+
+    def weights_changed(self) -> None:
+        """The model's weights changed (e.g. ``after_training`` fitted a projection): forget what came from the old."""
+        if self._base is None:
+            self._memo, self._stats, self._dims = {}, {}, {}
+            return
+        digest = tensors_digest(self.model.state_tensors())
+        if digest != self._digest:
+            self._digest = digest
+            self._memo, self._stats, self._dims = {}, {}, {}
 
     def config(self, view: str) -> dict:
         """How ``view``'s features are extracted: the row's ``feature_config``."""
@@ -283,18 +312,18 @@ class FeatureSource:
     def _load_or_recompute(self, view: str) -> dict[str, bn.LayerStats]:
         if not bn.batch_norm_layers(self.model):
             return {}
-        path = None if self.cache is None else self.cache / f"bn-{view}.safetensors"
-        if path is not None and path.exists():
-            try:
-                return bn.load(path)
-            except Exception as exc:  # damaged: recompute
-                self.log(f"warning: batch-norm statistics {path} are unreadable ({type(exc).__name__}); recomputing.")
+        file = None if self.cache is None else CacheFile(self.cache / f"bn-{view}.safetensors", self.log,
+                                                         what="warning: batch-norm statistics")
+        if file is not None:
+            stats = file.read(bn.load, lambda loaded: bn.problem(self.model, loaded))
+            if stats is not None:
+                return stats
         model = self.model
         inputs = bn.batches(self.dataset.train_x, lambda x: to_model_input(x, model.image_size, model.value_range, self.device))
         with float32_math(self.device):
             stats = bn.recompute(model, view, inputs)
-        if path is not None:
-            bn.save(stats, path)
+        if file is not None and bn.problem(model, stats) is None:  # non-finite statistics are never kept
+            file.write(lambda tmp: bn.save(stats, Path(tmp)))
         return stats
 
     def bn_context(self, view: str):
@@ -306,16 +335,18 @@ class FeatureSource:
     # -- features ---------------------------------------------------------
     @torch.no_grad()
     def embed(self, images: torch.Tensor, view: str) -> np.ndarray:
-        """uint8 ``(N, C, H, W)`` -> float32 ``(N, D)`` features of ``view``."""
+        """uint8 ``(N, C, H, W)`` -> float32 ``(N, D)`` features of ``view``; every batch checked."""
         fmt = memory_format(self.device)
-        chunks = []
+        chunks, dim = [], None
         starts = range(0, len(images), FEATURE_BATCH)
         if self.progress:
             starts = tqdm(starts, desc=f"features '{view}'", unit="batch", disable=None, leave=False)
         with float32_math(self.device), self.bn_context(view):
             for start in starts:
                 x = to_model_input(images[start:start + FEATURE_BATCH], self.model.image_size, self.model.value_range, self.device)
-                f = self.model.features(x.contiguous(memory_format=fmt), view)
+                f = checked_features(self.model.features(x.contiguous(memory_format=fmt), view), len(x), view,
+                                     self.plugin, dim)
+                dim = f.shape[1]
                 chunks.append(f.float().cpu().numpy())
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
@@ -337,6 +368,8 @@ class FeatureSource:
         expected = (rows, self.dimension(view))
         if feats.dtype != np.float32 or feats.shape != expected:
             return f"holds {feats.dtype} {feats.shape}, expected float32 {expected}"
+        if not np.isfinite(feats).all():
+            return "holds non-finite values"
         return None
 
     def _precomputed(self, split: str, view: str) -> np.ndarray | None:
@@ -348,27 +381,26 @@ class FeatureSource:
         given = self._precomputed(split, view)
         if given is not None:
             return given
-        path = None if self.cache is None else self.cache / f"{view}-{split}.npy"
-        if path is not None and path.exists():
-            try:
-                feats = np.load(path, allow_pickle=False)
-                problem = self._cache_problem(feats, split, view)
-            except (OSError, ValueError, EOFError) as exc:
-                problem = f"is unreadable ({type(exc).__name__}: {exc})"
-            if problem is None:
+        file = None if self.cache is None else CacheFile(self.cache / f"{view}-{split}.npy", self.log, what="warning: feature cache")
+        if file is not None:
+            feats = file.read(lambda p: np.load(p, allow_pickle=False),
+                              lambda loaded: self._cache_problem(loaded, split, view), then="extracting the features again")
+            if feats is not None:
                 return feats
-            self.log(f"warning: feature cache {path} {problem}; extracting the features again.")
         feats = self.embed(self.dataset.split(split)[0], view)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp.npy")
-            np.save(tmp, feats, allow_pickle=False)
-            tmp.replace(path)
+        if file is not None:
+            file.write(lambda tmp: _save_npy(tmp, feats))
         return feats
 
 
-def generator_for(model, dataset: Dataset, device: torch.device) -> Callable[[int, int], torch.Tensor]:
-    """``generate(n, seed)`` -> uint8 ``(n, C, H, W)`` at the dataset's size.
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would add ".npy" to a path not ending in it
+        np.save(f, array, allow_pickle=False)
+
+
+def generator_for(model, dataset: Dataset, device: torch.device, plugin: str | None = None) -> Callable[[int, int], torch.Tensor]:
+    """``generate(n, seed)`` -> uint8 ``(n, C, H, W)`` at the dataset's size; every batch
+    ``sample`` returns is checked (shape, finite, within ``value_range``) and a bad one names ``plugin``.
 
     Samples are drawn in float32 like features (no bf16 autocast, no TF32): bf16's
     8-bit mantissa moves pixels by whole grey levels, which FID, the memorization
@@ -380,8 +412,10 @@ def generator_for(model, dataset: Dataset, device: torch.device) -> Callable[[in
         _, h, w = dataset.image_shape
         out = []
         for start in range(0, n, FEATURE_BATCH):
+            m = min(FEATURE_BATCH, n - start)
             with float32_math(device):
-                x = model.sample(min(FEATURE_BATCH, n - start), g)
+                x = checked_samples(model.sample(m, g), m, dataset.image_shape[0], model.value_range,
+                                    plugin or type(model).__name__)
             out.append(fit_back(to_uint8(x, model.value_range), h, w))
         return torch.cat(out)
 
@@ -514,7 +548,7 @@ def _prepared(job, resolved, model, dataset, device, outcome, folder, key, log) 
     model.train(False)
     weights = "final" if job.at_epoch is None else f"epoch-{job.at_epoch:04d}"
     cache = folder / "features" / weights if model.cache_features else None
-    features = FeatureSource(model, dataset, device, cache, job.bn_stats, log)
+    features = FeatureSource(model, dataset, device, cache, job.bn_stats, log, plugin=resolved.model_spec.name)
     return PreparedModel(model, dataset, device, outcome, folder, resolved, key, features, job.at_epoch)
 
 
@@ -531,7 +565,11 @@ def _load_snapshot(trainer: Trainer, epoch: int, log) -> tuple[TrainOutcome, boo
             f"--at-epoch {epoch}: no snapshot at {path} (snapshots kept: epochs {have}{done}). Run the same command without "
             f"--at-epoch first to train; snapshots are kept at epochs {', '.join(map(str, SNAPSHOT_EPOCHS[:6]))}, ... before the last."
         )
-    trainer.model.load_state_tensors(load_file(str(path), device=str(trainer.device)))
+    tensors = trainer.read_weights(path, meta_checked=final)
+    if tensors is None:  # damaged, set aside and named in one line: only training again rebuilds it
+        raise UsageError(f"--at-epoch {epoch}: the weights at {path} were damaged (moved aside). To get them back, "
+                         f"delete {trainer.folder} and run the same command without --at-epoch to train again.")
+    trainer.model.load_state_tensors(tensors)
     log(f"Loaded the epoch-{epoch} weights from {path} (no training).")
     return TrainOutcome("ok", steps, 0.0, trainer.schedule(steps), "snapshot"), not final
 
@@ -547,6 +585,7 @@ def _fit_after_training(prepared: PreparedModel, seed: int) -> None:
     with context:
         model.after_training(real)
     model.train(False)
+    prepared.features.weights_changed()
 
 
 def fits_without_training(model) -> bool:
@@ -600,21 +639,35 @@ def _prepare_through(spec, job: Job, resolved: Resolved, model, dataset: Dataset
     prepared = _prepared(job, resolved, model, dataset, device, outcome, folder, key, log)
     if outcome.status != "ok":
         return prepared
-    weights = folder / "weights.safetensors"
-    if weights.exists():
-        model.load_state_tensors(load_file(str(weights), device=str(device)))
-        log(f"Loaded the fitted model from {weights} (trained as '{base_name}' in {trainer.folder}).")
+    weights = CacheFile(folder / "weights.safetensors", log, require_digest=False)  # older entries have no digest
+    tensors = weights.read(lambda p: load_file(str(p), device=str(device)), lambda t: _tensors_problem(model, t),
+                           then="fitting it again")
+    if tensors is not None:
+        model.load_state_tensors(tensors)
+        log(f"Loaded the fitted model from {weights.path} (trained as '{base_name}' in {trainer.folder}).")
         model.train(False)
+        prepared.features.weights_changed()
         return prepared
     theirs = base.modules()
     for name, module in model.modules().items():
         if name in theirs:
             module.load_state_dict(theirs[name].state_dict())
     _fit_after_training(prepared, job.seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous() for k, v in model.state_tensors().items()}, str(weights))
-    (folder / "trained_as.json").write_text(json.dumps({"model": base_name, "options": base_options, "folder": str(trainer.folder)}, default=str))
+    weights.write(lambda p: save_file({k: v.detach().contiguous() for k, v in model.state_tensors().items()}, p))
+    trained_as = json.dumps({"model": base_name, "options": base_options, "folder": str(trainer.folder)}, default=str)
+    atomic_write(folder / "trained_as.json", lambda p: Path(p).write_text(trained_as))
     return prepared
+
+
+def _tensors_problem(model, tensors: dict) -> str | None:
+    """Why saved ``tensors`` are not ``model``'s (names, shapes or non-finite values), or ``None``."""
+    expected = {k: tuple(v.shape) for k, v in model.state_tensors().items()}
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    if found != expected:
+        names = sorted(set(found) ^ set(expected)) or sorted(k for k in found if found[k] != expected[k])
+        return f"its tensors do not match the model's ({', '.join(names[:3])})"
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    return f"non-finite values in {', '.join(bad[:3])}" if bad else None
 
 
 def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str], None] = _log) -> list[dict]:
@@ -641,7 +694,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
         on_rows(rows)
         return rows
     model, dataset, device, outcome, resolved = prepared.model, prepared.dataset, prepared.device, prepared.outcome, prepared.resolved
-    views = list(job.views or model.feature_views())
+    views = list(dict.fromkeys(job.views or model.feature_views()))  # --view d --view d: probed once
     base = _row_base(job, resolved, dataset, prepared.key, device, run_id)
     extra = {}
     if outcome.status == "ok":
@@ -661,7 +714,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
         on_rows(rows)
         return rows
     features = prepared.features
-    generate = generator_for(model, dataset, device) if "generator" in resolved.model_spec.capabilities else _no_generator
+    generate = generator_for(model, dataset, device, plugin=resolved.model_spec.name) if "generator" in resolved.model_spec.capabilities else _no_generator
     artifacts = Path(job.cache_dir) / "artifacts" / run_id
     all_rows = []
     for index, ((pspec, popts), probe) in enumerate(zip(resolved.probes, probes)):
@@ -748,7 +801,7 @@ def _build_probe(pspec, popts):
 
 def _describe(exc: Exception, log) -> str:
     """One line for a row's error; the traceback goes to the log unless it is a user error."""
-    if isinstance(exc, UsageError):
+    if isinstance(exc, (UsageError, PluginOutputError)):
         return str(exc)
     if isinstance(exc, SystemExit):
         return f"the plugin called sys.exit({exc.code!r}); a plugin returns its results or raises, it never ends the run"
@@ -785,11 +838,12 @@ def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict
     for position, metric in enumerate(metrics):
         try:
             checked = check_metric(metric)
-        except MetricError as exc:
+        except Exception as exc:  # MetricError, or anything else one metric raises: only that metric fails
             name = getattr(metric, "name", None)
-            name = name if isinstance(name, str) and name.strip() else None
+            name = name if isinstance(name, str) and name.strip() and len(name) <= MAX_METRIC_NAME else None
             label = f"metric '{name}'" if name else f"item {position}"
-            rows.append(failed(f"probe '{pspec.name}' {label}: {exc}", name))
+            why = str(exc) if isinstance(exc, MetricError) else f"{type(exc).__name__}: {str(exc)[:200]}"
+            rows.append(failed(f"probe '{pspec.name}' {label}: {why}", name))
             continue
         row = _row(base, pspec, popts, ctx.view, checked, outcome, seconds, "ok", None, dim, extra)
         if checked.predictions is not None:

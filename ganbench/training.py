@@ -13,21 +13,27 @@ fingerprint, seed, schedule):
   flushed to disk at every checkpoint and cut back to the checkpoint's step on resume
 - ``snapshots/epoch-NNNN.safetensors`` -- the weights at the end of epochs
   1, 2, 5, 10, 20, 50, ... (:data:`SNAPSHOT_EPOCHS`) before the last, for
-  learning curves without retraining
+  learning curves without retraining, each with its digest in
+  ``epoch-NNNN.safetensors.digest.json`` (:class:`ganbench.cache_files.CacheFile`)
 
 Data order is a function of (seed, epoch) alone and the global RNG state is
 checkpointed, so on the CPU a resumed run ends with exactly the weights of an
 uninterrupted one.
 
 A damaged entry (a truncated or altered checkpoint or weights file, one whose
-size or sha256 differs from ``meta.json``, or one that does not load) is
+size or sha256 differs from ``meta.json``, or one that does not load; a
+``meta.json`` whose fields are not of the types written here) is
 reported in one line, renamed ``<name>.damaged-<time>`` and rebuilt: training
-starts again (from the start, since only the last checkpoint is kept). Stale
+starts again (from the start, since only the last checkpoint is kept).
+Weights whose tensor names or shapes are not the model's are not damaged: the
+model's networks changed (a plugin renamed its modules without bumping its
+version); they are set aside the same way with a line saying so. Stale
 ``*.tmp`` files left by a crash or a full disk are removed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -40,6 +46,7 @@ from typing import Callable
 import torch
 from safetensors.torch import load_file, save_file
 
+from .cache_files import CacheFile, DamagedEntry, atomic_write, digest_problem, file_digest, set_aside
 from .data import Dataset, to_model_input
 from .device import autocast, memory_format
 from .disk import disk_full
@@ -90,36 +97,12 @@ def set_seed(seed: int) -> None:
 
 DISK_FULL_FIX = ("Free space there, or pass another --cache-dir, and run the command again: training resumes from "
                  "its last checkpoint.")
+# the shared cache-file rules, with the training's own advice for a full disk
+_atomic_write = functools.partial(atomic_write, disk_full_fix=DISK_FULL_FIX)
 
 
-def _atomic_write(path: Path, write: Callable[[str], None], before_replace: Callable[[Path], None] | None = None) -> None:
-    """Write ``path`` through a temporary file; ``before_replace(tmp)`` runs once it is complete."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        try:
-            write(str(tmp))
-        except Exception as exc:
-            if (full := disk_full(exc, path, DISK_FULL_FIX)) is not None:
-                raise full from None  # one line that says so, not torch's zip-writer traceback
-            raise
-        if before_replace is not None:
-            before_replace(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no stale temporary file
-
-
-def file_digest(path: Path) -> dict:
-    """``{"size": bytes, "sha256": hex}`` of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return {"size": path.stat().st_size, "sha256": h.hexdigest()}
-
-
-class DamagedEntry(Exception):
-    """A cache file that does not match its recorded digest or does not load."""
+class NetworkChanged(DamagedEntry):
+    """Weights whose tensor names or shapes are not the model's: its networks changed, the file is sound."""
 
 
 class Trainer:
@@ -162,12 +145,14 @@ class Trainer:
             return None
         try:
             meta = json.loads(path.read_text())
-            if not isinstance(meta, dict):
-                raise ValueError("not an object")
-            return meta
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             self._set_aside(path, f"unreadable ({type(exc).__name__})")
             return None
+        problem = meta_problem(meta)
+        if problem:
+            self._set_aside(path, problem)
+            return None
+        return meta
 
     def _write_meta(self, meta: dict) -> None:
         _atomic_write(self.folder / "meta.json", lambda p: Path(p).write_text(json.dumps(meta, indent=1)))
@@ -178,9 +163,12 @@ class Trainer:
     # -- damaged entries ----------------------------------------------
     def _set_aside(self, path: Path, why: str) -> None:
         """Report a damaged cache file in one line and rename it out of the way (kept for inspection)."""
-        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
-        os.replace(path, aside)
-        self.log(f"Damaged cache entry {path}: {why}; moved aside to {aside.name}, rebuilding it.")
+        set_aside(path, why, self.log)
+
+    def _set_aside_changed(self, path: Path, why: str) -> None:
+        """Weights of another network (a plugin changed its modules without a version bump): not damage."""
+        set_aside(path, f"{why}: the model's networks changed since it was saved (bump the plugin's version "
+                        f"when they change)", self.log, then="training the new network", what="Cached weights")
 
     @staticmethod
     def _verify(path: Path, meta: dict | None) -> None:
@@ -191,12 +179,9 @@ class Trainer:
         accepted = [d for d in (recorded if isinstance(recorded, list) else [recorded]) if isinstance(d, dict)]
         if not accepted:
             return
-        found = file_digest(path)
-        if found not in accepted:
-            expected = accepted[0]
-            if found["size"] != expected.get("size"):
-                raise DamagedEntry(f"{found['size']} bytes, expected {expected.get('size')}")
-            raise DamagedEntry(f"sha256 {found['sha256'][:12]}..., expected {str(expected.get('sha256'))[:12]}...")
+        problem = digest_problem(file_digest(path), accepted)
+        if problem:
+            raise DamagedEntry(problem)
 
     def _check_tensors(self, tensors: dict) -> None:
         """Raise DamagedEntry unless ``tensors`` has exactly the model's names and shapes (checked before loading)."""
@@ -204,7 +189,7 @@ class Trainer:
         found = {k: tuple(v.shape) for k, v in tensors.items()}
         if found != expected:
             names = sorted(set(found) ^ set(expected)) or sorted(k for k in found if found[k] != expected[k])
-            raise DamagedEntry(f"its tensors do not match the model's ({', '.join(names[:3])})")
+            raise NetworkChanged(f"its tensors do not match the model's ({', '.join(names[:3])})")
 
     def _remove_stale_temporaries(self) -> None:
         for folder in (self.folder, self.folder / "snapshots"):
@@ -263,6 +248,9 @@ class Trainer:
             except Exception as exc:  # safetensors raises several types on damaged bytes
                 raise DamagedEntry(f"does not load ({type(exc).__name__})") from None
             self._check_tensors(tensors)
+        except NetworkChanged as exc:
+            self._set_aside_changed(self.weights_path, str(exc))
+            return None
         except DamagedEntry as exc:
             self._set_aside(self.weights_path, str(exc))
             return None
@@ -301,6 +289,9 @@ class Trainer:
             return 0
         try:
             state = self._read_checkpoint(meta)
+        except NetworkChanged as exc:
+            self._set_aside_changed(self.checkpoint_path, str(exc))
+            return 0
         except DamagedEntry as exc:
             self._set_aside(self.checkpoint_path, str(exc))
             return 0
@@ -359,10 +350,40 @@ class Trainer:
     def snapshot_path(self, epoch: int) -> Path:
         return self.folder / "snapshots" / f"epoch-{epoch:04d}.safetensors"
 
+    def snapshot_file(self, epoch: int) -> CacheFile:
+        """The snapshot with its digest (snapshots written before digests were recorded have none)."""
+        return CacheFile(self.snapshot_path(epoch), self.log, require_digest=False)
+
     def _save_snapshot(self, epoch: int) -> None:
-        path = self.snapshot_path(epoch)
-        path.parent.mkdir(exist_ok=True)
-        _atomic_write(path, lambda p: save_file(_contiguous(self.model.state_tensors()), p))
+        self.snapshot_file(epoch).write(lambda p: save_file(_contiguous(self.model.state_tensors()), p))
+
+    def read_weights(self, path: Path, meta_checked: bool = False) -> dict | None:
+        """The tensors of a snapshot (or, ``meta_checked``, the final weights, verified against ``meta.json``),
+        checked against the model; ``None`` after setting a damaged file aside in one line."""
+        def check(tensors: dict) -> str | None:
+            try:
+                self._check_tensors(tensors)
+            except DamagedEntry as exc:
+                return str(exc)
+            return None
+
+        def load(p: Path) -> dict:
+            return load_file(str(p), device=str(self.device))
+
+        if meta_checked:
+            try:
+                self._verify(path, self._meta())
+                tensors = load(path)
+            except Exception as exc:
+                why = str(exc) if isinstance(exc, DamagedEntry) else f"does not load ({type(exc).__name__})"
+                self._set_aside(path, why)
+                return None
+            problem = check(tensors)
+            if problem:
+                self._set_aside(path, problem)
+                return None
+            return tensors
+        return CacheFile(path, self.log, require_digest=False).read(load, check, then="it cannot be rebuilt without training")
 
     # -- the loop -----------------------------------------------------
     def _order(self, epoch: int) -> torch.Tensor:
@@ -391,7 +412,7 @@ class Trainer:
                 x = to_model_input(images[idx], self.model.image_size, self.model.value_range, self.device)
                 with autocast(self.device):
                     stats = self._train_step(Batch(x.contiguous(memory_format=fmt), labels[idx]), step)
-                stats = {k: float(v) for k, v in stats.items()}
+                stats = _numbers(stats, type(self.model).__name__)
                 bad = [k for k, v in stats.items() if not math.isfinite(v)]
                 if bad:
                     raise DivergedError(f"non-finite {', '.join(bad)} at step {step}", step)
@@ -445,6 +466,50 @@ def real_sample(model: Model, dataset: Dataset, seed: int, device: torch.device,
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(dataset.train_x), generator=g)[:n]
     return to_model_input(dataset.train_x[idx], model.image_size, model.value_range, device)
+
+
+def _numbers(stats, model: str) -> dict[str, float]:
+    """``train_step``'s statistics as floats; a value that is not one number names its key."""
+    if not isinstance(stats, dict):
+        raise TypeError(f"{model}.train_step returned a {type(stats).__name__}, expected a dict of numbers")
+    out = {}
+    for key, value in stats.items():
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            shape = getattr(value, "shape", None)
+            kind = f"{type(value).__module__}.{type(value).__name__}".replace("builtins.", "")
+            raise TypeError(f"{model}.train_step statistic {key!r} is a {kind}"
+                            f"{f' of shape {tuple(shape)}' if shape is not None else ''}, expected one number "
+                            f"(use .item() for a 0-d tensor or array)") from None
+    return out
+
+
+def meta_problem(meta) -> str | None:
+    """Why a ``meta.json`` cannot be trusted (``None`` when its fields have the types this module writes)."""
+    if not isinstance(meta, dict):
+        return f"holds a {type(meta).__name__}, expected an object"
+    if meta.get("status") not in (None, "ok", "diverged", "training", "failed"):
+        return f"unknown status {str(meta.get('status'))[:40]!r}"
+    steps = meta.get("steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        return f"steps {str(steps)[:40]!r} is not a count"
+    files = meta.get("files")
+    if files is not None:
+        if not isinstance(files, dict):
+            return "its files are not an object"
+        for name, recorded in files.items():
+            entries = recorded if isinstance(recorded, list) else [recorded]
+            if not all(isinstance(d, dict) and isinstance(d.get("sha256"), str) and isinstance(d.get("size"), int)
+                       for d in entries):
+                return f"the digest of {str(name)[:60]} is not a size and a sha256"
+    for key, kinds in (("schedule", dict), ("error", str), ("seconds", (int, float)), ("source", str),
+                       ("total_seconds", (int, float)), ("resumed_from", int)):
+        if meta.get(key) is not None and (isinstance(meta[key], bool) or not isinstance(meta[key], kinds)):
+            return f"its {key} is a {type(meta[key]).__name__}"
+    if meta.get("status") == "diverged" and (steps is None or not isinstance(meta.get("schedule"), dict)):
+        return "a diverged entry without its steps and schedule"
+    return None
 
 
 def _recorded_total_seconds(meta: dict | None) -> float | None:

@@ -33,8 +33,8 @@ def spied(monkeypatch):
         seen["features"] += len(x)
         return features(self, x, view)
 
-    def keeping_generator_for(model, dataset, device):
-        generate = generator_for(model, dataset, device)
+    def keeping_generator_for(model, dataset, device, **options):
+        generate = generator_for(model, dataset, device, **options)
         seen["generators"].append((model, generate))
         return generate
 
@@ -68,7 +68,7 @@ def test_run_job_samples_at_the_dataset_size_and_reuses_the_feature_cache(tmp_pa
     assert all(r["feature_config"]["bn_stats"] == r["details"]["features"]["bn_stats"] == "train-images" for r in first)
     assert all(0.0 <= r["value"] <= 1.0 for r in first if r["metric"].startswith("accuracy"))
     assert spied["features"] > 0, "the first run extracts features"
-    cached = list(tmp_path.glob("models/dcgan-*/features/final/*/d-last-*.npy"))
+    cached = list(tmp_path.glob("models/dcgan-*/features/final-*/*/d-last-*.npy"))
     assert {p.name for p in cached} == {"d-last-train.npy", "d-last-test.npy"}
 
     # samples as the probes get them: at the dataset's 28 x 28, G's own images cropped

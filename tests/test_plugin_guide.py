@@ -90,7 +90,8 @@ def test_the_guides_ae_and_logreg_run_on_mnist_5k(guide_package, tmp_path, monke
     from ganbench.datasets.mnist import load_mnist_5k
 
     data = load_mnist_5k()
-    (cached,) = (folder / "features" / "final").iterdir()  # one extraction setting: train-images BN, float32, cpu
+    (weights,) = (folder / "features").glob("final-*")  # the final weights, by their digest
+    (cached,) = weights.iterdir()  # one extraction setting: train-images BN, float32, cpu
     train = np.load(cached / "code-train.npy")
     test = np.load(cached / "code-test.npy")
     scaler = StandardScaler().fit(train)

@@ -14,11 +14,11 @@ OPTIONS = [
     Option("inception_weights", "str", "", "path of the FID Inception weights (pt_inception-2015-12-05, .pth or "
            ".safetensors) for space=inception"),
     Option("n_generated", "int", 10000, "generated samples (and at most as many training images for the floor)",
-           minimum=2),
+           minimum=2, maximum=200_000),
     Option("n_real", "int", 0, "test images used as the real set (0 = the whole test split)", minimum=0),
     Option("k_pr", "int", 3, "k of precision and recall (Kynkäänniemi et al. 2019)", minimum=1),
     Option("k_dc", "int", 5, "k of density and coverage (Naeem et al. 2020)", minimum=1),
-    Option("kid_subsets", "int", 100, "random subsets KID is averaged over", minimum=2),
+    Option("kid_subsets", "int", 100, "random subsets KID is averaged over", minimum=2, maximum=10_000),
     Option("kid_subset_size", "int", 1000, "points per KID subset (at most the smaller set)", minimum=2),
     Option("classifier_epochs", "int", CLASSIFIER_EPOCHS, "epochs of the classifier of space=classifier",
            minimum=1),

@@ -12,7 +12,8 @@ largest k serves every setting. Settings, each reported as its own metric
   if any, take all the weight, as in scikit-learn).
 - ``instdisc``: the temperature-weighted cosine vote of InstDisc / solo-learn,
   k = 200, weights exp(cos / T) with T = 0.07, reported as
-  ``acc_cosine_k200_t0.07``.
+  ``acc_cosine_k200_t0.07``; summed in log space (:func:`temperature_vote`),
+  so any T > 0 gives the right figure (a small T tends to the 1-NN vote).
 
 k is capped at the number of training examples (labels), and every metric
 is named by the k it actually used: with 10 labels on each of 10 classes,
@@ -93,6 +94,34 @@ def vote(neighbour_labels: np.ndarray, weights: np.ndarray | None, num_classes: 
     return scores.reshape(q, num_classes).argmax(axis=1)  # first maximum = smallest class on ties
 
 
+def temperature_vote(neighbour_labels: np.ndarray, similarity: np.ndarray, temperature: float,
+                     num_classes: int) -> np.ndarray:
+    """Predicted class per row of the vote weighted exp(similarity / T), done in log space.
+
+    exp(cos / T) overflows for a small T (cos / 0.001 reaches 1000; e^710 is inf in float64)
+    and every class then ties. A class's score is instead log sum exp(s / T) over its
+    neighbours (the log of the same weighted vote), computed with each row's largest
+    similarity subtracted first: the shifted logits are at most 0, never overflow, and the
+    order of the classes is unchanged. As T goes to 0 this picks the most similar neighbour's
+    class. A label of -1 (a neighbour FAISS did not find) gets no vote; ties go to the
+    smallest class, as in :func:`vote`.
+    """
+    found = neighbour_labels >= 0
+    sim = np.where(found, similarity, -np.inf)
+    top = sim.max(axis=1, keepdims=True)
+    top[~np.isfinite(top)] = 0.0  # a row with no neighbour: every class scores -inf, class 0 is chosen
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        logits = (sim - top) / temperature  # <= 0, the best neighbour exactly 0
+        scores = np.full((len(sim), num_classes), -np.inf)
+        for c in range(num_classes):
+            mine = np.where(neighbour_labels == c, logits, -np.inf)
+            best = mine.max(axis=1)
+            has = np.isfinite(best)
+            total = np.exp(mine[has] - best[has, None]).sum(axis=1)
+            scores[has, c] = best[has] + np.log(total)
+    return scores.argmax(axis=1)  # first maximum = smallest class on ties
+
+
 def distance_weights(dist: np.ndarray) -> np.ndarray:
     """1/d, except that rows with a neighbour at distance 0 give those neighbours all the weight."""
     dist = dist.astype(np.float64)
@@ -147,12 +176,15 @@ class KNN(Probe):
             elif how == "distance":
                 weights = distance_weights(dist)
             else:
-                weights = np.exp((1.0 - dist.astype(np.float64)) / o["temperature"])
+                weights = None
             details = {"k": k, "queries_short": int(missing.any(1).sum()),
                        "queries_without_neighbours": int(missing.all(1).sum())}
             if requested != [k]:
                 details["requested_k"] = requested
-            predicted = vote(labels, weights, num_classes)
+            if how == "temperature":
+                predicted = temperature_vote(labels, 1.0 - dist.astype(np.float64), o["temperature"], num_classes)
+            else:
+                predicted = vote(labels, weights, num_classes)
             out[name] = (float((predicted == test_y).mean()), details, predicted)
         return out
 

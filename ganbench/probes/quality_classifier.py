@@ -36,6 +36,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..builtin.quality import CLASSIFIER_EPOCHS
+from ..cache_files import CacheFile
 from ..data import Dataset, to_model_input
 from .memorization_hash import _one_cpu_thread  # small steps: one CPU thread is faster than two
 
@@ -183,25 +184,46 @@ def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> floa
 
 def load_or_train(dataset: Dataset, settings: ClassifierSettings, device: torch.device, cache_dir: Path | None,
                   log: Callable[[str], None] = print) -> TrainedClassifier:
-    """The cached classifier for this dataset and settings, or a new one (saved when there is a cache)."""
+    """The cached classifier for this dataset and settings, or a new one (saved when there is a cache).
+
+    The cache file is written atomically with its digest; one that is damaged (altered, truncated,
+    the wrong tensors, no readable accuracy) is set aside in one line and the classifier trained again."""
     arch = architecture_for(dataset.image_shape[0])
-    path = None
+    file = None
     if cache_dir is not None:
         path = Path(cache_dir) / "quality" / f"classifier-{arch}-{cache_key(dataset, arch, settings)}.safetensors"
-        if path.exists():
-            net = ARCHITECTURES[arch](dataset.image_shape[0], dataset.num_classes).to(device)
-            net.load_state_dict(load_file(str(path), device=str(device)))
-            with safe_open(str(path), "pt") as handle:
-                test_acc = float(handle.metadata()["test_acc"])
+        file = CacheFile(path, log, require_digest=False)  # files of older versions have no digest
+        net = ARCHITECTURES[arch](dataset.image_shape[0], dataset.num_classes).to(device)
+        loaded = file.read(lambda p: _read(p, device), lambda got: _problem(net, *got), then="training it again")
+        if loaded is not None:
+            state, test_acc = loaded
+            net.load_state_dict(state)
             return TrainedClassifier(net.eval(), arch, test_acc, True, path)
     net, arch = train(dataset, settings, device, log)
     test_acc = accuracy(net, dataset.test_x, dataset.test_y)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+    if file is not None:
         state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-        save_file(state, str(tmp), metadata={"test_acc": repr(test_acc), "settings": json.dumps(asdict(settings)),
-                                             "dataset_fingerprint": dataset.fingerprint,
-                                             "version": CLASSIFIER_VERSION})
-        tmp.replace(path)
-    return TrainedClassifier(net, arch, test_acc, False, path)
+        file.write(lambda tmp: save_file(state, tmp, metadata={
+            "test_acc": repr(test_acc), "settings": json.dumps(asdict(settings)),
+            "dataset_fingerprint": dataset.fingerprint, "version": CLASSIFIER_VERSION}))
+    return TrainedClassifier(net, arch, test_acc, False, None if file is None else file.path)
+
+
+def _read(path: Path, device: torch.device) -> tuple[dict, float]:
+    """The saved state and test accuracy (``ValueError``/``KeyError`` when the metadata lacks it)."""
+    state = load_file(str(path), device=str(device))
+    with safe_open(str(path), "pt") as handle:
+        test_acc = float((handle.metadata() or {})["test_acc"])
+    return state, test_acc
+
+
+def _problem(net: nn.Module, state: dict, test_acc: float) -> str | None:
+    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:
+        return "its tensors do not match the classifier's"
+    if not 0.0 <= test_acc <= 1.0:
+        return f"its recorded test accuracy {test_acc!r} is not in [0, 1]"
+    if not all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point()):
+        return "it holds non-finite weights"
+    return None

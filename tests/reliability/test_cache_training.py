@@ -146,7 +146,9 @@ def test_damaged_weights_are_set_aside_and_retrained(tmp_path, straight, damage)
     model, outcome = rerun(tmp_path, messages)
     assert outcome.status == "ok" and outcome.source == "trained"
     assert same_weights(model, straight)
-    assert sum("Damaged cache entry" in m and "weights.safetensors" in m for m in messages) == 1
+    # tensors of another network are not damage: the network changed (a plugin renamed its modules)
+    said = "networks changed" if damage == "other-model" else "Damaged cache entry"
+    assert sum(said in m and "weights.safetensors" in m for m in messages) == 1
     _, again = rerun(tmp_path, [])
     assert again.source == "cache"
 

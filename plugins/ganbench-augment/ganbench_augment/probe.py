@@ -71,6 +71,16 @@ class Augment(ganbench.Probe):
     running ones, which blend real and generated batches (``mixed``).
     """
 
+    def check(self, info: ganbench.DataInfo) -> None:
+        """The label budget, checked once the dataset loads and before the model trains (one line, exit 2)."""
+        per_class = self.options["labels_per_class"]
+        short = [(c, int(n)) for c, n in enumerate(info.train_class_counts) if 0 < n < per_class]
+        if short:
+            cls, n = min(short, key=lambda item: item[1])
+            raise ganbench.UsageError(
+                f"Probe 'augment': labels_per_class={per_class}, but class {cls} of dataset '{info.name}' has only "
+                f"{n} training examples. Use --probe-opt augment.labels_per_class={n} or fewer.")
+
     def run(self, ctx: ganbench.ProbeContext) -> list[ganbench.Metric]:
         o = self.options
         dataset = ctx.dataset
