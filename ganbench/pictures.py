@@ -169,7 +169,7 @@ def arithmetic_labels(prepared, classes, indices) -> list[str]:
     else:
         names = [f"z[{','.join(map(str, group))}]" for group in indices]
     rows = [f"{letter}: {name}" for letter, name in zip("ABC", names)]
-    return rows + [f"{names[0]} - {names[1]} + {names[2]}"]
+    return rows + ["A - B + C"]
 
 
 def arithmetic(prepared, path, classes, indices, pool: int = 2000, seed: int = 0) -> Path:
@@ -193,7 +193,8 @@ def arithmetic(prepared, path, classes, indices, pool: int = 2000, seed: int = 0
             axis.set_yticks([])
             axis.set_xlabel((last_row if r == 3 else columns)[c], fontsize=8)
         axes[r, 0].set_ylabel(labels[r], fontsize=9)
-    fig.suptitle("vector arithmetic on z (DCGAN §6.3): rows A, B, C and the image of A - B + C", fontsize=10)
+    names = [label.split(": ", 1)[1] for label in labels[:3]]
+    fig.suptitle(f"vector arithmetic on z (DCGAN §6.3): {names[0]} - {names[1]} + {names[2]}", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

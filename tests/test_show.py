@@ -70,7 +70,7 @@ def test_arithmetic_result_is_decode_of_mean_a_minus_mean_b_plus_mean_c(tiny, tm
     assert [len(g) for g in by_class] == [3, 3, 3]
     path = pictures.arithmetic(prepared, tmp_path / "a.png", [0, 1, 2], None, pool=40)
     assert min(looks_like_a_picture(path).shape) >= pictures.MIN_SHORT_SIDE
-    assert pictures.arithmetic_labels(prepared, [0, 1, 2], None) == ["A: 0", "B: 1", "C: 2", "0 - 1 + 2"]
+    assert pictures.arithmetic_labels(prepared, [0, 1, 2], None) == ["A: 0", "B: 1", "C: 2", "A - B + C"]
     assert pictures.arithmetic_labels(prepared, None, groups)[1] == "B: z[3,4,5]"
 
 
