@@ -85,6 +85,21 @@ def test_the_headline_column_is_the_first_probes_first_headline_figure():
     assert table.columns[0].headline and "| model · view | headline: knn acc\\_l2" in render_md([table])
 
 
+def test_the_headline_is_the_first_headline_figure_with_a_published_figure_beside_it():
+    def reference(probe, metric, dataset):
+        return Reference("Someone 2015", "paper", "theirs", dataset, "protocol", probe, metric, 0.8, None, "80%", "")
+
+    rows = [row("dcgan", 0.9, probe="svm", metric="acc", dataset="cifar10"),
+            row("dcgan", 0.7, metric="acc_l2_k1_majority", dataset="cifar10")]
+    [table] = tables_of(rows, references=[reference("svm", "acc", "cifar10")])
+    assert plain(table.columns[0]) == "svm acc ↑" and table.columns[0].headline  # the paper's own measure leads
+    [table] = tables_of(rows, references=[reference("svm", "acc", "cifar10"),
+                                          reference("knn", "acc_l2_k1_majority", "cifar10")])
+    assert plain(table.columns[0]) == "knn acc_l2_k1_majority ↑"  # both published: the feature probes' order
+    [table] = tables_of(rows, references=[reference("svm", "acc", "mnist")])  # another dataset's figure: no say
+    assert plain(table.columns[0]) == "knn acc_l2_k1_majority ↑"
+
+
 def test_options_the_metric_name_spells_do_not_split_a_column():
     # knn's k grid is spelled in its metric names (acc_l2_k1_majority): k=1 and k=1,5,20 wrote the same figure
     [table] = tables_of([row("dcgan", 0.90, config={"k": [1], "metric": ["l2"]}, metric="acc_l2_k1_majority"),
