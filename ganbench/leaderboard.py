@@ -36,9 +36,10 @@ the formats in :mod:`ganbench.leaderboard_formats` print.
   final weights yet): its newest snapshot stands for it, labelled
   ``epoch E of N epochs``. Shown, snapshots never share a cell with the
   final weights.
-- Rows of a probe's older versions are left out once the store holds rows
-  of a newer one (a new version measures differently: its figures do not
-  compare with the old); ``all_versions`` shows them, in their own columns.
+- Rows of a probe's older versions are left out once the same table (dataset
+  copy) holds rows of a newer one (a new version measures differently: its
+  figures do not compare with the old); ``all_versions`` shows them, in their
+  own columns.
 """
 
 from __future__ import annotations
@@ -401,7 +402,8 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
     older: dict[tuple, int] = {}
     if not all_versions:
         newest = _newest_versions(records)
-        records = _leave_out(records, lambda r: _version_order(r.get("probe_version")) < newest[r["probe"]], older)
+        records = _leave_out(records, lambda r: _version_order(r.get("probe_version")) < newest[_version_scope(r)],
+                             older)
     tables = []
     copies: dict[str, list[str]] = {}
     for r in records:
@@ -448,13 +450,19 @@ def _version_order(version) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
-def _newest_versions(records: list[dict]) -> dict[str, tuple]:
-    """probe -> the sortable form of its newest version among ``records``."""
-    newest: dict[str, tuple] = {}
+def _version_scope(r: dict) -> tuple:
+    """Where a probe's newest version hides its older ones: one dataset copy (its table), so that a new version
+    run on CIFAR-10 does not empty MNIST's columns until MNIST is probed again."""
+    return r["dataset"], r.get("dataset_fingerprint"), r["probe"]
+
+
+def _newest_versions(records: list[dict]) -> dict[tuple, tuple]:
+    """(dataset, fingerprint, probe) -> the sortable form of the probe's newest version on that copy."""
+    newest: dict[tuple, tuple] = {}
     for r in records:
-        order = _version_order(r.get("probe_version"))
-        if r["probe"] not in newest or order > newest[r["probe"]]:
-            newest[r["probe"]] = order
+        order, scope = _version_order(r.get("probe_version")), _version_scope(r)
+        if scope not in newest or order > newest[scope]:
+            newest[scope] = order
     return newest
 
 

@@ -57,16 +57,21 @@ def test_versions_and_fingerprints_never_share_a_column_and_settings_go_to_the_r
         "dcgan · d (1 epoch)": "0.7000 ± 0.2828 (n=2)", "ortho · d (1 epoch; knn index=ivf)": "0.6050 ± 0.0071 (n=2)"}
 
 
-def test_a_probes_older_versions_are_left_out_once_a_newer_one_is_in_the_store():
+def test_a_probes_older_versions_are_left_out_once_a_newer_one_is_in_the_same_table():
     rows = [row("dcgan", 0.90, probe_version="9"), row("bigan", 0.80, probe_version="10"),
             row("pixels", 0.70, probe="svm", probe_version="1"), row("ortho", 0.60, fingerprint="bbbb", probe_version="9")]
-    [first] = tables_of(rows)  # the copy bbbb holds only an older version: no table
+    first, other_copy = tables_of(rows)
     assert sorted(r.label for r in first.rows) == ["bigan · d (1 epoch)", "pixels · d (1 epoch)"]  # "10" is newer than "9"
+    # the copy bbbb holds only version 9: a newer version run on other data does not empty its table
+    assert [r.label for r in other_copy.rows] == ["ortho · d (1 epoch)"] and not other_copy.notes
     assert sorted(plain(c) for c in first.columns) == ["knn acc ↑", "svm acc ↑"]
     assert any("1 row(s) of older probe versions" in note for note in first.notes)
     everything = tables_of(rows, all_versions=True)
     assert sorted(plain(c) for c in everything[0].columns) == ["knn acc (v10) ↑", "knn acc (v9) ↑", "svm acc ↑"]
     assert len(everything) == 2 and not any("older probe versions" in n for n in everything[0].notes)
+    cifar = [row("dcgan", 0.60, probe="svm", probe_version="3", dataset="cifar10"),
+             row("dcgan", 0.90, probe="svm", probe_version="2", dataset="mnist")]
+    assert [plain(c) for t in tables_of(cifar) for c in t.columns] == ["svm acc ↑", "svm acc ↑"]  # both kept
 
 
 def test_columns_of_probes_that_score_features_come_before_those_of_samples():
