@@ -19,6 +19,7 @@ form a grid of at most 3 columns sharing one y range; seeds are error bars.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean, stdev
@@ -248,7 +249,7 @@ def table(lines, flat, metric: str, dataset: str, store: str) -> str:
                     | {e for (m, v), t in trajectories.items() if any(model_of(p) == m and w == v for p, w in lines)
                        for e in t})
     out = [f"`{metric}` on `{dataset}` test against training epochs "
-           f"(`python benchmarks/learning_curves.py {store}{'' if dataset == 'mnist' else ' --dataset ' + dataset}`); mean ± std over seeds (number of seeds) "
+           f"(`python benchmarks/learning_curves.py {' '.join(sys.argv[1:]) or store}`); mean ± std over seeds (number of seeds) "
            f"where more than one.", ""]
     out.append("| model | view | " + " | ".join(f"epoch {e}" for e in epochs) + " |")
     out.append("| --- | --- | " + " | ".join("---" for _ in epochs) + " |")
@@ -305,6 +306,11 @@ def main():
         rows = [r for r in rows if r.get("probe") == args.probe]
     lines = curves(rows, args.metric, args.dataset)
     flat = baselines(rows, args.metric, args.dataset)
+    if not lines and not flat:
+        print(f"learning_curves: no ok rows of metric {args.metric!r} on dataset {args.dataset!r}"
+                         f"{' for probe ' + repr(args.probe) if args.probe else ''} in {args.store}; "
+              "check --metric/--dataset/--probe against the store", file=sys.stderr)
+        sys.exit(2)
     png, md = Path(f"{args.output}.png"), Path(f"{args.output}.md")
     plot(lines, flat, args.metric, args.dataset, png)
     md.write_text(table(lines, flat, args.metric, args.dataset, args.store) + "\n" + caption(lines, flat, args.dataset))
