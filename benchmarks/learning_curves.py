@@ -9,13 +9,17 @@ trained to the end -- and writes ``<output>.png`` (one panel per trained
 model, one line per view; the raw-pixel and untrained ``random-d`` figures,
 and a model's own one-step starting point (``--max-steps 1``), as
 horizontal lines; on MNIST the published figures and the authors' own
-trajectories) and ``<output>.md`` (the same as tables, mean ± std
-over seeds with the number of seeds).
+trajectories, the latter on a panel of their own since they are measured on
+held-out training images) and ``<output>.md`` (the same as tables, mean ± std
+over seeds with the number of seeds, and a caption of what to see). Panels
+form a grid of at most 3 columns sharing one y range; seeds are error bars.
+``--probe NAME`` keeps one probe's rows (e.g. ``--probe svm --metric acc``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean, stdev
@@ -125,46 +129,119 @@ def view_colors(lines) -> dict[str, str]:
     return VIEW_COLORS | {view: SPARE_COLORS[i % len(SPARE_COLORS)] for i, view in enumerate(others)}
 
 
+def shared_ylim(values, pad: float = 0.05) -> tuple[float, float]:
+    """One y range for every panel of a figure: the span of all values drawn, padded by ``pad``
+    of that span on each side (so panels compare at a glance)."""
+    lo, hi = min(values), max(values)
+    margin = (hi - lo) * pad or 0.01
+    return lo - margin, hi + margin
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and std over seeds (0 for one seed)."""
+    return mean(values), (stdev(values) if len(values) > 1 else 0.0)
+
+
+def drawn_values(lines, flat, trajectories) -> list[float]:
+    values = [v for points in lines.values() for seeds in points.values() for v in seeds]
+    values += [v for seeds in flat.values() for v in seeds]
+    return values + [v for t in trajectories.values() for v in t.values()]
+
+
+AUTHORS = "authors' code (10,000 held-out training images)"
+
+
+def plot_panel(ax, panel, lines, flat, colors, published, trajectories) -> None:
+    model = model_of(panel)
+    for (p, view), points in sorted(lines.items()):
+        if p != panel:
+            continue
+        epochs = sorted(points)
+        stats = [mean_std(points[e]) for e in epochs]
+        ax.errorbar(epochs, [m for m, _ in stats], yerr=[s for _, s in stats], marker="o", capsize=3,
+                    color=colors[view], label=view)
+        if (model, view) in published:
+            ax.axhline(published[(model, view)], linestyle="-.", linewidth=1, color=colors[view], alpha=0.7,
+                       label=f"{view}: paper {published[(model, view)]:.4f}")
+    for (b, view), values in sorted(flat.items()):
+        m, s = mean_std(values)
+        if b == f"{model}{AT_INIT}" and (panel, view) in lines:
+            ax.axhline(m, linestyle=(0, (1, 3)), linewidth=1.2, color=colors[view], label=f"{view} after 1 step")
+        elif b == "pixels":
+            ax.axhline(m, linestyle=":", linewidth=1.4, color="black", label="raw pixels")
+        elif b == "random-d" and model != "bigan":
+            ax.axhline(m, linestyle="--", linewidth=1.2, color="tab:red", label=f"random-d {view} (untrained)")
+            if s:
+                ax.axhspan(m - s, m + s, color="tab:red", alpha=0.15)
+    ticks = sorted({e for (p, _), points in lines.items() if p == panel for e in points})
+    finish_axes(ax, panel, ticks)
+
+
+def plot_authors(ax, flat, colors, trajectories) -> None:
+    """The authors' trajectory on its own panel: another split (held-out training images), and
+    ganbench's own one-step starting point (official test split) as its epoch 0."""
+    ticks = {0}
+    for (model, view), trajectory in sorted(trajectories.items()):
+        epochs = sorted(trajectory)
+        start = flat.get((f"{model}{AT_INIT}", view))
+        xs, ys = epochs, [trajectory[e] for e in epochs]
+        ax.plot(xs, ys, marker="s", linestyle="--", color=colors[view], label=f"{model} {view} (authors)")
+        if start:
+            ax.errorbar([0], [mean_std(start)[0]], yerr=[mean_std(start)[1]], marker="o", capsize=3,
+                        color=colors[view], mfc="white", label=f"{view} epoch 0: ganbench 1 step")
+        ticks |= set(epochs)
+    finish_axes(ax, AUTHORS, sorted(ticks))
+
+
+def finish_axes(ax, title, ticks) -> None:
+    ax.set_xscale("symlog", linthresh=1)  # symlog: the epoch-0 point stays on the axis
+    labels = [str(t) if i == len(ticks) - 1 or t == 0 or ticks[i + 1] / t >= 1.3 else ""
+              for i, t in enumerate(ticks)]  # 20 and 25 overlap on a log axis: keep the later label
+    ax.set_xticks(ticks, labels, rotation=45, fontsize=9)
+    ax.minorticks_off()
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def shared_legend(fig, axes, n: int) -> None:
+    """One legend for the figure (a colour is a view in every panel), in the empty grid cells if
+    any, else below the grid: per-panel legends hid the curves."""
+    entries = {}
+    for ax in list(axes.flat)[:n]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    spare = list(axes.flat)[n:]
+    for ax in spare:
+        ax.axis("off")
+    labels = sorted(entries, key=lambda label: ("authors" in label or "epoch 0" in label, label))
+    if spare:
+        spare[0].legend([entries[k] for k in labels], labels, loc="center left", fontsize=9, ncol=2 if len(spare) > 1 else 1,
+                        frameon=False)
+    else:
+        fig.legend([entries[k] for k in labels], labels, loc="lower center", fontsize=9, ncol=4, frameon=False)
+
+
 def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
     published, trajectories = PUBLISHED.get(dataset, {}), TRAJECTORIES.get(dataset, {})
-    panels = sorted({panel for panel, _ in lines})
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 6.2), dpi=110,
-                             squeeze=False)
-    colors = view_colors(lines)
-    for ax, panel in zip(axes[0], panels):
-        model = model_of(panel)
-        for (p, view), points in sorted(lines.items()):
-            if p != panel:
-                continue
-            m = model
-            epochs = sorted(points)
-            ax.plot(epochs, [mean(points[e]) for e in epochs], marker="o", color=colors[view], label=f"{view} (ours)")
-            trajectory = trajectories.get((m, view))
-            if trajectory:
-                ax.plot(sorted(trajectory), [trajectory[e] for e in sorted(trajectory)], marker="s", linestyle="--",
-                        color=colors[view], alpha=0.55, label=f"{view} (authors' code, held-out train)")
-            if (m, view) in published:
-                ax.axhline(published[(m, view)], linestyle="-.", linewidth=1, color=colors[view], alpha=0.7,
-                           label=f"{view}: paper {published[(m, view)]:.4f}")
-        for (b, view), values in sorted(flat.items()):
-            if b == f"{model}{AT_INIT}" and (panel, view) in lines:
-                ax.axhline(mean(values), linestyle=(0, (1, 3)), linewidth=1.2, color=colors[view],
-                           label=f"{view} after 1 step: {mean(values):.4f}")
-            elif b == "pixels" or (b == "random-d" and model != "bigan"):
-                ax.axhline(mean(values), linestyle=":", linewidth=1.2, color="black" if b == "pixels" else "tab:red",
-                           label=f"{'raw pixels' if b == 'pixels' else f'{b} {view} (untrained)'}: {mean(values):.4f}")
-        ax.set_xscale("log")
-        ticks = sorted({e for (p, _), points in lines.items() if p == panel for e in points}
-                       | {e for (m, _), t in trajectories.items() if m == model for e in t})
-        ax.set_xticks(ticks, [str(t) for t in ticks], rotation=45, fontsize=8)  # 20 and 25 sit close on a log axis
-        ax.minorticks_off()
-        ax.set_xlabel("training epochs (log scale)")
-        ax.set_ylabel(f"{metric} on {dataset} test")
-        ax.set_title(panel)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: curves stay visible
-    fig.suptitle(f"Learning curves: {metric} ({dataset})")
-    fig.tight_layout()
+    panels = sorted({panel for panel, _ in lines}, key=lambda p: (model_of(p), len(p), p))
+    n = len(panels) + (1 if trajectories else 0)
+    cols = min(3, n + 1) if n < 3 else 3  # a lone panel gets a second cell for the legend
+    rows = -(-max(1, n) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.9 * rows), dpi=110, squeeze=False,
+                             sharey=True)
+    colors = view_colors(lines | {k: {} for k in trajectories})
+    for ax, panel in zip(axes.flat, panels):
+        plot_panel(ax, panel, lines, flat, colors, published, trajectories)
+    if trajectories:
+        plot_authors(axes.flat[len(panels)], flat, colors, trajectories)
+    shared_legend(fig, axes, n)
+    axes[0][0].set_ylim(*shared_ylim(drawn_values(lines, flat, trajectories)))
+    for row in axes:
+        row[0].set_ylabel(f"{metric} ({dataset})")
+    for ax in axes[-1]:
+        ax.set_xlabel("training epochs (symlog)")
+    fig.suptitle(f"Learning curves: {metric} on {dataset} test\n(mean ± std over seeds; no bar = 1 seed)")
+    fig.tight_layout(rect=(0, 0 if rows * cols > n else 0.15, 1, 1))
     fig.savefig(path)
 
 
@@ -174,7 +251,7 @@ def table(lines, flat, metric: str, dataset: str, store: str) -> str:
                     | {e for (m, v), t in trajectories.items() if any(model_of(p) == m and w == v for p, w in lines)
                        for e in t})
     out = [f"`{metric}` on `{dataset}` test against training epochs "
-           f"(`python benchmarks/learning_curves.py {store}{'' if dataset == 'mnist' else ' --dataset ' + dataset}`); mean ± std over seeds (number of seeds) "
+           f"(`python benchmarks/learning_curves.py {' '.join(sys.argv[1:]) or store}`); mean ± std over seeds (number of seeds) "
            f"where more than one.", ""]
     out.append("| model | view | " + " | ".join(f"epoch {e}" for e in epochs) + " |")
     out.append("| --- | --- | " + " | ".join("---" for _ in epochs) + " |")
@@ -191,19 +268,54 @@ def table(lines, flat, metric: str, dataset: str, store: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def caption(lines, flat, dataset: str) -> str:
+    """What a reader should see: per curve, its last point against raw pixels and the untrained
+    random-d, and whether it still rises."""
+    pixels = flat.get(("pixels", next((v for m, v in flat if m == "pixels"), "")))
+    rand = next((vals for (m, _), vals in flat.items() if m == "random-d"), None)
+    notes = []
+    for (panel, view), points in sorted(lines.items()):
+        epochs = sorted(points)
+        last = mean(points[epochs[-1]])
+        parts = [f"{panel} `{view}` ends at {last:.4f} (epoch {epochs[-1]})"]
+        if pixels:
+            parts.append(f"{'above' if last > mean(pixels) else 'below'} raw pixels ({mean(pixels):.4f})")
+        if rand:
+            parts.append(f"{'above' if last > mean(rand) else 'below'} untrained random-d ({mean(rand):.4f})")
+        if len(epochs) > 1:
+            parts.append("still rising" if last > mean(points[epochs[-2]]) else "no longer rising")
+        notes.append(", ".join(parts))
+    text = ("**What to see.** All panels share one y range, so heights compare across panels; bars are "
+            "std over seeds, points without a bar are one seed. " + "; ".join(notes) + ".")
+    if TRAJECTORIES.get(dataset):
+        text += (" The last panel is the BiGAN authors' own code, measured on 10,000 training images held out "
+                 "of GAN training, not on the official test split: compare its shape, not its level. The paper "
+                 "publishes no epoch-0 figure, so its epoch 0 is ganbench's own one-step starting point "
+                 "(`--max-steps 1`, official test split).")
+    return text + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("store", nargs="?", default="results/reference")
     parser.add_argument("--metric", default="acc_l2_k1_majority")
     parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--probe", default=None, help="keep only this probe's rows (e.g. svm vs knn acc)")
     parser.add_argument("--output", default="benchmarks/learning_curves")
     args = parser.parse_args()
     rows = read_rows(args.store)
+    if args.probe:
+        rows = [r for r in rows if r.get("probe") == args.probe]
     lines = curves(rows, args.metric, args.dataset)
     flat = baselines(rows, args.metric, args.dataset)
+    if not lines and not flat:
+        print(f"learning_curves: no ok rows of metric {args.metric!r} on dataset {args.dataset!r}"
+                         f"{' for probe ' + repr(args.probe) if args.probe else ''} in {args.store}; "
+              "check --metric/--dataset/--probe against the store", file=sys.stderr)
+        sys.exit(2)
     png, md = Path(f"{args.output}.png"), Path(f"{args.output}.md")
     plot(lines, flat, args.metric, args.dataset, png)
-    md.write_text(table(lines, flat, args.metric, args.dataset, args.store))
+    md.write_text(table(lines, flat, args.metric, args.dataset, args.store) + "\n" + caption(lines, flat, args.dataset))
     print(f"wrote {png} and {md}")
 
 
