@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
+
 import torch
 from . import __version__
 from .data import Dataset
@@ -11,6 +14,7 @@ from .probe import Metric
 from .schema import SCHEMA_VERSION
 from .training import TrainOutcome
 from .jobs import Job, Resolved, job_key, resolve
+
 
 def _row_base(job: Job, resolved: Resolved, dataset: Dataset, key: str, device, run_id: str) -> dict:
     spec = resolved.model_spec
@@ -33,25 +37,47 @@ def _training_details(outcome: TrainOutcome) -> dict:
     return details
 
 
-def _row(base: dict, pspec, popts: dict, view, metric: Metric | None, outcome: TrainOutcome, probe_seconds: float,
-         status: str, error: str | None, feature_dim, extra: dict) -> dict:
-    row = dict(base)
+@dataclass(frozen=True)
+class RowContext:
+    """What every row of one probe in a job shares: the job's fields, the probe, the training, the details."""
+
+    base: dict
+    pspec: Any
+    popts: dict
+    outcome: TrainOutcome
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """How one (probe, view) ended: its status, and its metric or error."""
+
+    status: str
+    error: str | None = None
+    view: str | None = None
+    metric: Metric | None = None
+    seconds: float = 0.0
+    feature_dim: int | None = None
+
+
+def _row(context: RowContext, result: ProbeOutcome) -> dict:
+    metric, outcome = result.metric, context.outcome
+    row = dict(context.base)
     row.update({
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "probe": pspec.name, "probe_version": pspec.version, "probe_config": popts,
-        "feature_view": view, "feature_dim": feature_dim,
+        "probe": context.pspec.name, "probe_version": context.pspec.version, "probe_config": context.popts,
+        "feature_view": result.view, "feature_dim": result.feature_dim,
         "labels_used": metric.labels_used if metric else None,
         "metric": metric.name if metric else None, "value": metric.value if metric else None,
         "stderr": metric.stderr if metric else None,
         "higher_is_better": metric.higher_is_better if metric else None,
         "target": metric.target if metric else None,
         "n_train": metric.n_train if metric else None, "n_test": metric.n_test if metric else None,
-        "train_seconds": round(outcome.seconds, 3), "probe_seconds": round(probe_seconds, 3),
-        "schedule": outcome.schedule, "status": status, "error": error,
-        "details": {**extra, **(metric.details if metric else {})},
+        "train_seconds": round(outcome.seconds, 3), "probe_seconds": round(result.seconds, 3),
+        "schedule": outcome.schedule, "status": result.status, "error": result.error,
+        "details": {**context.extra, **(metric.details if metric else {})},
     })
     return row
-
 
 
 def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict | None = None,
@@ -75,5 +101,5 @@ def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict
     for index, (pspec, popts) in enumerate(resolved.probes):
         key = job_key(job, resolved, index)
         if key not in skip_keys:
-            rows.append(_row({**base, "job_key": key}, pspec, popts, None, None, outcome, 0.0, "failed", error, None, {}))
+            rows.append(_row(RowContext({**base, "job_key": key}, pspec, popts, outcome), ProbeOutcome("failed", error)))
     return rows

@@ -32,7 +32,7 @@ from .features import FEATURE_BATCH, FeatureSource, _log, _save_npy, generator_f
 from .jobs import (MAX_SEED, Job, ProbeRequest, Resolved, check_probes, check_settings, check_trains,  # noqa: F401
                    job_key, load_dataset, pending, resolve)
 from .preparation import PreparedModel, fits_without_training, prepare_loaded  # noqa: F401
-from .rows import _row, _row_base, _training_details, job_failure_rows  # noqa: F401
+from .rows import ProbeOutcome, RowContext, _row, _row_base, _training_details, job_failure_rows  # noqa: F401
 
 
 def prepare_model(job: Job, log: Callable[[str], None] = _log,
@@ -92,8 +92,8 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     if training := _training_details(outcome):
         extra["training"] = training
     if outcome.status != "ok":
-        rows = [_row({**base, "job_key": job_key(job, resolved, i)}, p, o, None, None, outcome, 0.0, outcome.status,
-                     outcome.error, None, extra) for i, (p, o) in enumerate(resolved.probes)]
+        rows = [_row(RowContext({**base, "job_key": job_key(job, resolved, i)}, p, o, outcome, extra),
+                     ProbeOutcome(outcome.status, outcome.error)) for i, (p, o) in enumerate(resolved.probes)]
         on_rows(rows)
         return rows
     features = prepared.features
@@ -105,7 +105,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
         if isinstance(probe, Exception):
             detail = _describe(probe, log)
             log(f"Probe '{pspec.name}' could not be built: {detail}")
-            rows = [_row(base, pspec, popts, None, None, outcome, 0.0, "failed", f"probe setup failed: {detail}", None, extra)]
+            rows = [_row(RowContext(base, pspec, popts, outcome, extra), ProbeOutcome("failed", f"probe setup failed: {detail}"))]
             on_rows(rows)
             all_rows += rows
             continue
@@ -119,7 +119,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             )
             # the batch-norm statistics also in details, where readers of one row look first
             view_extra = {**extra, "features": base["feature_config"]} if base["feature_config"] else extra
-            rows = _run_probe(probe, pspec, popts, ctx, base, outcome, view_extra, log)
+            rows = _run_probe(probe, ctx, RowContext(dict(base), pspec, popts, outcome, view_extra), log)
             on_rows(rows)
             all_rows += rows
     return all_rows
@@ -157,13 +157,14 @@ def _describe(exc: Exception, log) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict]:
+def _run_probe(probe, ctx: ProbeContext, context: RowContext, log) -> list[dict]:
     """The probe's rows on one view: its valid metrics ``ok``, each invalid one (or a crash) ``failed``."""
+    pspec = context.pspec
     began = time.perf_counter()
 
     def failed(error: str, metric_name=None) -> dict:
         log(f"Probe '{pspec.name}' failed on view {ctx.view}: {error}")
-        row = _row(base, pspec, popts, ctx.view, None, outcome, time.perf_counter() - began, "failed", error, None, extra)
+        row = _row(context, ProbeOutcome("failed", error, view=ctx.view, seconds=time.perf_counter() - began))
         row["metric"] = metric_name
         return row
 
@@ -193,7 +194,7 @@ def _run_probe(probe, pspec, popts, ctx, base, outcome, extra, log) -> list[dict
             why = str(exc) if isinstance(exc, MetricError) else f"{type(exc).__name__}: {str(exc)[:200]}"
             rows.append(failed(f"probe '{pspec.name}' {label}: {why}", name))
             continue
-        row = _row(base, pspec, popts, ctx.view, checked, outcome, seconds, "ok", None, dim, extra)
+        row = _row(context, ProbeOutcome("ok", view=ctx.view, metric=checked, seconds=seconds, feature_dim=dim))
         if checked.predictions is not None:
             try:  # written beside the store by append_rows, before the row
                 row[predictions.PENDING_KEY] = predictions.pending(checked.predictions, ctx.dataset)
