@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 import torch
+
 from .data import Dataset
 from .errors import UsageError
 from .paths import dedup_path
+
 
 def read_drop_list(path: Path, n_train: int) -> list[int]:
     """The validated ``drop`` list of a dedup file: distinct integer indices into the training split."""

@@ -6,17 +6,18 @@ import contextlib
 import sys
 from pathlib import Path
 from typing import Callable
+
 import numpy as np
 import torch
 from tqdm import tqdm
+
 from . import bn_stats as bn
 from .cache_files import CacheFile, tensors_digest
 from .data import Dataset, fit_back, to_model_input, to_uint8
 from .device import FEATURE_PRECISION, float32_math, memory_format
 from .errors import UsageError
-from .model import Model
 from .plugin_checks import checked_features, checked_samples
-from .probe import ProbeContext
+
 
 FEATURE_BATCH = 500
 

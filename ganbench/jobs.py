@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+
 from .data import Dataset
 from .datasets.open import open_dataset, resolve_dataset
 from .device import resolve_device
 from .errors import UsageError
 from .job_keys import request_key
-from .model import Model
 from .plugins import get_registry
 from .options import resolve_options
 from .dedup_lists import drop_duplicates
+
 
 @dataclass
 class ProbeRequest:

@@ -6,12 +6,13 @@ import contextlib
 import json
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
 import torch
 from safetensors.torch import load_file, save_file
-from . import bn_stats as bn
+
 from .cache_files import CacheFile, atomic_write
 from .data import Dataset
 from .device import resolve_device
@@ -21,7 +22,7 @@ from .model import Model
 from .plugins import get_registry
 from .options import resolve_options
 from .training import SNAPSHOT_EPOCHS, TrainOutcome, Trainer, TrainSettings, model_key, real_sample, set_seed
-from .jobs import Job, Resolved, resolve
+from .jobs import Job, Resolved
 from .features import FeatureSource, _log
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import torch
+
 from . import __version__
 from .data import Dataset
 from .probe import Metric
