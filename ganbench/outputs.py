@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .paths import check_writable
+from .schema import parse_line
 
 STORE_NAME = "results.jsonl"  # ganbench.store's name for a store file; not imported here so that no numpy loads
 
@@ -42,14 +43,12 @@ def check_output(path: str | os.PathLike, flag: str = "--output", what: str = "o
 
 def holds_rows(path: Path, max_bytes: int = 4 << 20) -> bool:
     """Whether one of the first lines of ``path`` (at most ``max_bytes`` read) is a valid result row."""
-    from .store import _parse_line
-
     try:
         with open(path, "rb") as f:
             head = f.read(max_bytes)
     except OSError:
         return False
-    return any(line.strip() and _parse_line(line)[1] is None for line in head.splitlines())
+    return any(line.strip() and parse_line(line)[1] is None for line in head.splitlines())
 
 
 def output_option(what: str):

@@ -11,6 +11,7 @@ per-example test predictions, kept beside the store).
 
 from __future__ import annotations
 
+import json
 import math
 
 SCHEMA_VERSION = 2
@@ -128,3 +129,22 @@ def check_row(row: object) -> str | None:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_line(raw: bytes) -> tuple[dict | None, str | None]:
+    """One line of a store: ``(row, None)`` when it is a valid row, else ``(None, why not)``."""
+    try:
+        row = json.loads(raw)
+    except UnicodeDecodeError:
+        return None, "not valid UTF-8"
+    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+        return None, f"not valid JSON ({exc.__class__.__name__})"
+    except RecursionError:
+        return None, "nested too deeply"
+    try:
+        problem = check_row(row)
+    except RecursionError:
+        problem = "nested too deeply"
+    except Exception as exc:  # never let a strange line stop the reader
+        problem = f"could not be checked ({exc.__class__.__name__})"
+    return (None, problem) if problem else (row, None)

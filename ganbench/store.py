@@ -28,7 +28,7 @@ from filelock import FileLock
 from .errors import UsageError
 from .paths import DEFAULT_RESULTS, check_writable
 from .predictions import write_pending
-from .schema import FIELDS, check_row
+from .schema import FIELDS, parse_line as _parse_line
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: listing plugins needs none
     import pandas as pd
@@ -260,24 +260,6 @@ def require_regular_file(path: Path) -> None:
                 else "no regular file")
         raise UsageError(f"Cannot read the result store {path}: it is {kind}, not a regular file; a store is a "
                          f"regular file of JSON lines. Pass another folder (or .jsonl file).")
-
-
-def _parse_line(raw: bytes) -> tuple[dict | None, str | None]:
-    try:
-        row = json.loads(raw)
-    except UnicodeDecodeError:
-        return None, "not valid UTF-8"
-    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
-        return None, f"not valid JSON ({exc.__class__.__name__})"
-    except RecursionError:
-        return None, "nested too deeply"
-    try:
-        problem = check_row(row)
-    except RecursionError:
-        problem = "nested too deeply"
-    except Exception as exc:  # never let a strange line stop the reader
-        problem = f"could not be checked ({exc.__class__.__name__})"
-    return (None, problem) if problem else (row, None)
 
 
 def load_results(results_dir: str | os.PathLike = DEFAULT_RESULTS, warn: bool = True) -> pd.DataFrame:
