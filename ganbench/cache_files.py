@@ -170,3 +170,30 @@ def tensors_digest(tensors: dict) -> str:
         if value.numel():
             h.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def meta_problem(meta) -> str | None:
+    """Why a ``meta.json`` cannot be trusted (``None`` when its fields have the types this module writes)."""
+    if not isinstance(meta, dict):
+        return f"holds a {type(meta).__name__}, expected an object"
+    if meta.get("status") not in (None, "ok", "diverged", "training", "failed"):
+        return f"unknown status {str(meta.get('status'))[:40]!r}"
+    steps = meta.get("steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        return f"steps {str(steps)[:40]!r} is not a count"
+    files = meta.get("files")
+    if files is not None:
+        if not isinstance(files, dict):
+            return "its files are not an object"
+        for name, recorded in files.items():
+            entries = recorded if isinstance(recorded, list) else [recorded]
+            if not all(isinstance(d, dict) and isinstance(d.get("sha256"), str) and isinstance(d.get("size"), int)
+                       for d in entries):
+                return f"the digest of {str(name)[:60]} is not a size and a sha256"
+    for key, kinds in (("schedule", dict), ("error", str), ("seconds", (int, float)), ("source", str),
+                       ("total_seconds", (int, float)), ("resumed_from", int)):
+        if meta.get(key) is not None and (isinstance(meta[key], bool) or not isinstance(meta[key], kinds)):
+            return f"its {key} is a {type(meta[key]).__name__}"
+    if meta.get("status") == "diverged" and (steps is None or not isinstance(meta.get("schedule"), dict)):
+        return "a diverged entry without its steps and schedule"
+    return None

@@ -7,7 +7,6 @@ one line and exit with code 2; nothing else is caught.
 from __future__ import annotations
 
 import inspect
-import json
 import sys
 import textwrap
 import warnings
@@ -25,7 +24,8 @@ from .plugins import PluginLoadWarning, add_commands, debug_enabled, get_registr
 from .store import StoreWarning, StoreWriteError, append_rows, check_store_writable, load_results, read_rows, store_path
 
 KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executors": "executor"}
-WIDTH = 100  # every listing fits this many columns
+
+from .text_tables import WIDTH, _fit_widths, _shorten, text_table  # noqa: F401 -- other commands import them from here
 
 
 class GanbenchGroup(click.Group):
@@ -96,33 +96,6 @@ def _capabilities(kind: str, spec) -> str:
     if kind == "probe":
         return "needs " + ", ".join(sorted(spec.requires))
     return ""
-
-
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(width - 1, 1)].rstrip() + "\u2026"
-
-
-def text_table(headers: list[str], rows: list[list[str]], widths: list[int]) -> str:
-    """A plain table: cells wrapped to ``widths``, columns two spaces apart, a dashed rule under the headers."""
-    def lines_of(cells):
-        wrapped = [textwrap.wrap(str(c), w, break_on_hyphens=False) or [""] for c, w in zip(cells, widths)]
-        return [
-            "  ".join(part[i].ljust(w) if i < len(part) else " " * w for part, w in zip(wrapped, widths)).rstrip()
-            for i in range(max(len(p) for p in wrapped))
-        ]
-
-    out = lines_of(headers) + ["  ".join("-" * w for w in widths)]
-    for row in rows:
-        out += lines_of(row)
-    return "\n".join(out)
-
-
-def _fit_widths(headers: list[str], rows: list[list[str]], last_min: int = 20) -> list[int]:
-    """Column widths: each its longest cell (at most 32), the last one whatever is left of :data:`WIDTH`."""
-    widths = [min(32, max(len(str(c)) for c in [h, *col])) for h, col in zip(headers[:-1], zip(*rows))] if rows \
-        else [len(h) for h in headers[:-1]]
-    return widths + [max(last_min, WIDTH - sum(widths) - 2 * len(widths))]
 
 
 def _spec_table(kind: str, specs, long: bool) -> str:

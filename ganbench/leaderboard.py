@@ -44,137 +44,18 @@ the formats in :mod:`ganbench.leaderboard_formats` print.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from importlib import resources
 from typing import Callable, Sequence
 
 import pandas as pd
 
-LABEL_MARK = "†"
-GRID_EDGE_MARK = "‡"
-TIED_MARK = "≈"
-SIGNIFICANCE = 0.05  # the best is marked only when it beats the runner-up at this level
-RESAMPLES = 2000  # bootstrap resamples of the leaderboard's tests (ganbench compare uses more)
-SECTIONS = ("model", "baseline", "reference")
-SECTION_TITLES = {"model": "trained models", "baseline": "baselines", "reference": "published figures"}
-
-
-@dataclass
-class Column:
-    """One comparable figure: a metric of one probe (and version). Probe settings are not columns: a row
-    whose settings differ from the column's usual ones (``probe_config``, the most common) says so in its label."""
-
-    probe: str
-    metric: str
-    probe_version: str
-    probe_config: dict
-    differs: str = ""  # what sets it apart from its sibling columns, in words (only versions, with all_versions)
-    higher_is_better: bool | None = True
-    target: float | None = None
-    headline: bool = False  # the table's headline figure: first, and marked
-
-    @property
-    def key(self) -> tuple:
-        return (self.probe, self.metric, str(self.probe_version))
-
-    @property
-    def direction(self) -> str:
-        if self.higher_is_better is None and self.target is not None:
-            return f"→ {self.target:g}"
-        return "↑" if self.higher_is_better else "↓"
-
-    @property
-    def title(self) -> str:
-        """``knn acc_l2_k1_majority (k=1,5,20) ↑``"""
-        differs = f" ({self.differs})" if self.differs else ""
-        mark = "headline: " if self.headline else ""
-        return f"{mark}{self.probe} {self.metric}{differs} {self.direction}"
-
-
-@dataclass
-class Cell:
-    """A figure: the mean over ``n`` seeds (``std`` their spread), or a published one (``published``).
-
-    ``draw_std`` is the spread over the label draws of a single seed's
-    figure; ``grid_edge`` says an SVM chose C at an edge of its grid;
-    ``best`` and ``tied`` are set by the paired tests; ``records`` are the
-    rows behind the figure (one per seed).
-    """
-
-    mean: float
-    std: float | None = None
-    n: int = 1
-    best: bool = False
-    published: bool = False
-    tied: bool = False
-    draws: int | None = None
-    draw_std: float | None = None
-    grid_edge: str | None = None
-    records: list = field(default_factory=list, repr=False)
-
-    def text(self, digits: int = 4) -> str:
-        if self.published:
-            spread = f" ± {self.std:.{digits}f}" if self.std is not None else ""
-            return f"{self.mean:.{digits}f}{spread}"
-        if self.n > 1 and self.std is not None:
-            text = f"{self.mean:.{digits}f} ± {self.std:.{digits}f} (n={self.n})"
-        elif self.draw_std is not None:
-            text = f"{self.mean:.{digits}f} ± {self.draw_std:.{digits}f} (n=1, s.d. of {self.draws} draws)"
-        else:
-            text = f"{self.mean:.{digits}f} (n={self.n})"
-        return text + (f" {GRID_EDGE_MARK}" if self.grid_edge else "")
-
-
-@dataclass
-class Row:
-    section: str  # model | baseline | reference
-    model: str
-    view: str
-    differs: str = ""
-    trains_on_labels: bool = False
-    cells: dict[tuple, Cell] = field(default_factory=dict)
-    failed: str = ""
-    model_keys: list[str] = field(default_factory=list)  # trained-model cache keys, for pictures
-    note: str = ""
-    trained: str = ""  # how long the model trained, in words; every trained model's label says it
-    probe_settings: str = ""  # probe settings other than the column's usual ones (``svm standardize=True``)
-
-    @property
-    def settings(self) -> str:
-        """What sets the row apart beyond model and view: ``25 epochs, width=16; svm standardize=True``."""
-        said = ", ".join(part for part in (self.trained, self.differs) if part)
-        if self.probe_settings:
-            said = f"{said}; {self.probe_settings}" if said else self.probe_settings
-        return said
-
-    @property
-    def label(self) -> str:
-        mark = f" {LABEL_MARK}" if self.trains_on_labels else ""
-        said = self.settings
-        differs = f" ({said})" if said else ""
-        view = f" · {self.view}" if self.view else ""
-        return f"{self.model}{mark}{view}{differs}"
-
-
-@dataclass
-class Table:
-    dataset: str
-    fingerprint: str
-    title: str
-    columns: list[Column]
-    rows: list[Row]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def has_failures(self) -> bool:
-        return any(r.failed for r in self.rows)
-
-    def sections(self) -> list[tuple[str, list[Row]]]:
-        return [(s, [r for r in self.rows if r.section == s]) for s in SECTIONS if any(r.section == s for r in self.rows)]
+from .leaderboard_marks import mark_best
+from .references import Reference, add_references, load_references  # noqa: F401 -- importable from here as before
+from .leaderboard_table import (  # noqa: F401 -- the table's data model, importable from here as before
+    LABEL_MARK, GRID_EDGE_MARK, TIED_MARK, SIGNIFICANCE, RESAMPLES, SECTIONS, SECTION_TITLES, Column, Cell, Row, Table,
+)
 
 
 # -- describing differences -------------------------------------------------
@@ -248,40 +129,6 @@ def metric_filter(patterns: Sequence[str] | None, all_metrics: bool,
 
     keep.uses_headline = not patterns and not all_metrics
     return keep
-
-
-# -- references -------------------------------------------------------------
-@dataclass
-class Reference:
-    """A published figure, converted to the metric ganbench stores (``figure`` keeps the paper's form)."""
-
-    cite: str  # short: "Donahue et al. 2016"
-    paper: str
-    model: str
-    dataset: str
-    protocol: str
-    probe: str
-    metric: str
-    value: float
-    std: float | None
-    figure: str
-    note: str
-    key: str = ""  # what a recipe calls it by (``references.csv``'s last column); "" when it has none
-
-
-def load_references(path=None) -> list[Reference]:
-    """The published figures (``ganbench/references.csv`` unless ``path`` is given)."""
-    if path is None:
-        text = resources.files("ganbench").joinpath("references.csv").read_text(encoding="utf-8")
-    else:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    out = []
-    for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
-        out.append(Reference(r["cite"], r["paper"], r["model"], r["dataset"], r["protocol"], r["probe"], r["metric"],
-                             float(r["value"]), float(r["std"]) if r["std"] else None, r["figure"], r["note"],
-                             (r.get("key") or "").strip()))
-    return out
 
 
 # -- building the tables ----------------------------------------------------
@@ -520,7 +367,7 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
         unsaid = [{k: x for k, x in v.items() if k != "trained"} for _, v in group]
         for (identity, _), text in zip(group, differences(unsaid)):
             rows[identity].differs = text
-    untested = _mark_best(columns, list(rows.values()), store_dir, resamples)
+    untested = mark_best(columns, list(rows.values()), store_dir, resamples)
     ordered = sorted(rows.values(), key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.trained, r.differs,
                                                    r.probe_settings))
     columns = _headline_first(columns, references)
@@ -529,7 +376,7 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
         table.notes.append("No best marked in " + ", ".join(c.title.replace("headline: ", "") for c in untested)
                            + ": the top two trained rows cannot be told apart by a test (one seed each, without "
                            "per-example predictions); more seeds or a re-run that keeps predictions can")
-    _add_references(table, references)
+    add_references(table, references)
     return table
 
 
@@ -641,94 +488,3 @@ def _count_failures(records: list[dict], row_for) -> None:
     for entry in seen.values():
         row = entry.pop("row")
         row.failed = ", ".join(f"{len(runs)} {status}" for status, runs in sorted(entry.items()))
-
-
-def _score(column: Column, mean: float) -> float:
-    """Larger is better."""
-    if column.higher_is_better is None:
-        return -abs(mean - column.target) if column.target is not None else float("nan")
-    return mean if column.higher_is_better else -mean
-
-
-def _competes(row: Row) -> bool:
-    """Rows that may be marked best: trained GANs -- not baselines, published figures, models trained on labels,
-    nor a trained model without a generator (a k-means or other feature baseline that fits)."""
-    return row.section == "model" and not row.trains_on_labels and _has_generator(row.model)
-
-
-def _has_generator(model: str) -> bool:
-    """Whether the installed model declares a generator; a model that is not installed is given the benefit."""
-    from .errors import RegistryError
-    from .plugins import get_registry
-
-    try:
-        return "generator" in get_registry().get("model", model).capabilities
-    except (RegistryError, KeyError):
-        return True
-
-
-def _mark_best(columns: list[Column], rows: list[Row], store_dir=None, resamples: int = RESAMPLES) -> list[Column]:
-    """Bold the top competing row only where a paired test says it beats the runner-up (p < 0.05); where the
-    test finds no difference, mark the top row and every row the tests do not tell from it as tied. Returns the
-    columns where no test was possible between the top two (one seed each without predictions): nothing marked."""
-    untested = []
-    for column in columns:
-        ranked = [(_score(column, row.cells[column.key].mean), row.cells[column.key]) for row in rows
-                  if _competes(row) and column.key in row.cells]
-        ranked = sorted([(s, c) for s, c in ranked if math.isfinite(s)], key=lambda sc: -sc[0])
-        if len(ranked) < 2:
-            continue
-        top, runner_up = ranked[0][1], ranked[1][1]
-        p_runner_up = _p_value(column, top, runner_up, store_dir, resamples)
-        if p_runner_up is None:
-            untested.append(column)
-        elif p_runner_up < SIGNIFICANCE:
-            top.best = True
-        else:
-            top.tied = runner_up.tied = True
-            for _, cell in ranked[2:]:
-                p = _p_value(column, top, cell, store_dir, resamples)
-                cell.tied = p is not None and p >= SIGNIFICANCE
-    return untested
-
-
-def _p_value(column: Column, a: Cell, b: Cell, store_dir, resamples: int) -> float | None:
-    """The paired test's p-value for two cells' rows (:func:`ganbench.compare.compare_rows`); None when no
-    test is possible (one seed without per-example predictions)."""
-    from pathlib import Path
-
-    from .compare import compare_rows
-    from .errors import UsageError
-
-    rows_a, rows_b = a.records, b.records
-    if column.higher_is_better is None and column.target is not None:  # closeness to the target is what ranks
-        def closeness(records):
-            return [{**r, "value": -abs(float(r["value"]) - column.target), "higher_is_better": True,
-                     "predictions": None} for r in records]
-        rows_a, rows_b = closeness(rows_a), closeness(rows_b)
-    try:
-        return compare_rows(Path(store_dir) if store_dir else Path("/nonexistent"), rows_a, rows_b,
-                            resamples=resamples).p
-    except UsageError:
-        return None
-
-
-def _add_references(table: Table, references: Sequence[Reference]) -> None:
-    """Published figures as rows (one per paper and model), in every column of their probe and metric;
-    figures with no column shown become notes."""
-    rows: dict[tuple, Row] = {}
-    for ref in references:
-        targets = [c for c in table.columns if c.probe == ref.probe and c.metric == ref.metric]
-        if not targets:
-            table.notes.append(f"Published, no column shown for it: {ref.model} ({ref.paper}, {ref.protocol}): "
-                               f"{ref.figure} ({ref.probe} {ref.metric}).")
-            continue
-        note = f"{ref.paper}: {ref.protocol}" + (f"; {ref.note}" if ref.note else "")
-        converted = "" if ref.figure.endswith("accuracy") else f"; {ref.model} published as {ref.figure}"
-        if (ref.cite, ref.model) not in rows:
-            rows[(ref.cite, ref.model)] = Row("reference", ref.model, "", differs=ref.cite)
-            table.rows.append(rows[(ref.cite, ref.model)])
-        for column in targets:
-            rows[(ref.cite, ref.model)].cells[column.key] = Cell(ref.value, ref.std, 1, published=True)
-        if note + converted not in table.notes:
-            table.notes.append(note + converted)

@@ -34,7 +34,6 @@ version); they are set aside the same way with a line saying so. Stale
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import os
@@ -46,7 +45,7 @@ from typing import Callable
 import torch
 from safetensors.torch import load_file, save_file
 
-from .cache_files import CacheFile, DamagedEntry, atomic_write, digest_problem, file_digest, set_aside
+from .cache_files import CacheFile, DamagedEntry, atomic_write, digest_problem, file_digest, meta_problem, set_aside
 from .data import Dataset, to_model_input
 from .device import autocast, memory_format
 from .disk import disk_full
@@ -483,33 +482,6 @@ def _numbers(stats, model: str) -> dict[str, float]:
                             f"{f' of shape {tuple(shape)}' if shape is not None else ''}, expected one number "
                             f"(use .item() for a 0-d tensor or array)") from None
     return out
-
-
-def meta_problem(meta) -> str | None:
-    """Why a ``meta.json`` cannot be trusted (``None`` when its fields have the types this module writes)."""
-    if not isinstance(meta, dict):
-        return f"holds a {type(meta).__name__}, expected an object"
-    if meta.get("status") not in (None, "ok", "diverged", "training", "failed"):
-        return f"unknown status {str(meta.get('status'))[:40]!r}"
-    steps = meta.get("steps")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        return f"steps {str(steps)[:40]!r} is not a count"
-    files = meta.get("files")
-    if files is not None:
-        if not isinstance(files, dict):
-            return "its files are not an object"
-        for name, recorded in files.items():
-            entries = recorded if isinstance(recorded, list) else [recorded]
-            if not all(isinstance(d, dict) and isinstance(d.get("sha256"), str) and isinstance(d.get("size"), int)
-                       for d in entries):
-                return f"the digest of {str(name)[:60]} is not a size and a sha256"
-    for key, kinds in (("schedule", dict), ("error", str), ("seconds", (int, float)), ("source", str),
-                       ("total_seconds", (int, float)), ("resumed_from", int)):
-        if meta.get(key) is not None and (isinstance(meta[key], bool) or not isinstance(meta[key], kinds)):
-            return f"its {key} is a {type(meta[key]).__name__}"
-    if meta.get("status") == "diverged" and (steps is None or not isinstance(meta.get("schedule"), dict)):
-        return "a diverged entry without its steps and schedule"
-    return None
 
 
 def _recorded_total_seconds(meta: dict | None) -> float | None:

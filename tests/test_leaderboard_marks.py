@@ -11,7 +11,8 @@ import pytest
 
 from ganbench import predictions
 from ganbench.compare import mcnemar
-from ganbench.leaderboard import _p_value, build_tables, load_references, metric_filter
+from ganbench.leaderboard import build_tables, load_references, metric_filter
+from ganbench.leaderboard_marks import _p_value
 from ganbench.leaderboard_formats import render_csv, render_md
 from ganbench.store import append_rows, load_results
 
