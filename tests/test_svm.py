@@ -132,7 +132,10 @@ def test_rows_mask_equals_fitting_on_the_subset():
     subset = SquaredHingeOvR(X[rows], Y[rows], 3, tol=1e-8, max_iter=5000).solve(0.05)
     assert torch.allclose(masked.stats.mean, subset.stats.mean)
     assert torch.allclose(masked.stats.scale, subset.stats.scale)
-    assert torch.allclose(masked.weight, subset.weight, atol=1e-5)
+    # both fits stop at a relative duality gap <= 1e-8, which pins the weights to the common optimum only to
+    # ~sqrt(2 * gap * C * n) ~ 1e-3; the two paths take different iterations (10 and 13 with torch 2.14)
+    # and land 1.3e-5 apart, so 1e-5 was a tolerance the solver never promised
+    assert torch.allclose(masked.weight, subset.weight, atol=1e-4)
 
 
 def test_warm_start_along_the_grid_reaches_the_cold_solution():
