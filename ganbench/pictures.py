@@ -56,6 +56,18 @@ def enlarged(grid: torch.Tensor, least: int = MIN_SHORT_SIDE) -> torch.Tensor:
     return grid.repeat_interleave(k, dim=-2).repeat_interleave(k, dim=-1)
 
 
+def _save_figure(fig, path, dpi: int) -> Path:
+    """A matplotlib figure laid out, written as a PNG and closed."""
+    from matplotlib import pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def _save(grid: torch.Tensor, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,12 +207,7 @@ def arithmetic(prepared, path, classes, indices, pool: int = 2000, seed: int = 0
         axes[r, 0].set_ylabel(labels[r], fontsize=9)
     names = [label.split(": ", 1)[1] for label in labels[:3]]
     fig.suptitle(f"vector arithmetic on z (DCGAN §6.3): {names[0]} - {names[1]} + {names[2]}", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path, dpi=100)
 
 
 # -- nearest training images --------------------------------------------------
@@ -363,12 +370,7 @@ def curves(prepared, path, smooth: int = 25) -> Path:
             axis.legend()
         axis.grid(alpha=0.3)
     fig.suptitle(f"{prepared.resolved.model_spec.name} on {prepared.dataset.name} (model {prepared.folder.name})")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path, dpi=100)
 
 
 # -- guided backpropagation (DCGAN §6.2; Springenberg et al. 2014) ----------------
@@ -492,9 +494,4 @@ def filters(prepared, baseline, path, network: str = "d", layer: int = -1, units
         axis.set_title(f"{name}: units {', '.join(map(str, top))} of layer {layer} -- top: the real image that "
                        f"excites each most; bottom: guided backprop", fontsize=8)
         axis.axis("off")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path, dpi=110)
