@@ -168,6 +168,8 @@ def _row_identity(r: dict, probe_settings: str = "") -> tuple:
     elif schedule and r.get(SHOWING_SNAPSHOTS):  # a snapshot of a training is not its final weights: never one cell
         epoch = snapshot_epoch(r)
         variant["at_epoch"] = "final" if epoch is None else epoch
+        if epoch is not None and trained:  # said in the label even when every row of the model is that snapshot
+            variant["trained"] = f"epoch {epoch} of {trained}"
     # a named row (`--model features --model-opt name=X`) never joins plugin X's row; the label says which is which
     label, variant["plugin"] = model_label(r), r["model"]
     return (label, r.get("feature_view") or "", _canonical(variant), probe_settings), variant
@@ -364,7 +366,8 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
         rows[identity].cells[ckey] = _cell(records_of_cell)
     _count_failures(records, row_for)
     for group in variants.values():  # the label says what sets a row apart; "trained" it says always
-        unsaid = [{k: x for k, x in v.items() if k != "trained"} for _, v in group]
+        unsaid = [{k: x for k, x in v.items() if k != "trained" and not (k == "at_epoch" and "trained" in v)}
+                  for _, v in group]
         for (identity, _), text in zip(group, differences(unsaid)):
             rows[identity].differs = text
     untested = mark_best(columns, list(rows.values()), store_dir, resamples)

@@ -138,8 +138,16 @@ def test_snapshot_rows_are_left_out_by_default_and_never_share_a_cell_with_the_f
     assert any("1 row(s) of training snapshots" in note for note in table.notes)
     [table] = tables_of([final, snapshot], snapshots=True)
     cells = {r.label: r.cells[column.key].text() for r in table.rows}
-    assert cells == {"dcgan · d (1 epoch, at_epoch=5)": "0.9100 (n=1)",
-                     "dcgan · d (1 epoch, at_epoch=final)": "0.9700 (n=1)"}
+    assert cells == {"dcgan · d (epoch 5 of 1 epoch)": "0.9100 (n=1)", "dcgan · d (1 epoch)": "0.9700 (n=1)"}
+
+
+def test_shown_snapshots_say_their_epoch_even_when_every_row_of_the_model_is_that_snapshot():
+    schedule = {"epochs": 25, "max_steps": None, "batch_size": 128}
+    rows = [{**row("ortho", value, view=view, schedule=schedule), "details": {"snapshot_epoch": 10}}
+            for view, value in (("d-last", 0.67), ("d-last-rank1", 0.66))]
+    [table] = tables_of(rows, snapshots=True)
+    assert sorted(r.label for r in table.rows) == ["ortho · d-last (epoch 10 of 25 epochs)",
+                                                "ortho · d-last-rank1 (epoch 10 of 25 epochs)"]
 
 
 def test_a_schedule_still_training_is_shown_as_its_newest_snapshot():
