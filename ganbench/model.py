@@ -2,7 +2,8 @@
 
 A model owns its networks, optimizers and one training step. The core owns
 everything around it: epochs and steps, seeding, device placement, bf16
-autocast and channels_last on CUDA, data held on the device, progress,
+autocast and channels_last on CUDA (and on the CPU where a model sets
+``channels_last_on_cpu``), data held on the device, progress,
 checkpoints, resume and the divergence guard (see :mod:`ganbench.training`).
 
 Life of a model in a run::
@@ -74,12 +75,17 @@ class Model:
     - ``trains``: ``False`` for models used as they are built (baselines).
     - ``cache_features``: ``False`` when features are cheaper to recompute
       than to store (raw pixels).
+    - ``channels_last_on_cpu``: ``True`` to be trained in ``channels_last`` on
+      the CPU too (modules and ``batch.x``; CUDA always does). Convolutional
+      networks train faster so (1.08x, ``benchmarks/cpu_epoch.py``); leave it
+      ``False`` if ``train_step`` reshapes ``batch.x`` with ``view``.
     """
 
     value_range: tuple[float, float] = (-1.0, 1.0)
     image_size: int | None = None
     trains: bool = True
     cache_features: bool = True
+    channels_last_on_cpu: bool = False
 
     def __init__(self, **options):
         self.options = options

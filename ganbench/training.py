@@ -47,7 +47,7 @@ from safetensors.torch import load_file, save_file
 
 from .cache_files import CacheFile, DamagedEntry, atomic_write, digest_problem, file_digest, meta_problem, set_aside
 from .data import Dataset, to_model_input
-from .device import autocast, memory_format
+from .device import autocast, memory_format, training_memory_format
 from .disk import disk_full
 from .errors import DivergedError
 from .job_keys import stable_hash
@@ -392,9 +392,8 @@ class Trainer:
     def _loop(self, start: int) -> int:
         images = self.dataset.train_x.to(self.device)  # held on the device, uint8
         labels = self.dataset.train_y.to(self.device)
-        fmt = memory_format(self.device)
-        for module in self.model.modules().values():
-            module.to(memory_format=fmt)
+        fmt = training_memory_format(self.device, bool(getattr(self.model, "channels_last_on_cpu", False)))
+        self._set_layout(fmt)
         self.model.plan(self.total_steps)
         self.model.train(True)
         saturated = 0
@@ -435,8 +434,13 @@ class Trainer:
         finally:
             bar.close()
             log_file.close()
+            self._set_layout(memory_format(self.device))  # what follows (features) runs in the features' layout
         self.model.train(False)
         return self.total_steps
+
+    def _set_layout(self, fmt: torch.memory_format) -> None:
+        for module in self.model.modules().values():
+            module.to(memory_format=fmt)
 
     def _train_step(self, batch: Batch, step: int) -> dict:
         """The model's step; a ``DivergedError(message)`` it raises gets the step attached."""

@@ -207,3 +207,47 @@ def test_total_seconds_of_an_old_entry_are_known_only_for_a_one_session_training
     assert _recorded_total_seconds({"source": "trained", "seconds": 55.5}) == 55.5
     assert _recorded_total_seconds({"source": "resumed", "seconds": 795.2}) is None  # earlier sessions not recorded
     assert _recorded_total_seconds({"source": "resumed", "seconds": 795.2, "total_seconds": 11000.0}) == 11000.0
+
+
+def colour_dataset() -> Dataset:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=g)
+    y = torch.arange(40) % 10
+    return Dataset("colour-noise", x, y, x[:10].clone(), y[:10].clone(), [str(i) for i in range(10)])
+
+
+def layouts_seen(name: str, folder) -> tuple[list[tuple[bool, bool]], object]:
+    """(batch.x channels_last?, D's weights channels_last?) at each of 3 training steps on colour images."""
+    data = colour_dataset()
+    model = build(name, data)
+    seen, real_step = [], model.train_step
+
+    def step(batch):
+        conv = _inner_conv(model)
+        seen.append((batch.x.is_contiguous(memory_format=torch.channels_last) and not batch.x.is_contiguous(),
+                     conv is not None and conv.weight.is_contiguous(memory_format=torch.channels_last)))
+        return real_step(batch)
+
+    model.train_step = step
+    trainer(model, data, folder, max_steps=3).run()
+    return seen, model
+
+
+def test_dcgan_trains_channels_last_on_the_cpu_and_hands_back_the_features_layout(tmp_path):
+    """The DCGAN family asks for channels_last on the CPU (1.08x, benchmarks/cpu_epoch.py); afterwards its
+    modules are plain NCHW again, the layout CPU features were always extracted in."""
+    seen, model = layouts_seen("dcgan", tmp_path)
+    assert seen == [(True, True)] * 3
+    assert _inner_conv(model).weight.is_contiguous()
+
+
+def test_a_model_that_does_not_ask_trains_in_plain_nchw_on_the_cpu(tmp_path):
+    """The plugin guide's promise to third-party models: NCHW batches on the CPU unless they opt in."""
+    seen, _ = layouts_seen("bigan", tmp_path)
+    assert [x for x, _ in seen] == [False] * 3
+
+
+def _inner_conv(model) -> torch.nn.Conv2d | None:
+    """The model's second conv: its weight has several input channels, so the two layouts differ."""
+    convs = [m for module in model.modules().values() for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    return convs[1] if len(convs) > 1 else None
