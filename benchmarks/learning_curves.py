@@ -76,20 +76,45 @@ def panel_of(row: dict) -> str:
     return f"{row['model']} ({epochs}-epoch schedule)" if epochs else row["model"]
 
 
-def curves(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], dict[int, list[float]]]:
-    """``(panel, view) -> epoch -> [value per seed]`` of the trained models; a seed probed twice
+def curve_rows(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], dict[int, list[dict]]]:
+    """``(panel, view) -> epoch -> [row per seed]`` of the trained models; a seed probed twice
     counts once (its latest row)."""
-    latest: dict[tuple, float] = {}
-    for row in selected(rows, metric, dataset):
+    latest: dict[tuple, dict] = {}
+    for row in sorted(selected(rows, metric, dataset), key=lambda r: str(r.get("created_at"))):
         epoch = epoch_of(row)
         if row["model"] in BASELINES or epoch is None:
             continue
         key = (panel_of(row), row["feature_view"], epoch, row["seed"], row["model_config_hash"])
-        latest[key] = row["value"]
-    out: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for (panel, view, epoch, _, _), value in sorted(latest.items()):
-        out[(panel, view)][epoch].append(value)
+        latest[key] = row
+    out: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for (panel, view, epoch, _, _), row in sorted(latest.items(), key=lambda item: item[0]):
+        out[(panel, view)][epoch].append(row)
     return out
+
+
+def curves(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], dict[int, list[float]]]:
+    """``(panel, view) -> epoch -> [value per seed]`` of the trained models (see :func:`curve_rows`)."""
+    return {line: {epoch: [r["value"] for r in at] for epoch, at in points.items()}
+            for line, points in curve_rows(rows, metric, dataset).items()}
+
+
+def last_steps(store: str, rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], object]:
+    """``(panel, view) ->`` the paired test (``ganbench compare``: McNemar for one seed, a bootstrap over
+    seeds and test examples for more) of each curve's last point against the point before it; a curve
+    whose rows cannot be tested (no predictions beside them and fewer than 2 seeds) is left out."""
+    from ganbench.compare import compare_rows
+    from ganbench.errors import UsageError
+
+    tests = {}
+    for line, points in curve_rows(rows, metric, dataset).items():
+        epochs = sorted(points)
+        if len(epochs) < 2:
+            continue
+        try:
+            tests[line] = compare_rows(Path(store), points[epochs[-2]], points[epochs[-1]])
+        except UsageError:
+            pass
+    return tests
 
 
 def model_of(panel: str) -> str:
@@ -268,9 +293,23 @@ def table(lines, flat, metric: str, dataset: str, store: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def caption(lines, flat, dataset: str) -> str:
+def last_step_words(points: dict[int, list[float]], test=None) -> str:
+    """Whether a curve still rises, said only as far as a paired test supports it."""
+    epochs = sorted(points)
+    before, last = epochs[-2], epochs[-1]
+    diff = mean(points[last]) - mean(points[before])
+    if test is None:
+        return f"{diff:+.4f} from epoch {before} to {last} (not tested: no per-example predictions)"
+    if test.p < 0.05:
+        return (f"{'still rising' if diff > 0 else 'falling'} from epoch {before} to {last} "
+                f"({diff:+.4f}, p = {test.p:.2g}, {test.method.split(' on ')[0]})")
+    return (f"flat from epoch {before} to {last} ({diff:+.4f}, 95 % CI [{test.low:+.4f}, {test.high:+.4f}], "
+            f"p = {test.p:.2g}: no difference the paired test can tell)")
+
+
+def caption(lines, flat, dataset: str, tests: dict | None = None) -> str:
     """What a reader should see: per curve, its last point against raw pixels and the untrained
-    random-d, and whether it still rises."""
+    random-d, and whether it still rises (by the paired test in ``tests``, see :func:`last_steps`)."""
     pixels = flat.get(("pixels", next((v for m, v in flat if m == "pixels"), "")))
     rand = next((vals for (m, _), vals in flat.items() if m == "random-d"), None)
     notes = []
@@ -283,7 +322,7 @@ def caption(lines, flat, dataset: str) -> str:
         if rand:
             parts.append(f"{'above' if last > mean(rand) else 'below'} untrained random-d ({mean(rand):.4f})")
         if len(epochs) > 1:
-            parts.append("still rising" if last > mean(points[epochs[-2]]) else "no longer rising")
+            parts.append(last_step_words(points, (tests or {}).get((panel, view))))
         notes.append(", ".join(parts))
     text = ("**What to see.** All panels share one y range, so heights compare across panels; bars are "
             "std over seeds, points without a bar are one seed. " + "; ".join(notes) + ".")
@@ -315,7 +354,9 @@ def main():
         sys.exit(2)
     png, md = Path(f"{args.output}.png"), Path(f"{args.output}.md")
     plot(lines, flat, args.metric, args.dataset, png)
-    md.write_text(table(lines, flat, args.metric, args.dataset, args.store) + "\n" + caption(lines, flat, args.dataset))
+    tests = last_steps(args.store, rows, args.metric, args.dataset)
+    md.write_text(table(lines, flat, args.metric, args.dataset, args.store) + "\n"
+                  + caption(lines, flat, args.dataset, tests))
     print(f"wrote {png} and {md}")
 
 
