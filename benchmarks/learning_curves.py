@@ -8,7 +8,8 @@ of ``ganbench run --at-epoch E``, else the schedule's epochs when the run
 trained to the end -- and writes ``<output>.png`` (one panel per trained
 model, one line per view; the raw-pixel and untrained ``random-d`` figures,
 and a model's own one-step starting point (``--max-steps 1``), as
-horizontal lines; on MNIST the published figures and the authors' own
+horizontal lines; the published figures (MNIST: BiGAN's; CIFAR-10: DCGAN's
+82.8 %, whose D was wider and trained on ImageNet-1k) and, on MNIST, the authors' own
 trajectories, the latter on a panel of their own since they are measured on
 held-out training images) and ``<output>.md`` (the same as tables, mean ± std
 over seeds with the number of seeds, and a caption of what to see). Panels
@@ -34,7 +35,10 @@ from ganbench.store import read_rows  # noqa: E402
 # Published end points: BiGAN Table 1 (Donahue et al. 2016), permutation-invariant MNIST, 1-NN.
 # The paper's BiGAN figure is the encoder's last hidden layer (see TRAJECTORIES), D is D's.
 # Keyed by dataset: these are MNIST figures and are drawn on MNIST's curves only.
-PUBLISHED = {"mnist": {("bigan", "e-hidden"): 0.9739, ("bigan", "d"): 0.9730}}
+# CIFAR-10: DCGAN §5.1, L2-SVM on D's features -- a D of width 256 trained on ImageNet-1k, not CIFAR-10.
+PUBLISHED = {"mnist": {("bigan", "e-hidden"): 0.9739, ("bigan", "d"): 0.9730},
+             "cifar10": {("dcgan", "d"): 0.828}}
+PUBLISHED_SETTING = {"cifar10": " (ImageNet-1k D, width 256)"}  # said in the legend where the paper's setting differs
 
 # The authors' code release (jeffdonahue/bigan README, train_mnist.sh): NNC_e (E(x), view e) and
 # NNC_e- (E's last hidden layer, view e-hidden) after 1, 25, 200 and 400 epochs, measured on
@@ -167,16 +171,19 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return mean(values), (stdev(values) if len(values) > 1 else 0.0)
 
 
-def drawn_values(lines, flat, trajectories) -> list[float]:
+def drawn_values(lines, flat, trajectories, published=None) -> list[float]:
+    """Every value a panel draws, published lines of the curves drawn included (the y range shows them)."""
     values = [v for points in lines.values() for seeds in points.values() for v in seeds]
     values += [v for seeds in flat.values() for v in seeds]
+    values += [v for (model, view), v in (published or {}).items()
+               if any(model_of(panel) == model and v_ == view for panel, v_ in lines)]
     return values + [v for t in trajectories.values() for v in t.values()]
 
 
 AUTHORS = "authors' code (10,000 held-out training images)"
 
 
-def plot_panel(ax, panel, lines, flat, colors, published, trajectories) -> None:
+def plot_panel(ax, panel, lines, flat, colors, published, trajectories, setting: str = "") -> None:
     model = model_of(panel)
     for (p, view), points in sorted(lines.items()):
         if p != panel:
@@ -187,7 +194,7 @@ def plot_panel(ax, panel, lines, flat, colors, published, trajectories) -> None:
                     color=colors[view], label=view)
         if (model, view) in published:
             ax.axhline(published[(model, view)], linestyle="-.", linewidth=1, color=colors[view], alpha=0.7,
-                       label=f"{view}: paper {published[(model, view)]:.4f}")
+                       label=f"{view}: paper {published[(model, view)]:.4f}{setting}")
     for (b, view), values in sorted(flat.items()):
         m, s = mean_std(values)
         if b == f"{model}{AT_INIT}" and (panel, view) in lines:
@@ -256,11 +263,11 @@ def plot(lines, flat, metric: str, dataset: str, path: Path) -> None:
                              sharey=True)
     colors = view_colors(lines | {k: {} for k in trajectories})
     for ax, panel in zip(axes.flat, panels):
-        plot_panel(ax, panel, lines, flat, colors, published, trajectories)
+        plot_panel(ax, panel, lines, flat, colors, published, trajectories, PUBLISHED_SETTING.get(dataset, ""))
     if trajectories:
         plot_authors(axes.flat[len(panels)], flat, colors, trajectories)
     shared_legend(fig, axes, n)
-    axes[0][0].set_ylim(*shared_ylim(drawn_values(lines, flat, trajectories)))
+    axes[0][0].set_ylim(*shared_ylim(drawn_values(lines, flat, trajectories, published)))
     for row in axes:
         row[0].set_ylabel(f"{metric} ({dataset})")
     for ax in axes[-1]:

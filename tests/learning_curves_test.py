@@ -37,3 +37,10 @@ def test_a_last_step_is_called_rising_only_where_the_paired_test_says_so():
     falling = lc.last_step_words({1: [0.66], 2: [0.60]}, _mcnemar(a_only=60, b_only=0))
     assert falling.startswith("falling from epoch 1 to 2")
     assert "not tested" in lc.last_step_words({1: [0.5], 2: [0.6]}, None)
+
+
+def test_the_y_range_shows_the_published_line_of_a_curve_drawn_and_no_other():
+    lines = {("dcgan (25-epoch schedule)", "d"): {10: [0.68], 25: [0.71]}}
+    flat = {("pixels", "pixels"): [0.41]}
+    drawn = lc.drawn_values(lines, flat, {}, {("dcgan", "d"): 0.828, ("bigan", "d"): 0.973})
+    assert sorted(drawn) == [0.41, 0.68, 0.71, 0.828]
