@@ -271,10 +271,10 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
                                  [ref for ref in references if ref.dataset == dataset], store_dir, resamples)
             if hidden.get((dataset, fingerprint)):
                 table.notes.append(f"{hidden[(dataset, fingerprint)]} row(s) of training snapshots (--at-epoch) "
-                                   f"not shown: `ganbench leaderboard --snapshots` shows them")
+                                   f"not shown; ganbench leaderboard --snapshots shows them")
             if older.get((dataset, fingerprint)):
                 table.notes.append(f"{older[(dataset, fingerprint)]} row(s) of older probe versions not shown "
-                                   f"(superseded by newer rows in the store): `ganbench leaderboard --all-versions` "
+                                   f"(superseded by newer rows in the store); ganbench leaderboard --all-versions "
                                    f"shows them")
             if table.columns or table.has_failures:
                 tables.append(table)
