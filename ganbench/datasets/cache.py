@@ -11,7 +11,9 @@ format version and every source file's path, size and modification time, so
 a changed or replaced source file is decoded afresh. Set
 ``GANBENCH_DATA_CACHE=0`` to turn the cache off. A dataset read from the
 cache is indistinguishable from a decoded one: same tensors, name, classes,
-source and notes, and its fingerprint is recomputed from the tensors.
+source and notes, and its fingerprint is recomputed from the tensors. Each
+entry carries the digest of its tensors: damaged bytes that still load are
+decoded afresh, never handed to a run.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Callable, Iterable
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from ..cache_files import tensors_digest
 from ..data import Dataset
 from ..paths import default_cache_dir
 
@@ -72,6 +75,8 @@ def _read(path: Path) -> Dataset | None:
         tensors = load_file(str(path))
         with safe_open(str(path), "pt") as f:
             meta = f.metadata()
+        if meta.get("digest") != tensors_digest({t: tensors[t] for t in TENSORS}):
+            return None  # damaged bytes (or an entry from before digests) that still load: decode again
         return Dataset(meta["name"], *(tensors[t] for t in TENSORS), json.loads(meta["classes"]),
                        source=meta["source"], notes=json.loads(meta["notes"]))
     except (OSError, SafetensorError, KeyError, ValueError):
@@ -81,10 +86,11 @@ def _read(path: Path) -> Dataset | None:
 def _write(path: Path, dataset: Dataset) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # concurrent writers never share a temp file
+    tensors = {t: getattr(dataset, t).contiguous() for t in TENSORS}
     meta = {"name": dataset.name, "classes": json.dumps(dataset.classes), "source": dataset.source,
-            "notes": json.dumps(dataset.notes, default=str)}
+            "notes": json.dumps(dataset.notes, default=str), "digest": tensors_digest(tensors)}
     try:
-        save_file({t: getattr(dataset, t).contiguous() for t in TENSORS}, str(tmp), metadata=meta)
+        save_file(tensors, str(tmp), metadata=meta)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

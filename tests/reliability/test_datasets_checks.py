@@ -133,3 +133,26 @@ def test_decode_cache_goes_to_the_runs_cache_dir(tmp_path, monkeypatch):
     load_dataset(Job("m", "toy", [], cache_dir=str(tmp_path / "run-cache")), resolved)
     assert len(list((tmp_path / "run-cache" / "datasets").glob("toy-*.safetensors"))) == 1
     assert not (tmp_path / "env-cache").exists()
+
+
+def test_a_decode_cache_entry_with_damaged_bytes_is_decoded_afresh(tmp_path, monkeypatch):
+    """A flipped byte inside the image tensors still loads as safetensors; the entry's digest catches it."""
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("GANBENCH_DATA_CACHE", raising=False)
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"x")
+    builds = []
+
+    def build():
+        builds.append(1)
+        return tiny()
+
+    first = cached("toy", {}, [source], build)
+    [entry] = (tmp_path / "cache" / "datasets").glob("toy-*.safetensors")
+    assert torch.equal(cached("toy", {}, [source], build).train_x, first.train_x) and len(builds) == 1
+    data = bytearray(entry.read_bytes())
+    data[-3] ^= 0xFF  # the last bytes belong to the last tensor's data, not to the header
+    entry.write_bytes(bytes(data))
+    again = cached("toy", {}, [source], build)
+    assert len(builds) == 2  # decoded afresh, not read from the damaged entry
+    assert torch.equal(again.train_x, first.train_x) and torch.equal(again.test_y, first.test_y)
