@@ -55,7 +55,7 @@ def register_probes(register):
 
 
 if __name__ == "__main__":
-    from ganbench.cli import main
+    from ganbench.cli.app import main
     from ganbench.plugins import pm
 
     pm.register(sys.modules[__name__], name="bncheck")

@@ -4,7 +4,7 @@
     python benchmarks/cpu_epoch.py --dataset mnist --data-root ../shared/data/mnist --variants eager,channels_last
 
 The same DCGAN (seeded alike), batch 128 of real CIFAR-10 training images
-(converted the way :class:`ganbench.training.Trainer` converts them:
+(converted the way :class:`ganbench.jobs.training.Trainer` converts them:
 ``to_model_input``, uint8 -> float in [-1, 1], MNIST padded to 32 px) is trained with ``train_step`` under each
 variant, the variants alternating, ``--rounds`` times:
 
@@ -33,10 +33,10 @@ from pathlib import Path
 
 import torch
 
-from ganbench.data import to_model_input
-from ganbench.datasets.commands import load_dataset
-from ganbench.model import Batch
-from ganbench.models.dcgan import DCGAN
+from ganbench.api.data import to_model_input
+from ganbench.cli.data import load_dataset
+from ganbench.api.model import Batch
+from ganbench.builtin.models.dcgan.model import DCGAN
 
 HERE = Path(__file__).parent
 VARIANTS = ("eager", "channels_last", "compile")

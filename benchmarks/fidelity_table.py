@@ -3,7 +3,7 @@
     python benchmarks/fidelity_table.py results/reference > /tmp/fidelity_tables.md
 
 The same figures as the leaderboard, from the same code: the rows are
-``ganbench.leaderboard.build_tables``' (one table per dataset copy; a seed
+``ganbench.reports.leaderboard.build_tables``' (one table per dataset copy; a seed
 probed twice keeps its latest row; mean ± std over seeds with their number,
 n=1 said as such, a one-seed label-budget figure with the s.d. over its
 draws; final weights only, except for a schedule still training, shown by
@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ganbench.leaderboard import LABEL_MARK, build_tables, load_references
-from ganbench.store import load_results, store_path
+from ganbench.reports.leaderboard import LABEL_MARK, build_tables, load_references
+from ganbench.store.jsonl import load_results, store_path
 
 # (probe, metric) shown, in this order, with how the table names them.
 FIGURES = [

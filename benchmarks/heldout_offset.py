@@ -19,7 +19,7 @@ import json
 import faiss
 import numpy as np
 
-from ganbench.datasets.mnist import load_mnist
+from ganbench.builtin.datasets.mnist.loader import load_mnist
 
 
 def one_nn(train, train_y, test, test_y) -> float:

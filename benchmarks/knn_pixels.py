@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 
-from ganbench.datasets.commands import load_dataset
-from ganbench.options import resolve_options
-from ganbench.probes.knn import KNN, OPTIONS
+from ganbench.cli.data import load_dataset
+from ganbench.api.options import resolve_options
+from ganbench.builtin.probes.knn.probe import KNN, OPTIONS
 
 
 def main():

@@ -23,8 +23,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ganbench.paths import default_cache_dir
-from ganbench.run import Job, prepare_model
+from ganbench.system.paths import default_cache_dir
+from ganbench.jobs.run import Job, prepare_model
 
 
 def parse_model(text: str) -> dict:

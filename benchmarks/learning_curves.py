@@ -30,7 +30,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ganbench.store import read_rows  # noqa: E402
+from ganbench.store.jsonl import read_rows  # noqa: E402
 
 # Published end points: BiGAN Table 1 (Donahue et al. 2016), permutation-invariant MNIST, 1-NN.
 # The paper's BiGAN figure is the encoder's last hidden layer (see TRAJECTORIES), D is D's.
@@ -106,8 +106,8 @@ def last_steps(store: str, rows: list[dict], metric: str, dataset: str) -> dict[
     """``(panel, view) ->`` the paired test (``ganbench compare``: McNemar for one seed, a bootstrap over
     seeds and test examples for more) of each curve's last point against the point before it; a curve
     whose rows cannot be tested (no predictions beside them and fewer than 2 seeds) is left out."""
-    from ganbench.compare import compare_rows
-    from ganbench.errors import UsageError
+    from ganbench.reports.compare import compare_rows
+    from ganbench.system.errors import UsageError
 
     tests = {}
     for line, points in curve_rows(rows, metric, dataset).items():

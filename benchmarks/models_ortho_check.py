@@ -18,9 +18,9 @@ import torch
 from safetensors.torch import load_file
 from sklearn.linear_model import LogisticRegression
 
-from ganbench.data import to_model_input
-from ganbench.datasets.mnist import load_mnist
-from ganbench.options import resolve_options
+from ganbench.api.data import to_model_input
+from ganbench.builtin.datasets.mnist.loader import load_mnist
+from ganbench.api.options import resolve_options
 from ganbench.plugins import get_registry
 
 CHUNK = 500

@@ -3,7 +3,7 @@
 Features: ``random-d`` (an untrained DCGAN discriminator, width 64, seed 0),
 view ``d`` (7,168 dims), CIFAR-10's official batches, batch-norm statistics
 recomputed on the training images (the run's default), extracted and cached
-through the core (:func:`ganbench.run.prepare_model`, the same features as
+through the core (:func:`ganbench.jobs.run.prepare_model`, the same features as
 ``ganbench run --model random-d --model-opt width=64 --dataset cifar10``).
 
 The probe then runs twice in one process on the same features, all labels,
@@ -35,8 +35,8 @@ import numpy as np
 import torch
 
 import ganbench
-from ganbench.probes import svm
-from ganbench.run import Job, prepare_model
+from ganbench.builtin.probes.svm import probe as svm
+from ganbench.jobs.run import Job, prepare_model
 
 
 def features(data_root: str, cache_dir: str, width: int, seed: int):

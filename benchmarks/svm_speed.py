@@ -71,7 +71,7 @@ def peak_rss_gib() -> float:
 
 
 def mnist_pixels(root: str):
-    from ganbench.datasets.mnist import load_mnist
+    from ganbench.builtin.datasets.mnist.loader import load_mnist
 
     ds = load_mnist(root)
     as_pixels = lambda images: images.flatten(1).float().div_(255.0).numpy()  # noqa: E731
@@ -79,7 +79,7 @@ def mnist_pixels(root: str):
 
 
 def run_mnist(args) -> dict:
-    from ganbench.probes.linear_svm import SklearnOvR, SquaredHingeOvR, as_tensor, objective
+    from ganbench.builtin.probes.svm.solver import SklearnOvR, SquaredHingeOvR, as_tensor, objective
 
     train_x, train_y, test_x, test_y = mnist_pixels(args.data)
     if args.subsample:
@@ -124,8 +124,7 @@ def random_projection(dim: int) -> torch.Tensor:
 
 def run_large(args) -> dict:
     import ganbench
-    from ganbench.probes import svm
-
+    from ganbench.builtin.probes.svm import probe as svm
     train_x, train_y, test_x, test_y = mnist_pixels(args.data)
     projection = random_projection(args.dim)
     started = time.perf_counter()
@@ -156,7 +155,7 @@ def run_large(args) -> dict:
 
 
 def run_conditioning(args) -> dict:
-    from ganbench.probes.linear_svm import Spectrum, SquaredHingeOvR, as_tensor
+    from ganbench.builtin.probes.svm.solver import Spectrum, SquaredHingeOvR, as_tensor
 
     train_x, train_y, _, _ = mnist_pixels(args.data)
     x = as_tensor(random_relu_features(train_x[: args.n_train], random_projection(args.dim)))

@@ -7,7 +7,7 @@
 For each model the same networks, optimizers, batch size, width and device
 are trained twice, alternating, ``--rounds`` times:
 
-- ``ganbench``: the core's :class:`ganbench.training.Trainer` (uint8 images
+- ``ganbench``: the core's :class:`ganbench.jobs.training.Trainer` (uint8 images
   held on the device, converted batch by batch; bf16 autocast and
   channels_last on CUDA);
 - ``example``: the loop of the common PyTorch DCGAN example --
@@ -44,12 +44,12 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets, transforms
 
-from ganbench.datasets.commands import load_dataset
-from ganbench.device import autocast, memory_format, resolve_device
-from ganbench.model import Batch
-from ganbench.models.bigan import BiGAN
-from ganbench.models.dcgan import DCGAN
-from ganbench.training import Trainer, TrainSettings
+from ganbench.cli.data import load_dataset
+from ganbench.system.device import autocast, memory_format, resolve_device
+from ganbench.api.model import Batch
+from ganbench.builtin.models.bigan.model import BiGAN
+from ganbench.builtin.models.dcgan.model import DCGAN
+from ganbench.jobs.training import Trainer, TrainSettings
 
 HERE = Path(__file__).parent
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

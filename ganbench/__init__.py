@@ -13,24 +13,28 @@ import importlib
 
 __version__ = "0.1.0"
 
-from .errors import DataError, DivergedError, UsageError  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
-from .options import Option  # noqa: E402
-from .registry import DatasetSpec, ExecutorSpec, ModelSpec, ProbeSpec  # noqa: E402
+from ganbench.system.errors import DataError, DivergedError, UsageError  # noqa: E402
+from ganbench.api.hookspecs import hookimpl  # noqa: E402
+from ganbench.api.options import Option  # noqa: E402
+from ganbench.api.registry import DatasetSpec, ExecutorSpec, ModelSpec, ProbeSpec  # noqa: E402
+
+from ganbench.system import moved as _moved  # noqa: E402
+
+_moved.install()  # old module paths keep working, with a DeprecationWarning
 
 # name -> module that defines it, imported on first access
 _LAZY = {
-    "Batch": ".model",
-    "Model": ".model",
-    "Schedule": ".model",
-    "DataInfo": ".data",
-    "Dataset": ".data",
-    "Metric": ".probe",
-    "Probe": ".probe",
-    "ProbeContext": ".probe",
-    "label_budget": ".splits",
-    "load_dataset": ".datasets.commands",
-    "validation_split": ".splits",
+    "Batch": ".api.model",
+    "Model": ".api.model",
+    "Schedule": ".api.model",
+    "DataInfo": ".api.data",
+    "Dataset": ".api.data",
+    "Metric": ".api.probe",
+    "Probe": ".api.probe",
+    "ProbeContext": ".api.probe",
+    "label_budget": ".api.splits",
+    "load_dataset": ".datasets.open",
+    "validation_split": ".api.splits",
 }
 
 __all__ = [

@@ -37,9 +37,9 @@ from typing import Any, Callable
 
 import pluggy
 
-from . import hookspecs
-from .errors import RegistryError
-from .registry import KINDS, Registry
+from ganbench.api import hookspecs
+from ganbench.system.errors import RegistryError
+from ganbench.api.registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "ganbench"
 
@@ -48,28 +48,28 @@ ENTRY_POINT_GROUP = "ganbench"
 # `ganbench plugins` show); its registration lives in a module that imports no
 # torch (ganbench.builtin), so that --help and `list` start fast.
 BUILTIN_PLUGINS = (
-    ("ganbench.datasets.mnist", "ganbench.builtin.mnist"),
-    ("ganbench.datasets.fashion_mnist", "ganbench.builtin.fashion_mnist"),
-    ("ganbench.datasets.cifar10", "ganbench.builtin.cifar10"),
-    ("ganbench.datasets.svhn", "ganbench.builtin.svhn"),
-    ("ganbench.datasets.lsun", "ganbench.builtin.lsun"),
-    ("ganbench.datasets.folder", "ganbench.builtin.folder"),
-    ("ganbench.datasets.commands", "ganbench.datasets.commands"),
-    ("ganbench.models.baselines", "ganbench.builtin.baselines"),
-    ("ganbench.models.dcgan", "ganbench.builtin.dcgan"),
-    ("ganbench.models.acgan", "ganbench.builtin.acgan"),
-    ("ganbench.models.bigan", "ganbench.builtin.bigan"),
-    ("ganbench.models.ortho", "ganbench.builtin.ortho"),
-    ("ganbench.models.features", "ganbench.builtin.features"),
-    ("ganbench.models.kmeans", "ganbench.builtin.kmeans"),
-    ("ganbench.probes.knn", "ganbench.builtin.knn"),
-    ("ganbench.probes.svm", "ganbench.builtin.svm"),
-    ("ganbench.probes.memorization", "ganbench.builtin.memorization"),
-    ("ganbench.probes.dedup", "ganbench.probes.dedup"),
-    ("ganbench.probes.quality", "ganbench.builtin.quality"),
-    ("ganbench.export", "ganbench.export"),
-    ("ganbench.executors.local", "ganbench.executors.local"),
-    ("ganbench.executors.ray_executor", "ganbench.executors.ray_executor"),
+    ("ganbench.builtin.datasets.mnist.loader", "ganbench.builtin.datasets.mnist"),
+    ("ganbench.builtin.datasets.fashion_mnist.loader", "ganbench.builtin.datasets.fashion_mnist"),
+    ("ganbench.builtin.datasets.cifar10.loader", "ganbench.builtin.datasets.cifar10"),
+    ("ganbench.builtin.datasets.svhn.loader", "ganbench.builtin.datasets.svhn"),
+    ("ganbench.builtin.datasets.lsun.loader", "ganbench.builtin.datasets.lsun"),
+    ("ganbench.builtin.datasets.folder.loader", "ganbench.builtin.datasets.folder"),
+    ("ganbench.cli.data", "ganbench.cli.data"),
+    ("ganbench.builtin.models.baselines.model", "ganbench.builtin.models.baselines"),
+    ("ganbench.builtin.models.dcgan.model", "ganbench.builtin.models.dcgan"),
+    ("ganbench.builtin.models.acgan.model", "ganbench.builtin.models.acgan"),
+    ("ganbench.builtin.models.bigan.model", "ganbench.builtin.models.bigan"),
+    ("ganbench.builtin.models.ortho.model", "ganbench.builtin.models.ortho"),
+    ("ganbench.builtin.models.features.model", "ganbench.builtin.models.features"),
+    ("ganbench.builtin.models.kmeans.model", "ganbench.builtin.models.kmeans"),
+    ("ganbench.builtin.probes.knn.probe", "ganbench.builtin.probes.knn"),
+    ("ganbench.builtin.probes.svm.probe", "ganbench.builtin.probes.svm"),
+    ("ganbench.builtin.probes.memorization.probe", "ganbench.builtin.probes.memorization"),
+    ("ganbench.builtin.probes.memorization.dedup", "ganbench.builtin.probes.memorization.dedup"),
+    ("ganbench.builtin.probes.quality.probe", "ganbench.builtin.probes.quality"),
+    ("ganbench.jobs.export", "ganbench.jobs.export"),
+    ("ganbench.jobs.executors.local", "ganbench.jobs.executors.local"),
+    ("ganbench.jobs.executors.ray_executor", "ganbench.jobs.executors.ray_executor"),
     ("ganbench.recipes", "ganbench.recipes"),
 )
 
@@ -138,7 +138,7 @@ def debug_enabled() -> bool:
 
 
 def _ganbench_version() -> str:
-    from . import __version__
+    from ganbench import __version__
 
     return __version__
 
@@ -272,7 +272,7 @@ def _definition_line(function) -> str:
 
 
 def _explain_unknown(name: str) -> str:
-    from .registry_names import suggest
+    from ganbench.api.registry_names import suggest
 
     known = [n for n in dir(hookspecs) if n.startswith("register_")]
     return f"unknown hook '{name}'.{suggest(name, known)} Known hooks: {', '.join(known)}."

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ganbench import plugins, testing
+from ganbench import plugins
 
-
+from ganbench.api import testing
 @pytest.fixture
 def fresh_plugins(monkeypatch):
     """Plugins loaded anew inside the test (and again, as before, after it)."""
@@ -21,6 +21,6 @@ def isolated_cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def small_cpu_kernels():
-    """Tiny networks on one thread of plain kernels (:func:`ganbench.testing.small_cpu_kernels`)."""
+    """Tiny networks on one thread of plain kernels (:func:`ganbench.api.testing.small_cpu_kernels`)."""
     with testing.small_cpu_kernels():
         yield

@@ -19,7 +19,7 @@ def test_mean_std_over_seeds():
 def _mcnemar(a_only: int, b_only: int, both: int = 600, n: int = 1000):
     """McNemar on n test examples: ``both`` right for A and B, ``a_only`` right for A alone, ``b_only`` for B."""
     import numpy as np
-    from ganbench.compare import mcnemar
+    from ganbench.reports.compare import mcnemar
 
     a = np.zeros(n, bool)
     b = np.zeros(n, bool)

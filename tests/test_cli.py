@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.paths import DEFAULT_RESULTS
-from ganbench.store import load_results
+from ganbench.cli.app import cli
+from ganbench.system.paths import DEFAULT_RESULTS
+from ganbench.store.jsonl import load_results
 
 
 def invoke(*args):
@@ -47,21 +47,21 @@ def test_list_shows_every_kind_with_its_plugin():
     result = invoke("list")
     assert result.exit_code == 0
     for word in ("models:", "probes:", "datasets:", "executors:", "pixels", "random-d", "knn", "mnist-5k",
-                 "ganbench.models.baselines"):
+                 "ganbench.builtin.models.baselines.model"):
         assert word in result.output
 
 
 def test_plugins_lists_builtins_with_their_hooks():
     result = invoke("plugins")
     assert result.exit_code == 0
-    line = next(l for l in result.output.splitlines() if l.startswith("ganbench.probes.knn"))
+    line = next(l for l in result.output.splitlines() if l.startswith("ganbench.builtin.probes.knn.probe"))
     assert "register_probes" in line and "builtin" in line
 
 
 def test_run_on_mnist_5k_matches_an_independent_knn(tmp_path):
     from sklearn.neighbors import KNeighborsClassifier
 
-    from ganbench.datasets.mnist import load_mnist_5k
+    from ganbench.builtin.datasets.mnist.loader import load_mnist_5k
 
     result = invoke("run", "--model", "pixels", "--probe", "knn", "--probe-opt", "k=1,5", "--probe-opt", "metric=l2",
                     "--probe-opt", "instdisc=false", "--results", str(tmp_path))
@@ -153,7 +153,7 @@ def test_the_readme_main_command_leaves_a_clone_clean(tmp_path, monkeypatch):
 
 
 def test_every_declared_view_list_matches_the_built_model():
-    from ganbench.cli import model_views
+    from ganbench.cli.app import model_views
     from ganbench.plugins import get_registry
 
     for spec in get_registry().all("model"):

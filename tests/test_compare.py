@@ -7,10 +7,10 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from ganbench import predictions
-from ganbench.cli import cli
-from ganbench.compare import mcnemar, paired_bootstrap, welch
-from ganbench.store import append_rows
+from ganbench.store import predictions
+from ganbench.cli.app import cli
+from ganbench.reports.compare import mcnemar, paired_bootstrap, welch
+from ganbench.store.jsonl import append_rows
 
 N = 1000
 LABELS = np.arange(N) % 10

@@ -22,8 +22,14 @@ import scipy.io
 import torch
 from PIL import Image
 
-from ganbench.errors import DataError
-from ganbench.datasets import cifar10, fashion_mnist, folder, idx_datasets, lsun, mnist, svhn
+from ganbench.system.errors import DataError
+from ganbench.builtin.datasets.cifar10 import loader as cifar10
+from ganbench.builtin.datasets.fashion_mnist import loader as fashion_mnist
+from ganbench.builtin.datasets.folder import loader as folder
+from ganbench.builtin.datasets import idx_datasets
+from ganbench.builtin.datasets.lsun import loader as lsun
+from ganbench.builtin.datasets.mnist import loader as mnist
+from ganbench.builtin.datasets.svhn import loader as svhn
 from ganbench.datasets.roots import resolve_data_root
 
 RNG = np.random.default_rng(0)

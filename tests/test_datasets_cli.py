@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.datasets import cache, fashion_mnist, folder, mnist
-from ganbench.datasets.commands import register_commands
-from ganbench.errors import DataError
+from ganbench.cli.app import cli
+from ganbench.datasets import cache
+from ganbench.builtin.datasets.fashion_mnist import loader as fashion_mnist
+from ganbench.builtin.datasets.folder import loader as folder
+from ganbench.builtin.datasets.mnist import loader as mnist
+from ganbench.cli.data import register_commands
+from ganbench.system.errors import DataError
 from ganbench.plugins import get_registry
 from test_datasets import gray, lsun_images, write_idx_set, write_lsun, write_png
 
@@ -139,8 +142,7 @@ def test_decoded_folder_is_cached_until_a_source_file_changes(tmp_path, monkeypa
 
 def test_damaged_cache_entry_is_rebuilt(tmp_path):
     write_lsun(tmp_path / "bridge_train_lmdb", lsun_images(3), ["PNG"] * 3)
-    from ganbench.datasets import lsun
-
+    from ganbench.builtin.datasets.lsun import loader as lsun
     first = lsun.load_lsun(tmp_path, "bridge", size=8, holdout_every=2)
     (entry,) = (tmp_path / "cache" / "datasets").iterdir()
     entry.write_bytes(b"garbage")

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from ganbench.cli import cli
-from ganbench.paths import dedup_path
-from ganbench.store import read_rows
+from ganbench.cli.app import cli
+from ganbench.system.paths import dedup_path
+from ganbench.store.jsonl import read_rows
 
 COPIES = {12: 3, 13: 7}  # train image index -> index of the image it copies (files sort as 00.png, 01.png, ...)
 

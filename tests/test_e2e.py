@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganbench import run as run_module
-from ganbench.data import to_uint8
-from ganbench.models.dcgan import DCGAN
-from ganbench.run import Job, ProbeRequest, run_job
+from ganbench.jobs import run as run_module
+from ganbench.api.data import to_uint8
+from ganbench.builtin.models.dcgan.model import DCGAN
+from ganbench.jobs.run import Job, ProbeRequest, run_job
 
 SEED = 3
 

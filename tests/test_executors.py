@@ -3,8 +3,8 @@
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.store import load_results
+from ganbench.cli.app import cli
+from ganbench.store.jsonl import load_results
 
 KNN_1NN = ["--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2", "--probe-opt", "instdisc=false",
            "--probe-opt", "vote=majority"]
@@ -43,7 +43,7 @@ def test_ray_executor_without_ray_is_one_line(tmp_path, monkeypatch):
 
 
 def test_a_crashing_model_plugin_gives_failed_rows_and_exit_1(tmp_path, monkeypatch):
-    from ganbench.models.baselines import RandomD
+    from ganbench.builtin.models.baselines.model import RandomD
 
     def explode(self):
         raise RuntimeError("boom")

@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from ganbench.cli import cli
-from ganbench.store import read_rows
+from ganbench.cli.app import cli
+from ganbench.store.jsonl import read_rows
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FAST_SVM = ["--probe-opt", "svm.c_grid=1e-3,1e-2"]  # two C values keep the svm figure a matter of seconds
@@ -226,9 +226,9 @@ def test_the_progress_bar_shows_on_a_terminal_only(monkeypatch):
 
     import torch
 
-    from ganbench.data import Dataset
-    from ganbench.models.baselines import Pixels
-    from ganbench.run import FeatureSource
+    from ganbench.api.data import Dataset
+    from ganbench.builtin.models.baselines.model import Pixels
+    from ganbench.jobs.run import FeatureSource
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -282,7 +282,7 @@ def test_samples_export_of_a_model_without_a_generator_is_refused_before_trainin
 def test_the_leaderboard_shows_a_named_row_under_its_name_and_never_merges_it_with_a_plugin_of_that_name():
     import pandas as pd
 
-    from ganbench.leaderboard import build_tables, metric_filter
+    from ganbench.reports.leaderboard import build_tables, metric_filter
 
     def row(model, label, value, config):
         return {"model": model, "model_label": label, "feature_view": "pixels", "dataset": "mnist-5k",

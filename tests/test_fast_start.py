@@ -38,7 +38,7 @@ def poisoned_env(tmp_path_factory):
 
 
 def ganbench(env, *args):
-    code = "import sys; from ganbench.cli import main; main(sys.argv[1:])"
+    code = "import sys; from ganbench.cli.app import main; main(sys.argv[1:])"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
@@ -51,7 +51,7 @@ def test_the_poison_works(poisoned_env):
     (["--help"], "Benchmark the representations GANs learn"),
     (["list"], "dcgan"),
     (["list", "models"], "random-d"),
-    (["plugins"], "ganbench.models.dcgan"),
+    (["plugins"], "ganbench.builtin.models.dcgan.model"),
     (["features", "export", "--help"], "--split"),
     (["samples", "export", "--help"], "--sample-seed"),
 ])

@@ -12,12 +12,12 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from ganbench import bn_stats as bn
-from ganbench.cli import cli
-from ganbench.data import Dataset, to_model_input, to_uint8
-from ganbench.model import Model
+from ganbench.jobs import bn_stats as bn
+from ganbench.cli.app import cli
+from ganbench.api.data import Dataset, to_model_input, to_uint8
+from ganbench.api.model import Model
 from ganbench.plugins import get_registry
-from ganbench.run import FeatureSource, Job, ProbeRequest, generator_for, prepare_model, run_job
+from ganbench.jobs.run import FeatureSource, Job, ProbeRequest, generator_for, prepare_model, run_job
 
 CPU = torch.device("cpu")
 pytestmark = pytest.mark.usefixtures("small_cpu_kernels")
@@ -248,7 +248,7 @@ def test_ortho_reuses_dcgan_training_and_its_d_view_equals_dcgans(tiny_mnist, tm
 
 
 def test_bn_stats_and_at_epoch_are_part_of_the_request_key():
-    from ganbench.run import job_key, resolve
+    from ganbench.jobs.run import job_key, resolve
 
     base = Job(model="pixels", dataset="mnist-5k", probes=[ProbeRequest("knn")])
     variants = [base, Job(**{**base.__dict__, "bn_stats": "running"}), Job(**{**base.__dict__, "at_epoch": 2})]

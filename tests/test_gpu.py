@@ -3,7 +3,7 @@
 Each model is built tiny, trained a few steps on CUDA by the core's Trainer (bf16
 autocast where the core uses it), and its trained weights are loaded into a CPU copy.
 Both then extract every feature view through the runner's own path
-(:class:`ganbench.run.FeatureSource`) and the knn probe scores them.
+(:class:`ganbench.jobs.run.FeatureSource`) and the knn probe scores them.
 
 Tolerances: features agree within 1e-2 of the view's largest magnitude (CUDA may
 run fp32 convolutions and products in TF32, about 3 decimal digits), and the
@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.datasets.mnist import load_mnist_5k
-from ganbench.data import Dataset
-from ganbench.options import resolve_options
+from ganbench.builtin.datasets.mnist.loader import load_mnist_5k
+from ganbench.api.data import Dataset
+from ganbench.api.options import resolve_options
 from ganbench.plugins import get_registry
-from ganbench.probe import ProbeContext
-from ganbench.run import FeatureSource
-from ganbench.training import Trainer, TrainSettings, set_seed
+from ganbench.api.probe import ProbeContext
+from ganbench.jobs.run import FeatureSource
+from ganbench.jobs.training import Trainer, TrainSettings, set_seed
 
 pytestmark = [
     pytest.mark.gpu,

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.testing import tiny_dataset
-from ganbench import run as run_module
-from ganbench.data import DataInfo
-from ganbench.models import kmeans as km
-from ganbench.run import Job, prepare_model
+from ganbench.api.testing import tiny_dataset
+from ganbench.jobs import run as run_module
+from ganbench.api.data import DataInfo
+from ganbench.builtin.models.kmeans import model as km
+from ganbench.jobs.run import Job, prepare_model
 
 
 def test_triangle_activation_by_hand():

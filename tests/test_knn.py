@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ganbench.options import resolve_options
-from ganbench.probes.knn import KNN, OPTIONS, search
+from ganbench.api.options import resolve_options
+from ganbench.builtin.probes.knn.probe import KNN, OPTIONS, search
 
 
 def brute_force(train, train_y, test, metric, k, how, temperature=0.07, classes=4):
@@ -149,7 +149,7 @@ def test_label_budget_run_names_no_k_above_the_labels(tmp_path):
 
     import ganbench
     import torch
-    from ganbench.datasets.mnist import load_mnist_5k
+    from ganbench.builtin.datasets.mnist.loader import load_mnist_5k
 
     mnist = load_mnist_5k()
     features = {s: mnist.split(s)[0].reshape(len(mnist.split(s)[0]), -1).float().numpy() / 255 for s in ("train", "test")}

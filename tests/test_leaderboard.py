@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganbench.leaderboard import LABEL_MARK, Reference, build_tables, differences, load_references, metric_filter
-from ganbench.leaderboard_formats import escape_csv, escape_latex, render_csv, render_html, render_md, render_terminal
+from ganbench.reports.leaderboard import LABEL_MARK, Reference, build_tables, differences, load_references, metric_filter
+from ganbench.reports.formats import escape_csv, escape_latex, render_csv, render_html, render_md, render_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -257,9 +257,9 @@ def test_html_has_no_network_resources():
 
 @pytest.mark.parametrize("store", ["results/archive/protocol-v1.jsonl", "results/reference"])
 def test_committed_store_default_table_fits_120_columns_and_md_is_one_table_per_dataset(store):
-    from ganbench.leaderboard import metric_filter as mf
-    from ganbench.leaderboard_formats import render
-    from ganbench.store import load_results
+    from ganbench.reports.leaderboard import metric_filter as mf
+    from ganbench.reports.formats import render
+    from ganbench.store.jsonl import load_results
 
     frame = load_results(ROOT / store)
     if frame.empty:
@@ -280,7 +280,7 @@ def test_committed_store_default_table_fits_120_columns_and_md_is_one_table_per_
 def test_cli_formats(tmp_path):
     from click.testing import CliRunner
 
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     import json
     template = json.loads((ROOT / "results" / "archive" / "protocol-v1.jsonl").read_text().splitlines()[0])

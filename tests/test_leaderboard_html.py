@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from ganbench.leaderboard import build_tables, load_references, metric_filter
-from ganbench.leaderboard_formats import render_html
-from ganbench.store import load_results
+from ganbench.reports.leaderboard import build_tables, load_references, metric_filter
+from ganbench.reports.formats import render_html
+from ganbench.store.jsonl import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

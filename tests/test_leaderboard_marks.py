@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganbench import predictions
-from ganbench.compare import mcnemar
-from ganbench.leaderboard import build_tables, load_references, metric_filter
-from ganbench.leaderboard_marks import _p_value
-from ganbench.leaderboard_formats import render_csv, render_md
-from ganbench.store import append_rows, load_results
+from ganbench.store import predictions
+from ganbench.reports.compare import mcnemar
+from ganbench.reports.leaderboard import build_tables, load_references, metric_filter
+from ganbench.reports.marks import _p_value
+from ganbench.reports.formats import render_csv, render_md
+from ganbench.store.jsonl import append_rows, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 1000

@@ -17,17 +17,17 @@ from PIL import Image
 from scipy.stats import mannwhitneyu
 from sklearn.neighbors import NearestNeighbors
 
-from ganbench.data import Dataset
-from ganbench.errors import UsageError
-from ganbench.datasets.mnist import load_mnist_5k
-from ganbench.paths import dedup_path
-from ganbench.probe import ProbeContext
-from ganbench.probes import memorization
-from ganbench.probes.copying_test import copying_statistic, fit_cells, mann_whitney_u, u_z_score
-from ganbench.probes import dedup
-from ganbench.probes.dedup import dedup_report
-from ganbench.probes.memorization import MemorizationProbe
-from ganbench.probes.memorization_hash import (HashSettings, center_crops, duplicate_groups, hash_bits,
+from ganbench.api.data import Dataset
+from ganbench.system.errors import UsageError
+from ganbench.builtin.datasets.mnist.loader import load_mnist_5k
+from ganbench.system.paths import dedup_path
+from ganbench.api.probe import ProbeContext
+from ganbench.builtin.probes.memorization import probe as memorization
+from ganbench.builtin.probes.memorization.copying_test import copying_statistic, fit_cells, mann_whitney_u, u_z_score
+from ganbench.builtin.probes.memorization import dedup
+from ganbench.builtin.probes.memorization.dedup import dedup_report
+from ganbench.builtin.probes.memorization.probe import MemorizationProbe
+from ganbench.builtin.probes.memorization.hashing import (HashSettings, center_crops, duplicate_groups, hash_bits,
                                                indices_to_drop, train_hash)
 
 PLANTED_FRACTION = 0.01

@@ -18,11 +18,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganbench.data import DataInfo
-from ganbench.model import Batch
-from ganbench.options import resolve_options
+from ganbench.api.data import DataInfo
+from ganbench.api.model import Batch
+from ganbench.api.options import resolve_options
 from ganbench.plugins import get_registry
-from ganbench.training import set_seed
+from ganbench.jobs.training import set_seed
 
 CPU = torch.device("cpu")
 BATCH = 6

@@ -14,12 +14,12 @@ import json
 import pytest
 import torch
 
-from ganbench.data import DataInfo, Dataset, to_model_input
-from ganbench.datasets.mnist import load_mnist_5k
-from ganbench.options import resolve_options
+from ganbench.api.data import DataInfo, Dataset, to_model_input
+from ganbench.builtin.datasets.mnist.loader import load_mnist_5k
+from ganbench.api.options import resolve_options
 from ganbench.plugins import get_registry
-from ganbench.run import fits_without_training
-from ganbench.training import Trainer, TrainSettings, real_sample, set_seed
+from ganbench.jobs.run import fits_without_training
+from ganbench.jobs.training import Trainer, TrainSettings, real_sample, set_seed
 
 CPU = torch.device("cpu")
 SEED = 0

@@ -1,7 +1,7 @@
 import pytest
 
-from ganbench.errors import UsageError
-from ganbench.options import Option, resolve_options, split_assignments
+from ganbench.system.errors import UsageError
+from ganbench.api.options import Option, resolve_options, split_assignments
 
 DECLARED = [
     Option("k", "ints", [1], "neighbours", minimum=1),

@@ -7,11 +7,11 @@ import torch
 from safetensors.torch import load_file
 from sklearn.linear_model import LogisticRegression
 
-from ganbench.data import Dataset, to_model_input
-from ganbench.options import resolve_options
+from ganbench.api.data import Dataset, to_model_input
+from ganbench.api.options import resolve_options
 from ganbench.plugins import get_registry
-from ganbench.models.projections import RealFakeSeparability, project_out
-from ganbench.training import Trainer, TrainSettings, set_seed
+from ganbench.builtin.models.ortho.projections import RealFakeSeparability, project_out
+from ganbench.jobs.training import Trainer, TrainSettings, set_seed
 
 CPU = torch.device("cpu")
 DIM = 24
@@ -147,7 +147,7 @@ INLP_TOLERANCE = 0.02
 def fitted_on_digits():
     """An ortho model (width 2: ``d-last`` has 128 dimensions) whose INLP is fitted on 1,000 MNIST digits and as
     many samples, as ``after_training`` does after training; and fresh digits and samples it never saw."""
-    from ganbench.datasets.mnist import load_mnist_5k
+    from ganbench.builtin.datasets.mnist.loader import load_mnist_5k
 
     data = load_mnist_5k()
     spec = get_registry().get("model", "ortho")

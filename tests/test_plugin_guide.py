@@ -56,8 +56,8 @@ def test_the_guides_ae_and_logreg_run_on_mnist_5k(guide_package, tmp_path, monke
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from ganbench.cli import cli
-    from ganbench.store import load_results
+    from ganbench.cli.app import cli
+    from ganbench.store.jsonl import load_results
 
     monkeypatch.setenv("GANBENCH_LOAD_PLUGINS", "ae")
     runner = CliRunner()
@@ -76,7 +76,7 @@ def test_the_guides_ae_and_logreg_run_on_mnist_5k(guide_package, tmp_path, monke
     assert row["schedule"]["steps"] == 120 and row["model_config"] == {"code_size": 32, "hidden": 256, "lr": 0.001}
     assert row["value"] > 0.7  # ten digit classes: chance is 0.1
     # its test predictions are kept beside the store and give its figure
-    from ganbench.predictions import load as load_predictions
+    from ganbench.store.predictions import load as load_predictions
 
     kept = load_predictions(tmp_path / "results", row["predictions"])
     assert kept.predicted.shape == (1, 1000) and kept.correct.mean() == pytest.approx(row["value"])
@@ -87,7 +87,7 @@ def test_the_guides_ae_and_logreg_run_on_mnist_5k(guide_package, tmp_path, monke
     assert len(losses) == 120 and np.mean(losses[-10:]) < 0.6 * np.mean(losses[:10])
 
     # the stored figure is sklearn's on the cached code features with the chosen C
-    from ganbench.datasets.mnist import load_mnist_5k
+    from ganbench.builtin.datasets.mnist.loader import load_mnist_5k
 
     data = load_mnist_5k()
     (weights,) = (folder / "features").glob("final-*")  # the final weights, by their digest

@@ -35,5 +35,5 @@ def test_plugin_uses_only_the_public_api(source):
 
 
 def test_the_check_sees_private_imports():
-    tree = ast.parse("import ganbench.splits\nfrom ganbench.models.dcgan_nets import Critic\nganbench.training.Trainer\n")
-    assert ganbench_names(tree) - set(ganbench.__all__) == {"ganbench.splits", "ganbench.models.dcgan_nets.Critic", "training"}
+    tree = ast.parse("import ganbench.api.splits\nfrom ganbench.builtin.models.dcgan.nets import Critic\nganbench.training.Trainer\n")
+    assert ganbench_names(tree) - set(ganbench.__all__) == {"ganbench.api.splits", "ganbench.builtin.models.dcgan.nets.Critic", "training"}

@@ -32,7 +32,7 @@ def register_model(register):
 '''
 CLASH = '''
 import ganbench
-from ganbench.models.baselines import Pixels
+from ganbench.builtin.models.baselines.model import Pixels
 
 @ganbench.hookimpl
 def register_models(register):
@@ -75,7 +75,7 @@ def test_entry_point_plugin_is_loaded_with_its_version(site, fresh_plugins):
     assert info.version == "ganbench-test-plugin-good 0.3"
     assert info.hooks == ["register_models"] and not info.builtin
     # the built-in plugins went through the same path
-    assert registry.get("model", "pixels").plugin == "ganbench.models.baselines"
+    assert registry.get("model", "pixels").plugin == "ganbench.builtin.models.baselines.model"
 
 
 def test_broken_and_misspelled_plugins_warn_and_the_rest_load(site, fresh_plugins):
@@ -111,10 +111,10 @@ def test_empty_load_plugins_env_loads_only_builtins(site, fresh_plugins, monkeyp
 
 
 def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(site, fresh_plugins):
-    from ganbench.errors import RegistryError
+    from ganbench.system.errors import RegistryError
 
     install(site, "clash", CLASH)
-    with pytest.raises(RegistryError, match="'ganbench.models.baselines' and 'clash'"):
+    with pytest.raises(RegistryError, match="'ganbench.builtin.models.baselines.model' and 'clash'"):
         fresh_plugins.get_registry()
 
 
@@ -122,14 +122,14 @@ def test_plugin_model_runs_from_the_cli(site, fresh_plugins, tmp_path):
     from click.testing import CliRunner
 
     install(site, "good", GOOD)
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     result = CliRunner().invoke(cli, ["list", "models"])
     assert result.exit_code == 0 and "toy-mean" in result.output and "good" in result.output
     res = CliRunner().invoke(cli, ["run", "--model", "toy-mean", "--probe", "knn", "--probe-opt", "k=1",
                                    "--probe-opt", "metric=l2", "--results", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
-    from ganbench.store import load_results
+    from ganbench.store.jsonl import load_results
 
     frame = load_results(tmp_path / "r")
     assert set(frame["model"]) == {"toy-mean"} and set(frame["feature_view"]) == {"mean"}
@@ -138,7 +138,7 @@ def test_plugin_model_runs_from_the_cli(site, fresh_plugins, tmp_path):
 
 HALF = '''
 import ganbench
-from ganbench.models.baselines import Pixels
+from ganbench.builtin.models.baselines.model import Pixels
 
 @ganbench.hookimpl
 def register_models(register):
@@ -150,7 +150,7 @@ def register_probes(register):
 '''
 BAD_OPTION = '''
 import ganbench
-from ganbench.models.baselines import Pixels
+from ganbench.builtin.models.baselines.model import Pixels
 
 @ganbench.hookimpl
 def register_models(register):
@@ -168,7 +168,7 @@ import ganbench_no_such_dependency
 def cli_run(*args, env=None):
     from click.testing import CliRunner
 
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     return CliRunner().invoke(cli, list(args), env=env)
 

@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from sklearn.neighbors import KNeighborsClassifier
 
 import ganbench
-from ganbench import predictions
-from ganbench.cli import cli
-from ganbench.registry import DatasetSpec
-from ganbench.schema import check_row
-from ganbench.store import append_rows, read_rows
+from ganbench.store import predictions
+from ganbench.cli.app import cli
+from ganbench.api.registry import DatasetSpec
+from ganbench.store.schema import check_row
+from ganbench.store.jsonl import append_rows, read_rows
 
-from ganbench.testing import tiny_dataset
+from ganbench.api.testing import tiny_dataset
 from reliability.toy_plugins import toys  # noqa: F401  (fixture)
 
 N_TEST = 30

@@ -32,15 +32,15 @@ def test_every_public_name_is_documented_in_the_guide():
 
 
 def test_lazy_names_are_the_defining_modules_objects():
-    from ganbench.model import Model
-    from ganbench.splits import validation_split
+    from ganbench.api.model import Model
+    from ganbench.api.splits import validation_split
 
     assert ganbench.Model is Model and ganbench.validation_split is validation_split
 
 
 def test_core_modules_import_without_torch():
-    code = ("import sys; import ganbench, ganbench.cli, ganbench.plugins, ganbench.registry, ganbench.options, "
-            "ganbench.store, ganbench.schema, ganbench.paths; "
+    code = ("import sys; import ganbench, ganbench.cli.app, ganbench.plugins, ganbench.api.registry, ganbench.api.options, "
+            "ganbench.store.jsonl, ganbench.store.schema, ganbench.system.paths; "
             "bad = sorted(m for m in ('torch', 'torchvision', 'faiss') if m in sys.modules); "
             "assert not bad, bad")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -11,11 +11,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.probes.quality_classifier import ClassifierSettings, load_or_train
-from ganbench.probes.quality_spaces import FID_WEIGHTS, inception_space, load_inception
+from ganbench.cli.app import cli
+from ganbench.builtin.probes.quality.classifier import ClassifierSettings, load_or_train
+from ganbench.builtin.probes.quality.spaces import FID_WEIGHTS, inception_space, load_inception
 
-from ganbench.testing import tiny_dataset
+from ganbench.api.testing import tiny_dataset
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from ganbench.probes.quality_metrics import Gaussian, fid, frechet_distance, kid, mmd2_unbiased, prdc
+from ganbench.builtin.probes.quality.metrics import Gaussian, fid, frechet_distance, kid, mmd2_unbiased, prdc
 
 
 def closed_form_diagonal(mean_a, var_a, mean_b, var_b) -> float:

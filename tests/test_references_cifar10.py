@@ -5,8 +5,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.leaderboard import load_references
+from ganbench.cli.app import cli
+from ganbench.reports.leaderboard import load_references
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 import pytest
 
-from ganbench.errors import RegistryError
-from ganbench.registry import DatasetSpec, ModelSpec, ProbeSpec, Registry
+from ganbench.system.errors import RegistryError
+from ganbench.api.registry import DatasetSpec, ModelSpec, ProbeSpec, Registry
 
 
 def make(name):
@@ -26,10 +26,10 @@ def test_unknown_name_without_close_match_has_no_suggestion():
 
 def test_two_plugins_claiming_a_name_are_both_named():
     reg = Registry()
-    reg.add("model", make("dcgan"), "ganbench.models.dcgan")
+    reg.add("model", make("dcgan"), "ganbench.builtin.models.dcgan.model")
     with pytest.raises(RegistryError) as err:
         reg.add("model", make("dcgan"), "ganbench-mygan")
-    assert "'ganbench.models.dcgan' and 'ganbench-mygan'" in str(err.value)
+    assert "'ganbench.builtin.models.dcgan.model' and 'ganbench-mygan'" in str(err.value)
 
 
 def test_dataset_patterns_match_and_pass_their_argument():

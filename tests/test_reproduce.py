@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
+from ganbench.cli.app import cli
 
 REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "results.jsonl"
 BUILTIN = ["bigan-table1", "dcgan-cifar10", "fashion-mnist", "gan-samples-as-data", "sample-quality",
@@ -33,13 +33,13 @@ def reference_copy(tmp_path):
 @pytest.fixture
 def no_training(monkeypatch):
     """Any job that would train or probe fails the test."""
-    import ganbench.run
+    import ganbench.jobs.run
 
     def refuse(*args, **kwargs):
         raise AssertionError("a job ran")
 
-    monkeypatch.setattr(ganbench.run, "run_job", refuse)
-    monkeypatch.setattr(ganbench.run, "prepare_model", refuse)
+    monkeypatch.setattr(ganbench.jobs.run, "run_job", refuse)
+    monkeypatch.setattr(ganbench.jobs.run, "prepare_model", refuse)
 
 
 def test_list_names_every_builtin_recipe_registered_through_the_hook():
@@ -138,7 +138,7 @@ def test_torch_free_keys_are_the_stores_job_keys():
     from ganbench.plugins import get_registry
     from ganbench.recipes.catalog import find
     from ganbench.recipes.recipe import check_job, request_keys, requests
-    from ganbench.run import Job, ProbeRequest, job_key, resolve
+    from ganbench.jobs.run import Job, ProbeRequest, job_key, resolve
 
     recipe = find("bigan-table1")
     for entry in recipe.jobs:
@@ -184,7 +184,7 @@ def test_list_and_dry_run_import_no_torch(tmp_path, reference_copy):
 
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
                GANBENCH_LOAD_PLUGINS="")
-    run = "import sys; from ganbench.cli import main; main(sys.argv[1:])"
+    run = "import sys; from ganbench.cli.app import main; main(sys.argv[1:])"
     for args, expected in ((["reproduce", "list"], "bigan-table1"),
                            (["reproduce", "bigan-table1", "--dry-run", "--results", str(reference_copy)], "7 stored")):
         result = subprocess.run([sys.executable, "-c", run, *args], capture_output=True, text=True, env=env, timeout=120)
@@ -233,7 +233,7 @@ def test_a_third_party_recipe_is_listed_and_a_raising_hook_is_one_warning(tmp_pa
 def test_every_builtin_recipe_is_valid_where_its_models_and_references_exist(name):
     """Each built-in recipe loads; one naming a model that is not installed (dcgan-cifar10 needs `kmeans`,
     gan-samples-as-data the plugins' `augment` and `wgan-gp`) is refused by that name, nothing else."""
-    from ganbench.errors import UsageError
+    from ganbench.system.errors import UsageError
     from ganbench.plugins import get_registry
     from ganbench.recipes.catalog import entries, find
 

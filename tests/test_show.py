@@ -8,8 +8,8 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from ganbench import pictures
-from ganbench.run import Job, prepare_model
+from ganbench.reports import pictures
+from ganbench.jobs.run import Job, prepare_model
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_filters_pick_the_most_active_units(tiny, tmp_path):
 
 
 def test_show_command_uses_the_cache_and_prints_the_path(tiny, tmp_path):
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     _, job, _ = tiny
     out = tmp_path / "grid.png"
@@ -172,7 +172,7 @@ def test_reconstructions_are_decode_of_encode_of_test_images_and_errors_are_l2(t
 
 
 def test_reconstructions_of_a_model_without_an_encoder_are_one_line_exit_2(tiny, tmp_path):
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     _, job, _ = tiny
     result = CliRunner().invoke(cli, ["show", "reconstructions", "--model", "dcgan", "--model-opt", "width=4",
@@ -184,7 +184,7 @@ def test_reconstructions_of_a_model_without_an_encoder_are_one_line_exit_2(tiny,
 
 def test_show_takes_model_options_as_run_does(tiny, tmp_path):
     """``--model-opt dcgan.width=4`` names its model, as in ``ganbench run``: the same cached model is used."""
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     _, job, _ = tiny
     out = tmp_path / "prefixed.png"
@@ -200,7 +200,7 @@ def test_show_takes_model_options_as_run_does(tiny, tmp_path):
 
 
 def test_reconstructions_without_an_encoder_are_refused_before_training(tmp_path):
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     cache = tmp_path / "cache"
     result = CliRunner().invoke(cli, ["show", "reconstructions", "--model", "dcgan", "--model-opt", "width=4",
@@ -213,7 +213,7 @@ def test_reconstructions_without_an_encoder_are_refused_before_training(tmp_path
 
 
 def test_show_at_epoch_draws_the_snapshot_and_never_trains(tmp_path):
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     cache = tmp_path / "cache"
     common = ["--model", "dcgan", "--model-opt", "width=4", "--model-opt", "nz=8", "--epochs", "2",

@@ -4,8 +4,8 @@ import warnings
 
 import pytest
 
-from ganbench.schema import FIELDS, SCHEMA_VERSION, check_row, schema_markdown
-from ganbench.store import StoreWarning, append_rows, load_results, read_rows, store_path
+from ganbench.store.schema import FIELDS, SCHEMA_VERSION, check_row, schema_markdown
+from ganbench.store.jsonl import StoreWarning, append_rows, load_results, read_rows, store_path
 
 
 def row(i, writer=0, **extra):
@@ -74,4 +74,4 @@ def test_readme_documents_the_schema():
     from pathlib import Path
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert schema_markdown() in readme, "regenerate the README's schema table from ganbench.schema.schema_markdown()"
+    assert schema_markdown() in readme, "regenerate the README's schema table from ganbench.store.schema.schema_markdown()"

@@ -9,10 +9,10 @@ import torch
 from sklearn.svm import LinearSVC
 
 import ganbench
-from ganbench.probes import svm
-from ganbench.probes.linear_svm import (LinearModel, SklearnOvR, SquaredHingeOvR, Standardizer, as_tensor,
+from ganbench.builtin.probes.svm import probe as svm
+from ganbench.builtin.probes.svm.solver import (LinearModel, SklearnOvR, SquaredHingeOvR, Standardizer, as_tensor,
                                         objective)
-from ganbench.splits import label_budget, validation_split
+from ganbench.api.splits import label_budget, validation_split
 
 
 @pytest.fixture(autouse=True, scope="module")

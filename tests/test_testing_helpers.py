@@ -1,11 +1,11 @@
-"""ganbench.testing: the helpers plugin packages' tests share with ganbench's own."""
+"""ganbench.api.testing: the helpers plugin packages' tests share with ganbench's own."""
 
 from pathlib import Path
 
 import pytest
 import torch
 
-from ganbench.testing import small_cpu_kernels, tiny_dataset
+from ganbench.api.testing import small_cpu_kernels, tiny_dataset
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 
@@ -28,9 +28,9 @@ def test_tiny_dataset_labels_cycle_through_the_classes():
 
 
 def test_plugin_packages_take_the_helper_instead_of_copying_it():
-    """Each plugin package whose tests set torch's threads does it through ganbench.testing, in its conftest."""
+    """Each plugin package whose tests set torch's threads does it through ganbench.api.testing, in its conftest."""
     for tests in sorted(PLUGINS.glob("*/tests")):
         for path in tests.glob("*.py"):
             assert "set_num_threads" not in path.read_text(), f"{path} copies the helper"
         if any("import torch" in p.read_text() for p in tests.glob("test_*.py")):
-            assert "from ganbench.testing import small_cpu_kernels" in (tests / "conftest.py").read_text()
+            assert "from ganbench.api.testing import small_cpu_kernels" in (tests / "conftest.py").read_text()

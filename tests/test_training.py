@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from ganbench.data import Dataset
-from ganbench.options import resolve_options
+from ganbench.api.data import Dataset
+from ganbench.api.options import resolve_options
 from ganbench.plugins import get_registry
-from ganbench.training import Trainer, TrainSettings, set_seed
+from ganbench.jobs.training import Trainer, TrainSettings, set_seed
 
 CPU = torch.device("cpu")
 SEED = 7
@@ -186,7 +186,7 @@ class StepClock:
 
 def test_a_resumed_training_counts_every_session_in_total_seconds(tmp_path, monkeypatch):
     clock = StepClock()
-    monkeypatch.setattr("ganbench.training.time", clock)
+    monkeypatch.setattr("ganbench.jobs.training.time", clock)
     data = tiny_dataset()
     broken = build("dcgan", data)
     clock.ticking(broken)
@@ -203,7 +203,7 @@ def test_a_resumed_training_counts_every_session_in_total_seconds(tmp_path, monk
 
 
 def test_total_seconds_of_an_old_entry_are_known_only_for_a_one_session_training():
-    from ganbench.training import _recorded_total_seconds
+    from ganbench.jobs.training import _recorded_total_seconds
     assert _recorded_total_seconds({"source": "trained", "seconds": 55.5}) == 55.5
     assert _recorded_total_seconds({"source": "resumed", "seconds": 795.2}) is None  # earlier sessions not recorded
     assert _recorded_total_seconds({"source": "resumed", "seconds": 795.2, "total_seconds": 11000.0}) == 11000.0

@@ -3,7 +3,7 @@
 ``ganbench --help`` and ``ganbench list`` load every plugin and call its
 ``register_*`` hooks, so the modules here import nothing heavy (no torch,
 torchvision, faiss, sklearn, pandas): each spec names its implementation as a
-``"module:attribute"`` string (``"ganbench.models.dcgan:DCGAN"``) that is
+``"module:attribute"`` string (``"ganbench.builtin.models.dcgan.model:DCGAN"``) that is
 imported only when a model, probe or dataset is built. The implementation
 modules (:mod:`ganbench.models`, :mod:`ganbench.probes`,
 :mod:`ganbench.datasets`) import their option lists from here.

@@ -1,15 +1,8 @@
-"""Built-in dataset plugins, each registered through ``register_datasets`` like any plugin.
+"""Opening datasets: by name through the registry (:mod:`.open`), the cache of decoded tensors
+(:mod:`.cache`), where files are looked for (:mod:`.roots`: ``--data-root``, ``GANBENCH_DATA``,
+the user data folder), downloads (:mod:`.download`) and the file formats the loaders share
+(:mod:`.idx`, :mod:`.images`).
 
-- :mod:`.mnist` -- ``mnist-5k`` (embedded) and ``mnist`` (IDX files)
-- :mod:`.fashion_mnist` -- ``fashion-mnist`` (IDX files; also Debian's copy)
-- :mod:`.cifar10` -- ``cifar10`` (official binary or python batches)
-- :mod:`.svhn` -- ``svhn`` (official cropped-digit ``.mat`` files)
-- :mod:`.lsun` -- ``lsun-<category>`` (official LMDB databases)
-- :mod:`.folder` -- ``folder:<path>`` (``train/<class>/*`` and ``test/<class>/*`` images)
-- :mod:`.commands` -- ``ganbench data list | check | download``
-
-Where files are looked for (``--data-root``, ``GANBENCH_DATA``, the user data
-folder, and the layout under it) is documented in :mod:`.roots`; the cache of
-decoded tensors in :mod:`.cache`. Every missing or damaged file raises a
-one-line :class:`ganbench.errors.DataError`.
+The toolkit of every dataset plugin, built-in or not; the built-in datasets themselves are in
+:mod:`ganbench.builtin.datasets`.
 """

@@ -5,7 +5,7 @@ large ``.mat`` files takes minutes to seconds; reading the decoded uint8
 tensors back from a safetensors file takes about as long as reading the
 bytes. Entries live in ``<cache>/datasets/`` (``<cache>`` is
 the run's ``--cache-dir`` (:func:`decode_cache_in`), else ``$GANBENCH_CACHE``, else the user
-cache folder, see :mod:`ganbench.paths`)
+cache folder, see :mod:`ganbench.system.paths`)
 and are keyed by a hash of the dataset name, the loader's options, the cache
 format version and every source file's path, size and modification time, so
 a changed or replaced source file is decoded afresh. Set
@@ -29,9 +29,9 @@ from typing import Callable, Iterable
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from ..cache_files import tensors_digest
-from ..data import Dataset
-from ..paths import default_cache_dir
+from ganbench.system.cache_files import tensors_digest
+from ganbench.api.data import Dataset
+from ganbench.system.paths import default_cache_dir
 
 CACHE_FORMAT = "1"
 TENSORS = ("train_x", "train_y", "test_x", "test_y")

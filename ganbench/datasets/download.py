@@ -15,7 +15,7 @@ import urllib.error
 from pathlib import Path
 from typing import Callable
 
-from ..errors import DataError
+from ganbench.system.errors import DataError
 
 
 def _reason(exc: BaseException) -> str:

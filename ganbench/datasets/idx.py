@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import DataError
+from ganbench.system.errors import DataError
 
 IMAGE_MAGIC = 2051
 LABEL_MAGIC = 2049

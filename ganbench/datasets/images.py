@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import DataError
+from ganbench.system.errors import DataError
 
 # Modes kept as one channel; every other mode is converted to RGB.
 GRAY_MODES = frozenset({"1", "L", "LA"})

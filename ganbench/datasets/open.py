@@ -1,8 +1,8 @@
 """Opening a dataset by name: the one way every command turns ``--dataset NAME --dataset-opt ...`` into a
-:class:`ganbench.data.Dataset` (``run``, ``sweep``, ``show``, ``dedup``, ``data check``).
+:class:`ganbench.api.data.Dataset` (``run``, ``sweep``, ``show``, ``dedup``, ``data check``).
 
 It sits in the datasets layer, below the orchestrator, so that a command or a probe (``ganbench dedup``)
-opens a dataset without importing :mod:`ganbench.run`. It imports no torch itself; the loader it calls does.
+opens a dataset without importing :mod:`ganbench.jobs.run`. It imports no torch itself; the loader it calls does.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
-from ..options import resolve_options
-from ..plugins import get_registry
-from .cache import decode_cache_in
+from ganbench.system.errors import UsageError
+from ganbench.api.options import resolve_options
+from ganbench.plugins import get_registry
+from ganbench.datasets.cache import decode_cache_in
 
 if TYPE_CHECKING:
-    from ..data import Dataset
+    from ganbench.api.data import Dataset
 
 
 def resolve_dataset(name: str, given: dict[str, str]) -> tuple[Any, str | None, dict]:
@@ -46,3 +46,9 @@ def open_dataset(spec, argument: str | None, options: dict, data_root: str | Non
         return spec.loader(data_root, argument, **options)
     with decode_cache_in(Path(cache_dir)):
         return spec.loader(data_root, argument, **options)
+
+
+def load_dataset(name: str, root=None, options: dict[str, str] | None = None):
+    """The dataset called ``name`` (``lsun-bedroom``, ``folder:imgs``) with its options checked
+    (public as ``ganbench.load_dataset``)."""
+    return open_dataset(*resolve_dataset(name, options or {}), root)

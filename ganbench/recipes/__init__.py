@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from .. import hookimpl
+from ganbench import hookimpl
 
 
 @hookimpl
@@ -20,6 +20,6 @@ def register_recipes(register):
 
 @hookimpl
 def register_commands(cli):
-    from .commands import reproduce_command
+    from ganbench.cli.reproduce import reproduce_command
 
     cli.add_command(reproduce_command)

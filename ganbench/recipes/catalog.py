@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
-from .recipe import Recipe, check, read
+from ganbench.system.errors import UsageError
+from ganbench.recipes.recipe import Recipe, check, read
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Entry:
 
 def entries() -> list[Entry]:
     """Every recipe that plugins registered, in registration order (built-ins first)."""
-    from ..plugins import call_registration
+    from ganbench.plugins import call_registration
 
     found: list[Entry] = []
 
@@ -42,8 +42,8 @@ def entries() -> list[Entry]:
 def find(name: str) -> Recipe:
     """The recipe called ``name`` (or in the file ``name``), checked against the installed plugins and
     ``references.csv``; one-line UsageError when it is unknown, malformed or names something unknown."""
-    from ..leaderboard import load_references
-    from ..plugins import get_registry
+    from ganbench.reports.leaderboard import load_references
+    from ganbench.plugins import get_registry
 
     if name.endswith(".toml"):
         recipe = read(name)
@@ -51,7 +51,7 @@ def find(name: str) -> Recipe:
         known = entries()
         matches = [e for e in known if e.name == name]
         if not matches:
-            from ..registry_names import suggest
+            from ganbench.api.registry_names import suggest
 
             names = sorted({e.name for e in known})
             raise UsageError(f"Unknown recipe '{name}'.{suggest(name, names)} Available: {', '.join(names) or 'none'} "

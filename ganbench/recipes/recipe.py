@@ -6,7 +6,7 @@ A recipe is a TOML file (format in docs/plugins.md, *Recipes*), read with
 probe, dataset, view and published figure it names and refuses the first
 unknown one in one line (``UsageError``, exit 2) -- before anything trains.
 :func:`requests` expands its jobs into :class:`Request` objects (one per
-seed) whose keys are the store's ``job_key`` (:mod:`ganbench.job_keys`).
+seed) whose keys are the store's ``job_key`` (:mod:`ganbench.store.keys`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from ..job_keys import request_key
-from ..options import resolve_options
-from ..registry_names import suggest
+from ganbench.system.errors import UsageError
+from ganbench.store.keys import request_key
+from ganbench.api.options import resolve_options
+from ganbench.api.registry_names import suggest
 
 SCHEDULE = ("epochs", "max_steps", "batch_size", "at_epoch")
 JOB_FIELDS = {"id", "model", "model_options", "dataset", "dataset_options", "probes", "views", "seeds", "bn_stats",

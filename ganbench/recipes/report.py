@@ -4,7 +4,7 @@ Both read only the result store's rows (no torch): an estimate scales the
 measured ``train_seconds`` / ``probe_seconds`` of the same model, options and
 dataset by the steps asked for; the table puts our mean ± std (n seeds) of
 each (row, figure) beside the published figure and the gap, as a
-:class:`ganbench.leaderboard.Table` that every leaderboard format prints.
+:class:`ganbench.reports.leaderboard.Table` that every leaderboard format prints.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from statistics import mean, stdev
 
-from ..leaderboard import Cell, Column, Row, Table
+from ganbench.reports.leaderboard import Cell, Column, Row, Table
 
 
 def _canonical(value) -> str:

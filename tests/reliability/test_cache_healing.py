@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganbench.cli import cli
-from ganbench.data import Dataset
-from ganbench.model import Model
+from ganbench.cli.app import cli
+from ganbench.api.data import Dataset
+from ganbench.api.model import Model
 from ganbench.plugins import get_registry
-from ganbench.run import FeatureSource, Job, ProbeRequest, prepare_model
-from ganbench.store import read_rows
+from ganbench.jobs.run import FeatureSource, Job, ProbeRequest, prepare_model
+from ganbench.store.jsonl import read_rows
 
 CPU = torch.device("cpu")
 pytestmark = pytest.mark.usefixtures("small_cpu_kernels")
@@ -118,7 +118,7 @@ def test_damaged_statistics_are_caught_even_with_a_matching_digest(tmp_path):
     first = source(model, data, tmp_path, [])
     good = first.split("test", "all").copy()
     path = first.cache / "bn-all.safetensors"
-    from ganbench.cache_files import CacheFile
+    from ganbench.system.cache_files import CacheFile
 
     CacheFile(path, print).write(lambda tmp: save_file({"net.1/mean": torch.ones(5), "net.1/var": torch.ones(5)}, tmp))
     for feature_file in first.cache.glob("*.npy"):
@@ -219,7 +219,7 @@ def test_a_crafted_meta_json_is_set_aside_and_the_model_rebuilt(tiny_mnist, tmp_
 
 
 def test_renamed_modules_say_the_network_changed_and_get_new_features(tiny_mnist, tmp_path, monkeypatch):
-    from ganbench.models.dcgan import DCGAN
+    from ganbench.builtin.models.dcgan.model import DCGAN
 
     first = prepare_model(job(tmp_path), log=lambda m: None)
     old_features = first.features.split("test", "d").copy()
@@ -237,7 +237,7 @@ def test_renamed_modules_say_the_network_changed_and_get_new_features(tiny_mnist
 
 
 def test_a_damaged_quality_classifier_is_set_aside_and_trained_again(tmp_path):
-    from ganbench.probes.quality_classifier import ClassifierSettings, load_or_train
+    from ganbench.builtin.probes.quality.classifier import ClassifierSettings, load_or_train
 
     data = Dataset("noise", *digits(n_train=40, n_test=10).split("train"), *digits(n_train=40, n_test=10).split("test"),
                    [str(i) for i in range(4)])

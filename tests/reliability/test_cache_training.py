@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from ganbench.data import Dataset
-from ganbench.options import resolve_options
+from ganbench.api.data import Dataset
+from ganbench.api.options import resolve_options
 from ganbench.plugins import get_registry
-from ganbench.training import Trainer, TrainSettings, set_seed
+from ganbench.jobs.training import Trainer, TrainSettings, set_seed
 
 CPU = torch.device("cpu")
 SEED = 3

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.data import Dataset
-from ganbench.datasets import idx_datasets, mnist
+from ganbench.api.data import Dataset
+from ganbench.builtin.datasets import idx_datasets
+from ganbench.builtin.datasets.mnist import loader as mnist
 from ganbench.datasets.cache import cached
-from ganbench.errors import DataError, UsageError
-from ganbench.paths import dedup_path
-from ganbench.run import Job, Resolved, drop_duplicates, load_dataset
+from ganbench.system.errors import DataError, UsageError
+from ganbench.system.paths import dedup_path
+from ganbench.jobs.run import Job, Resolved, drop_duplicates, load_dataset
 
 RNG = np.random.default_rng(1)
 

@@ -5,9 +5,9 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from ganbench import run as run_module
-from ganbench.cli import cli
-from ganbench.store import append_rows, read_rows, store_path
+from ganbench.jobs import run as run_module
+from ganbench.cli.app import cli
+from ganbench.store.jsonl import append_rows, read_rows, store_path
 
 from .test_store_reader import good_row
 
@@ -73,8 +73,7 @@ def test_leaderboard_output_into_a_missing_folder_is_written(tmp_path):
 
 
 def test_dedup_seed_beyond_32_bits_is_refused_before_loading(nothing_loads, monkeypatch):
-    from ganbench.probes import dedup
-
+    from ganbench.builtin.probes.memorization import dedup
     monkeypatch.setattr(dedup, "load_dataset", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
     result = invoke("dedup", "--dataset", "mnist-5k", "--seed", str(2**70))
     assert result.exit_code == 2, (result.output, result.exception)

@@ -7,10 +7,10 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.errors import UsageError
-from ganbench.options import Option, resolve_options
-from ganbench.training import Trainer
+from ganbench.cli.app import cli
+from ganbench.system.errors import UsageError
+from ganbench.api.options import Option, resolve_options
+from ganbench.jobs.training import Trainer
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_bad_settings_are_refused_before_training(tmp_path, no_training, args, n
 
 
 def test_zero_epochs_are_fine_for_a_model_that_does_not_train(tmp_path):
-    from ganbench.run import Job, ProbeRequest, resolve
+    from ganbench.jobs.run import Job, ProbeRequest, resolve
 
     resolve(Job("random-d", "mnist-5k", [ProbeRequest("knn")], epochs=0))  # no error: nothing trains
 
@@ -78,11 +78,12 @@ def test_label_budget_larger_than_a_class_is_refused_before_training(tmp_path, n
 
 
 def test_label_budget_checks_match_what_the_draws_can_take():
-    from ganbench.data import DataInfo
-    from ganbench.probes import knn as knn_module, svm as svm_module
-    from ganbench.probes.knn import KNN
-    from ganbench.probes.svm import SVM, budget_draws
-    from ganbench.splits import label_budget
+    from ganbench.api.data import DataInfo
+    from ganbench.builtin.probes.knn import probe as knn_module
+    from ganbench.builtin.probes.svm import probe as svm_module
+    from ganbench.builtin.probes.knn.probe import KNN
+    from ganbench.builtin.probes.svm.probe import SVM, budget_draws
+    from ganbench.api.splits import label_budget
     import numpy as np
 
     labels = np.repeat(np.arange(3), [30, 12, 20])

@@ -8,10 +8,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from ganbench import run as run_module
-from ganbench.cli import cli
-from ganbench.errors import UsageError
-from ganbench.paths import check_writable
+from ganbench.jobs import run as run_module
+from ganbench.cli.app import cli
+from ganbench.system.errors import UsageError
+from ganbench.system.paths import check_writable
 
 
 @pytest.fixture

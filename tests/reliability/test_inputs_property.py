@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ganbench import cli as cli_module
-from ganbench.cli import cli
+from ganbench.cli import app as cli_module
+from ganbench.cli.app import cli
 
 KEYS = ["lr", "beta1", "beta2", "width", "nz", "latent", "image_size", "k", "metric", "vote", "temperature",
         "labels_per_class", "repeats", "instdisc", "index", "dcgan.lr", "knn.k", "svm.c_grid", "nope.x", ""]

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import logsumexp
 
 from ganbench.plugins import get_registry
-from ganbench.probes.knn import KNN
+from ganbench.builtin.probes.knn.probe import KNN
 
 K = 200
 
@@ -69,7 +69,7 @@ def test_the_default_temperature_keeps_its_figure(pixels):
 
 
 def test_the_log_space_vote_ties_to_the_smallest_class_and_ignores_missing_neighbours():
-    from ganbench.probes.knn import temperature_vote
+    from ganbench.builtin.probes.knn.probe import temperature_vote
 
     labels = np.array([[2, 1, -1], [-1, -1, -1], [0, 1, 1]])
     sim = np.array([[0.5, 0.5, 0.9], [0.0, 0.0, 0.0], [0.9, 0.8, 0.8]])

@@ -4,9 +4,9 @@ import pytest
 from click.testing import CliRunner
 
 import ganbench
-from ganbench.cli import cli
-from ganbench.options import Option
-from ganbench.store import read_rows, store_path
+from ganbench.cli.app import cli
+from ganbench.api.options import Option
+from ganbench.store.jsonl import read_rows, store_path
 
 from .toy_plugins import ACC, toys  # noqa: F401  (fixture)
 

@@ -8,9 +8,9 @@ import torch
 from click.testing import CliRunner
 
 from ganbench import Metric
-from ganbench.cli import cli
-from ganbench.probe import MetricError, check_metric
-from ganbench.store import load_results, read_rows, store_path
+from ganbench.cli.app import cli
+from ganbench.api.probe import MetricError, check_metric
+from ganbench.store.jsonl import load_results, read_rows, store_path
 
 from .toy_plugins import ACC, toys  # noqa: F401  (fixture)
 

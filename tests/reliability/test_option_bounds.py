@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
+from ganbench.cli.app import cli
 
 
 def run(tmp_path, *args):

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.escape import CSV_FORMULA_STARTS
+from ganbench.cli.app import cli
+from ganbench.reports.escape import CSV_FORMULA_STARTS
 
 from .test_store_reader import good_row, write_store
 

@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from ganbench import escape
-from ganbench.cli import cli
-from ganbench.store import append_rows
+from ganbench.reports import escape
+from ganbench.cli.app import cli
+from ganbench.store.jsonl import append_rows
 
 from .test_store_reader import good_row
 

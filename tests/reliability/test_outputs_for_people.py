@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 
 import ganbench
-from ganbench.cli import cli
+from ganbench.cli.app import cli
 
 from .toy_plugins import toys  # noqa: F401  (fixture)
 
@@ -27,7 +27,7 @@ def test_ganbench_run_with_stderr_in_a_file_writes_no_carriage_return(tmp_path):
             "metric=l2", "--probe-opt", "instdisc=false", "--device", "cpu", "--results", str(tmp_path / "store"),
             "--cache-dir", str(tmp_path / "cache")]
     with open(log, "wb") as err:
-        done = subprocess.run([sys.executable, "-c", "from ganbench.cli import main; main()", *args], stderr=err,
+        done = subprocess.run([sys.executable, "-c", "from ganbench.cli.app import main; main()", *args], stderr=err,
                               stdout=subprocess.PIPE, env={**os.environ, "COLUMNS": "100"}, timeout=300)
     text = log.read_bytes()
     assert done.returncode == 0, text.decode()
@@ -37,7 +37,7 @@ def test_ganbench_run_with_stderr_in_a_file_writes_no_carriage_return(tmp_path):
 
 
 def test_progress_is_a_few_plain_lines_off_a_terminal_and_a_bar_on_one():
-    from ganbench.progress import Progress
+    from ganbench.system.progress import Progress
 
     stream = io.StringIO()
     bar = Progress(1000, 0, "train X", "step", stream=stream)
@@ -84,8 +84,7 @@ def test_a_torch_torchvision_mismatch_is_one_line_exit_2(toys, tmp_path, monkeyp
     assert "pip install --force-reinstall torch torchvision" in line
     assert not (tmp_path / "store").exists()  # no failed row per job: nothing can run until it is fixed
 
-    from ganbench import leaderboard_cli
-
+    from ganbench.cli import leaderboard as leaderboard_cli
     def broken(*args, **kwargs):
         raise RuntimeError(NMS)
     monkeypatch.setattr(leaderboard_cli, "load_results", broken)  # raised by any command, not only run's jobs
@@ -107,8 +106,7 @@ def test_a_full_cache_disk_during_training_is_one_line_naming_the_path(toys, tmp
         return real_save(obj, target, *args, **kwargs)
     monkeypatch.setattr(torch, "save", save)
     if failure == "torch-zip-writer":  # and the disk has next to nothing left
-        from ganbench import disk
-
+        from ganbench.system import disk
         monkeypatch.setattr(disk, "free_bytes", lambda path: 4096)
     cache = tmp_path / "cache"
     result = CliRunner().invoke(cli, ["run", "--model", "dcgan", "--model-opt", "width=4", "--model-opt", "nz=8",
@@ -125,8 +123,7 @@ def test_a_full_cache_disk_during_training_is_one_line_naming_the_path(toys, tmp
 
 
 def test_a_torch_write_failure_with_space_left_is_not_called_a_full_disk(tmp_path, monkeypatch):
-    from ganbench import disk
-
+    from ganbench.system import disk
     monkeypatch.setattr(disk, "free_bytes", lambda path: 10 << 30)
     assert disk.disk_full(RuntimeError("unexpected pos 1 vs 2"), tmp_path / "x", "fix") is None
     assert disk.disk_full(ValueError("no"), tmp_path / "x", "fix") is None

@@ -6,8 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.store import append_rows, read_rows, store_path
+from ganbench.cli.app import cli
+from ganbench.store.jsonl import append_rows, read_rows, store_path
 
 from .test_store_reader import good_row
 
@@ -62,8 +62,7 @@ def test_leaderboard_output_elsewhere_is_written_whole(store, tmp_path):
 
 
 def test_dedup_and_show_output_onto_a_store_are_refused_before_any_work(store, monkeypatch):
-    from ganbench import run as run_module
-
+    from ganbench.jobs import run as run_module
     def refuse(*args, **kwargs):
         raise AssertionError("the dataset was loaded")
     monkeypatch.setattr(run_module, "load_dataset", refuse)

@@ -6,8 +6,8 @@ import unicodedata
 
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.paths import REFERENCE_RESULTS
+from ganbench.cli.app import cli
+from ganbench.system.paths import REFERENCE_RESULTS
 
 from .test_store_reader import good_row, write_store
 
@@ -15,7 +15,7 @@ RAW = ("\x1b", "\x07", "\x00", "\x9b", "\u202e")  # ESC, BEL, NUL, CSI, right-to
 
 
 def test_terminal_escapes_every_unprintable_character_and_keeps_the_rest():
-    from ganbench.escape import terminal
+    from ganbench.reports.escape import terminal
 
     assert terminal("d\x1b[2Jx\x07\x00\u202e") == "d\\x1b[2Jx\\x07\\x00\\u202e"
     assert terminal("Fashion-MNIST · ü ±") == "Fashion-MNIST · ü ±"

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import ganbench
-from ganbench import pictures
-from ganbench.cli import cli
-from ganbench.errors import UsageError
-from ganbench.store import StoreWarning, StoreWriteError, append_rows, read_rows, store_path
+from ganbench.reports import pictures
+from ganbench.cli.app import cli
+from ganbench.system.errors import UsageError
+from ganbench.store.jsonl import StoreWarning, StoreWriteError, append_rows, read_rows, store_path
 
 from .test_store_appends import full_disk_after
 from .test_store_reader import good_row

@@ -10,8 +10,8 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.store import read_rows
+from ganbench.cli.app import cli
+from ganbench.store.jsonl import read_rows
 
 PLUGIN = '''
 import numpy as np

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from ganbench.store import StoreWriteError, append_rows, read_rows, store_path
+from ganbench.store.jsonl import StoreWriteError, append_rows, read_rows, store_path
 
 from .test_store_reader import good_row
 from .toy_plugins import toys  # noqa: F401  (fixture)
@@ -114,7 +114,7 @@ def test_kill_9_during_appends_loses_no_committed_row(tmp_path):
 def test_a_run_whose_appends_fail_goes_on_and_exits_1_naming_the_side_files(toys, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from ganbench.cli import cli
+    from ganbench.cli.app import cli
 
     append_rows(tmp_path, [good_row(0)])
     before = store_path(tmp_path).read_bytes()

@@ -8,10 +8,10 @@ import warnings
 import pytest
 from click.testing import CliRunner
 
-from ganbench import store as store_module
-from ganbench.cli import cli
-from ganbench.errors import UsageError
-from ganbench.store import StoreWarning, append_rows, read_rows, store_path
+from ganbench.store import jsonl as store_module
+from ganbench.cli.app import cli
+from ganbench.system.errors import UsageError
+from ganbench.store.jsonl import StoreWarning, append_rows, read_rows, store_path
 
 from .test_store_reader import good_row
 
@@ -56,8 +56,7 @@ def test_reading_a_fifo_or_a_device_as_a_store_is_refused_in_one_line(fifo_store
 
 
 def test_run_into_a_fifo_or_a_device_store_is_refused_before_anything_loads(tmp_path, monkeypatch):
-    from ganbench import run as run_module
-
+    from ganbench.jobs import run as run_module
     def refuse(*args, **kwargs):
         raise AssertionError("the dataset was loaded")
     monkeypatch.setattr(run_module, "load_dataset", refuse)

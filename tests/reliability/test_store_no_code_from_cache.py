@@ -6,8 +6,8 @@ import pickle
 import numpy as np
 import torch
 
-from ganbench.run import FeatureSource
-from ganbench.training import Trainer, TrainSettings
+from ganbench.jobs.run import FeatureSource
+from ganbench.jobs.training import Trainer, TrainSettings
 
 from .toy_plugins import ToyModel, toy_data
 

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ganbench.cli import cli
-from ganbench.schema import FIELDS, SCHEMA_VERSION
-from ganbench.store import StoreWarning, append_rows, read_rows, store_path
+from ganbench.cli.app import cli
+from ganbench.store.schema import FIELDS, SCHEMA_VERSION
+from ganbench.store.jsonl import StoreWarning, append_rows, read_rows, store_path
 
 
 def good_row(i: int, **extra) -> dict:

@@ -3,9 +3,9 @@
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli import build_jobs, cli
-from ganbench.run import job_key, resolve
-from ganbench.store import append_rows, read_rows
+from ganbench.cli.app import build_jobs, cli
+from ganbench.jobs.run import job_key, resolve
+from ganbench.store.jsonl import append_rows, read_rows
 
 from .toy_plugins import ACC, toys  # noqa: F401  (fixture)
 

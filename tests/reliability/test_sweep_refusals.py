@@ -3,8 +3,8 @@ every other request runs, the refused ones are named and counted in the summary,
 
 from click.testing import CliRunner
 
-from ganbench.cli import cli
-from ganbench.store import read_rows
+from ganbench.cli.app import cli
+from ganbench.store.jsonl import read_rows
 
 from .toy_plugins import ACC, toys  # noqa: F401  (fixture)
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import ganbench
-from ganbench.data import Dataset
-from ganbench.options import Option
-from ganbench.registry import DatasetSpec
+from ganbench.api.data import Dataset
+from ganbench.api.options import Option
+from ganbench.api.registry import DatasetSpec
 
 # what toy-probe's run returns, by the value of its option ``returns``
 RETURNS = {

@@ -1,0 +1,248 @@
+"""``ganbench reproduce list`` and ``ganbench reproduce NAME``: a paper's table, run where rows are missing.
+
+``list`` and ``--dry-run`` import no torch: the recipe is checked against the
+registry's specs, job keys come from :mod:`ganbench.store.keys` and estimates
+from the store's rows. A real run builds the same jobs as ``ganbench sweep``
+(same job keys, the same skipping of stored requests, the same executors)
+and ends with the paper's table in any leaderboard format.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import click
+
+from ganbench.system.errors import UsageError
+from ganbench.system.paths import DEFAULT_RESULTS, check_writable, default_cache_dir
+from ganbench.recipes.recipe import Checked, JobEntry, Recipe, Request, check_job, request_keys, requests
+
+FORMATS = ["table", "md", "csv", "latex", "html"]
+REFERENCE_STORE = "results/reference"  # the repository's committed store, relative to a clone's root
+
+
+@dataclass
+class Planned:
+    """One request of the recipe, its names checked, with the job keys (known data roots included) per probe."""
+
+    request: Request
+    checked: Checked
+    keys: list[set[str]]
+    own: list[str]  # the key of each probe under the data root this run uses
+
+
+def parse_with(text: str, template: JobEntry | None, recipe: Recipe) -> JobEntry:
+    """``MODEL[:KEY=VALUE[:KEY=VALUE...]]`` -> the recipe's ``[with]`` job with that model and options."""
+    if template is None:
+        raise UsageError(f"Recipe '{recipe.name}' has no [with] job, so --with cannot add a model to it.")
+    model, *pairs = text.split(":")
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"Bad --with {text!r}: expected MODEL or MODEL:KEY=VALUE[:KEY=VALUE...], "
+                             f"e.g. --with dcgan:width=64.")
+        options[key.strip()] = value
+    return replace(template, id=f"with {text}", model=model.strip(), model_options=options, views=None,
+                   label=text)
+
+
+def parse_data_roots(values: tuple[str, ...]) -> dict:
+    """``--data-root DIR`` (every dataset) and ``--data-root DATASET=DIR`` -> {dataset or None: DIR}."""
+    roots: dict = {}
+    for value in values:
+        dataset, sep, folder = value.partition("=")
+        if sep and dataset and "/" not in dataset:
+            roots[dataset] = folder
+        else:
+            roots[None] = value
+    return roots
+
+
+def plan(recipe: Recipe, entry: JobEntry, seeds: list[int] | None, data_roots: dict) -> list[Planned]:
+    """Every request of ``entry`` (names checked, keys computed; torch-free)."""
+    from ganbench.plugins import get_registry
+
+    checked = check_job(entry, get_registry(), f"'{recipe.name}', job '{entry.id}'")
+    out = []
+    for request in requests(entry, seeds, data_roots):
+        keys = request_keys(request, checked, recipe.known_data_roots.get(request.dataset, []))
+        own = request_keys(request, checked)
+        out.append(Planned(request, checked, keys, [next(iter(k)) for k in own]))
+    return out
+
+
+def _describe(request: Request) -> str:
+    schedule = [f"{k.replace('_', '-')} {getattr(request, k)}" for k in ("epochs", "max_steps", "at_epoch")
+                if getattr(request, k) is not None]
+    options = ",".join(f"{k}={v}" for k, v in request.model_options.items())
+    views = ",".join(request.views) if request.views else "every view"
+    probes = " ".join(p.name + (f"({','.join(f'{k}={v}' for k, v in p.options.items())})" if p.options else "")
+                      for p in request.probes)
+    return (f"{request.model}{':' + options if options else ''} on {request.dataset}, seed {request.seed}"
+            f"{', ' + ', '.join(schedule) if schedule else ''}; {probes}; {views}")
+
+
+def print_dry_run(planned: list[Planned], done: set[str], stored: list[dict], device: str, sources: list[str]) -> None:
+    """Every request: stored, or what it is expected to cost, from the rows of ``stored`` (read from ``sources``)."""
+    from ganbench.recipes.report import duration, probe_estimate, training_estimate
+
+    total, unknown, waiting = 0.0, 0, 0
+    for item in planned:
+        stored_probes = [bool(keys & done) for keys in item.keys]
+        click.echo(f"[{item.request.entry}] {_describe(item.request)}")
+        if all(stored_probes):
+            click.echo("    stored: nothing to run")
+            continue
+        waiting += 1
+        parts = [training_estimate(item.request, item.checked, stored, device)]
+        parts += [probe_estimate(item.request, item.checked, i, stored, device)
+                  for i, is_stored in enumerate(stored_probes) if not is_stored]
+        known = [p.seconds for p in parts if p.seconds is not None]
+        unknown += len(parts) - len(known)
+        total += sum(known)
+        click.echo("    to run: " + "; ".join(p.text for p in parts))
+    measured = "measured on any device (--device auto)" if device == "auto" else f"measured on {device}"
+    click.echo(f"\n{len(planned)} request(s): {len(planned) - waiting} stored, {waiting} to run; expected ≈ "
+               f"{duration(total)}" + (f", plus {unknown} part(s) with no measurement" if unknown else "")
+               + f". Times: the rows of {' and '.join(sources)}, {measured}. Nothing was run.")
+
+
+def timing_sources(results_dir: str, timings: tuple[str, ...]) -> list[str]:
+    """The stores whose rows time a dry run: --timings, else the results store and, when the current
+    folder holds one, the repository's committed reference store."""
+    if timings:
+        return list(timings)
+    sources = [results_dir]
+    if Path(REFERENCE_STORE, "results.jsonl").is_file() and Path(results_dir).resolve() != Path(REFERENCE_STORE).resolve():
+        sources.append(REFERENCE_STORE)
+    return sources
+
+
+def run_missing(planned: list[Planned], done: set[str], results_dir: str, executor: str, cache_dir: str,
+                device: str) -> int:
+    """Run the requests whose rows are missing, as ``ganbench sweep`` would; the exit code ``execute`` chose."""
+    from ganbench.cli.app import check_results_writable, execute
+    from ganbench.jobs.run import Job, ProbeRequest, pending
+
+    check_results_writable(results_dir)
+    check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
+    # a request stored under a known data root counts as done under this run's own keys
+    known = set(done) | {own for item in planned for keys, own in zip(item.keys, item.own) if keys & done}
+    jobs = [Job(**{**item.request.job_fields(), "probes": [ProbeRequest(p.name, dict(p.options)) for p in item.request.probes]},
+                cache_dir=cache_dir, device=device) for item in planned]
+    left = [j for j in (pending(job, known) for job in jobs) if j is not None]
+    skipped = sum(len(j.probes) for j in jobs) - sum(len(j.probes) for j in left)
+    click.echo(f"{len(jobs)} job(s); {skipped} (job, probe) request(s) already stored, skipped.", err=True)
+    if not left:
+        return 0
+    try:
+        execute(left, executor, results_dir, skipped=skipped)
+    except SystemExit as exc:  # failures: the table still shows what is there
+        return int(exc.code or 0)
+    return 0
+
+
+def print_table(recipe: Recipe, filled_from: list[tuple], stored: list[dict], fmt: str) -> None:
+    from ganbench.reports.leaderboard import load_references
+    from ganbench.reports.formats import render
+    from ganbench.recipes.report import FilledRow, build_table
+
+    filled = []
+    for row, planned in filled_from:
+        keys: dict[str, set[str]] = {}
+        for item in planned:
+            for (pspec, _), request_keys_ in zip(item.checked.probes, item.keys):
+                keys.setdefault(pspec.name, set()).update(request_keys_)
+        if row is None:  # a --with model: one row per view it was probed on
+            every = set().union(*keys.values())
+            views = sorted({r.get("feature_view") for r in stored if r.get("job_key") in every and r.get("feature_view")})
+            label = planned[0].request.model + "".join(f":{k}={v}" for k, v in planned[0].request.model_options.items())
+            filled += [FilledRow(f"{label} · {view}", keys, view, {}) for view in views] or [FilledRow(label, keys, None, {})]
+        else:
+            filled.append(FilledRow(row.label, keys, row.view, row.published, row.baseline))
+    table = build_table(recipe, filled, stored, load_references())
+    text = render([table], fmt)
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+def list_recipes() -> None:
+    from ganbench.cli.app import _fit_widths, text_table
+    from ganbench.recipes.catalog import entries
+
+    rows = []
+    for entry in entries():
+        if entry.error:
+            rows.append([entry.name, entry.plugin, "-", f"unreadable: {entry.error}"])
+        else:
+            recipe = entry.recipe
+            rows.append([recipe.name, entry.plugin, str(sum(len(j.seeds) for j in recipe.jobs)), recipe.title])
+    headers = ["recipe", "plugin", "jobs", "table"]
+    click.echo(text_table(headers, rows, _fit_widths(headers, rows)) if rows else "no recipes")
+    click.echo(f"\n`ganbench reproduce NAME --dry-run` lists a recipe's jobs and what they cost.")
+
+
+@click.command("reproduce")
+@click.argument("name")
+@click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True,
+              help="Folder of the result store (or a .jsonl file): rows found there are not run again.")
+@click.option("--seeds", type=click.IntRange(min=1), help="Run every job with seeds 0 to N-1 [default: each job's own seeds].")
+@click.option("--executor", default="local", show_default=True, help="Job executor (see `ganbench list executors`).")
+@click.option("--dry-run", is_flag=True, help="List every job, stored or with its expected time; run nothing.")
+@click.option("--data-root", "data_roots", multiple=True, metavar="[DATASET=]DIR",
+              help="Folder holding a dataset's files (DATASET=DIR for one dataset); repeatable.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="The table's format, as `ganbench leaderboard`.")
+@click.option("--with", "with_models", multiple=True, metavar="MODEL[:KEY=VALUE...]",
+              help="Add a model as an extra row, run like the recipe's [with] job, e.g. --with dcgan:width=64; repeatable.")
+@click.option("--timings", multiple=True, metavar="STORE",
+              help="Stores whose rows time --dry-run; repeatable [default: --results, and results/reference when "
+                   "the current folder has it].")
+@click.option("--cache-dir", default=None, help="Trained models and features [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, fmt, with_models, timings, cache_dir,
+                      device):
+    """Reproduce a published table: NAME is a recipe (`ganbench reproduce list`) or a recipe file (.toml).
+
+    Runs only the jobs whose rows are missing from the store (the job keys of
+    `ganbench sweep`), resumes interrupted trainings from the cache, and prints
+    the paper's table: ours (mean ± std, seeds), the published figure, the gap.
+    """
+    if name == "list":
+        list_recipes()
+        return
+    from ganbench.cli.app import stored_requests
+    from ganbench.plugins import get_registry
+    from ganbench.store.jsonl import read_rows
+    from ganbench.recipes.catalog import find
+
+    recipe = find(name)
+    get_registry().get("executor", executor)  # an unknown executor: refused before anything runs
+    extra = [parse_with(text, recipe.with_job, recipe) for text in with_models]
+    seed_list = list(range(seeds)) if seeds else None
+    by_entry = {entry.id: plan(recipe, entry, seed_list, parse_data_roots(data_roots)) for entry in recipe.jobs + extra}
+    planned = [item for items in by_entry.values() for item in items]
+    done, diverged = stored_requests(results_dir)
+    if dry_run:
+        sources = timing_sources(results_dir, timings)
+        measured = [row for source in sources for row in read_rows(source, warn=False)]
+        print_dry_run(planned, done | set(diverged), measured, device, sources)
+        return
+    _note_diverged(planned, diverged)
+    code = run_missing(planned, done | set(diverged), results_dir, executor, str(cache_dir or default_cache_dir()), device)
+    rows = [(row, [item for job in row.jobs for item in by_entry[job]]) for row in recipe.rows]
+    rows += [(None, by_entry[entry.id]) for entry in extra]
+    print_table(recipe, rows, read_rows(results_dir, warn=False), fmt)
+    if code:
+        sys.exit(code)
+
+
+def _note_diverged(planned: list[Planned], diverged: dict[str, dict]) -> None:
+    """Requests skipped because their model diverged before (as ``ganbench sweep`` says it)."""
+    rows = [diverged[k] for item in planned for keys in item.keys for k in keys if k in diverged]
+    if rows:
+        folders = sorted({f"{r['model']}-{r['model_config_hash']}" for r in rows})
+        click.echo(f"{len(rows)} request(s) diverged before: skipped, the model is cached as diverged; delete "
+                   f"{', '.join(folders)} under the cache's models/ folder to train it again.", err=True)

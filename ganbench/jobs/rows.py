@@ -1,0 +1,106 @@
+"""The result rows of a job: the fields every row shares, one (probe, view)'s row, failure rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+
+from ganbench import __version__
+from ganbench.api.data import Dataset
+from ganbench.api.probe import Metric
+from ganbench.store.schema import SCHEMA_VERSION
+from ganbench.jobs.training import TrainOutcome
+from ganbench.jobs.job import Job, Resolved, job_key, resolve
+
+
+def _row_base(job: Job, resolved: Resolved, dataset: Dataset, key: str, device, run_id: str) -> dict:
+    spec = resolved.model_spec
+    return {
+        "schema_version": SCHEMA_VERSION, "run_id": run_id, "created_at": None, "ganbench_version": __version__,
+        "model": spec.name, "model_version": spec.version, "model_config": resolved.model_config,
+        "model_config_hash": key, "trains_on_labels": spec.trains_on_labels, "model_label": resolved.model_label or spec.name,
+        "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint, "seed": job.seed,
+        "device": str(device), "torch_version": torch.__version__,
+    }
+
+
+def _training_details(outcome: TrainOutcome) -> dict:
+    """How long the whole training took, over every session (``train_seconds`` is this call's share)."""
+    details = {}
+    if outcome.total_seconds is not None:
+        details["total_seconds"] = round(outcome.total_seconds, 3)
+    if outcome.resumed_from is not None:
+        details["resumed_from_step"] = outcome.resumed_from
+    return details
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What every row of one probe in a job shares: the job's fields, the probe, the training, the details."""
+
+    base: dict
+    pspec: Any
+    popts: dict
+    outcome: TrainOutcome
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """How one (probe, view) ended: its status, and its metric or error."""
+
+    status: str
+    error: str | None = None
+    view: str | None = None
+    metric: Metric | None = None
+    seconds: float = 0.0
+    feature_dim: int | None = None
+
+
+def _row(context: RowContext, result: ProbeOutcome) -> dict:
+    metric, outcome = result.metric, context.outcome
+    row = dict(context.base)
+    row.update({
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "probe": context.pspec.name, "probe_version": context.pspec.version, "probe_config": context.popts,
+        "feature_view": result.view, "feature_dim": result.feature_dim,
+        "labels_used": metric.labels_used if metric else None,
+        "metric": metric.name if metric else None, "value": metric.value if metric else None,
+        "stderr": metric.stderr if metric else None,
+        "higher_is_better": metric.higher_is_better if metric else None,
+        "target": metric.target if metric else None,
+        "n_train": metric.n_train if metric else None, "n_test": metric.n_test if metric else None,
+        "train_seconds": round(outcome.seconds, 3), "probe_seconds": round(result.seconds, 3),
+        "schedule": outcome.schedule, "status": result.status, "error": result.error,
+        "details": {**context.extra, **(metric.details if metric else {})},
+    })
+    return row
+
+
+def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict | None = None,
+                     skip_keys: frozenset[str] = frozenset()) -> list[dict]:
+    """One ``failed`` row per probe of ``job`` (but those whose job_key is in ``skip_keys``).
+
+    For failures outside any probe; usable where only the job is known (an
+    executor whose task died): fields that need the dataset or the model stay null.
+    """
+    resolved = resolve(job)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    if base is None:
+        spec = resolved.model_spec
+        base = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "ganbench_version": __version__,
+                "model": spec.name, "model_version": spec.version, "model_config": resolved.model_config,
+                "model_config_hash": None, "trains_on_labels": spec.trains_on_labels,
+                "model_label": resolved.model_label or spec.name, "dataset": job.dataset,
+                "dataset_fingerprint": None, "seed": job.seed, "device": job.device, "torch_version": torch.__version__}
+    outcome = TrainOutcome("failed", 0, 0.0, {}, "none", error)
+    rows = []
+    for index, (pspec, popts) in enumerate(resolved.probes):
+        key = job_key(job, resolved, index)
+        if key not in skip_keys:
+            rows.append(_row(RowContext({**base, "job_key": key}, pspec, popts, outcome), ProbeOutcome("failed", error)))
+    return rows
