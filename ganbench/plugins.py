@@ -44,33 +44,34 @@ from ganbench.api.registry import KINDS, Registry
 ENTRY_POINT_GROUP = "ganbench"
 
 # (plugin name, registration module): registered exactly as an entry point
-# would be. The name is the module that implements the plugin (what rows and
-# `ganbench plugins` show); its registration lives in a module that imports no
-# torch (ganbench.builtin), so that --help and `list` start fast.
+# would be. The name is the module's path under ganbench (what `ganbench list`
+# and `ganbench plugins` show); each registration module imports no torch, so
+# that --help and `list` start fast.
 BUILTIN_PLUGINS = (
-    ("ganbench.builtin.datasets.mnist.loader", "ganbench.builtin.datasets.mnist"),
-    ("ganbench.builtin.datasets.fashion_mnist.loader", "ganbench.builtin.datasets.fashion_mnist"),
-    ("ganbench.builtin.datasets.cifar10.loader", "ganbench.builtin.datasets.cifar10"),
-    ("ganbench.builtin.datasets.svhn.loader", "ganbench.builtin.datasets.svhn"),
-    ("ganbench.builtin.datasets.lsun.loader", "ganbench.builtin.datasets.lsun"),
-    ("ganbench.builtin.datasets.folder.loader", "ganbench.builtin.datasets.folder"),
-    ("ganbench.cli.data", "ganbench.cli.data"),
-    ("ganbench.builtin.models.baselines.model", "ganbench.builtin.models.baselines"),
-    ("ganbench.builtin.models.dcgan.model", "ganbench.builtin.models.dcgan"),
-    ("ganbench.builtin.models.acgan.model", "ganbench.builtin.models.acgan"),
-    ("ganbench.builtin.models.bigan.model", "ganbench.builtin.models.bigan"),
-    ("ganbench.builtin.models.ortho.model", "ganbench.builtin.models.ortho"),
-    ("ganbench.builtin.models.features.model", "ganbench.builtin.models.features"),
-    ("ganbench.builtin.models.kmeans.model", "ganbench.builtin.models.kmeans"),
-    ("ganbench.builtin.probes.knn.probe", "ganbench.builtin.probes.knn"),
-    ("ganbench.builtin.probes.svm.probe", "ganbench.builtin.probes.svm"),
-    ("ganbench.builtin.probes.memorization.probe", "ganbench.builtin.probes.memorization"),
-    ("ganbench.builtin.probes.memorization.dedup", "ganbench.builtin.probes.memorization.dedup"),
-    ("ganbench.builtin.probes.quality.probe", "ganbench.builtin.probes.quality"),
-    ("ganbench.jobs.export", "ganbench.jobs.export"),
-    ("ganbench.jobs.executors.local", "ganbench.jobs.executors.local"),
-    ("ganbench.jobs.executors.ray_executor", "ganbench.jobs.executors.ray_executor"),
-    ("ganbench.recipes", "ganbench.recipes"),
+    ("builtin.datasets.mnist", "ganbench.builtin.datasets.mnist"),
+    ("builtin.datasets.fashion_mnist", "ganbench.builtin.datasets.fashion_mnist"),
+    ("builtin.datasets.cifar10", "ganbench.builtin.datasets.cifar10"),
+    ("builtin.datasets.svhn", "ganbench.builtin.datasets.svhn"),
+    ("builtin.datasets.lsun", "ganbench.builtin.datasets.lsun"),
+    ("builtin.datasets.folder", "ganbench.builtin.datasets.folder"),
+    ("cli.data", "ganbench.cli.data"),
+    ("builtin.models.baselines", "ganbench.builtin.models.baselines"),
+    ("builtin.models.dcgan", "ganbench.builtin.models.dcgan"),
+    ("builtin.models.acgan", "ganbench.builtin.models.acgan"),
+    ("builtin.models.bigan", "ganbench.builtin.models.bigan"),
+    ("builtin.models.ortho", "ganbench.builtin.models.ortho"),
+    ("builtin.models.features", "ganbench.builtin.models.features"),
+    ("builtin.models.kmeans", "ganbench.builtin.models.kmeans"),
+    ("builtin.probes.knn", "ganbench.builtin.probes.knn"),
+    ("builtin.probes.svm", "ganbench.builtin.probes.svm"),
+    ("builtin.probes.memorization", "ganbench.builtin.probes.memorization"),
+    ("builtin.probes.memorization.dedup", "ganbench.builtin.probes.memorization.dedup"),
+    ("builtin.probes.quality", "ganbench.builtin.probes.quality"),
+    ("cli.export", "ganbench.cli.export"),
+    ("jobs.executors.local", "ganbench.jobs.executors.local"),
+    ("jobs.executors.ray_executor", "ganbench.jobs.executors.ray_executor"),
+    ("recipes", "ganbench.recipes"),
+    ("cli.reproduce", "ganbench.cli.reproduce"),
 )
 
 _GANBENCH_DIR = Path(__file__).resolve().parent

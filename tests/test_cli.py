@@ -47,14 +47,14 @@ def test_list_shows_every_kind_with_its_plugin():
     result = invoke("list")
     assert result.exit_code == 0
     for word in ("models:", "probes:", "datasets:", "executors:", "pixels", "random-d", "knn", "mnist-5k",
-                 "ganbench.builtin.models.baselines.model"):
+                 "builtin.models.baselines"):
         assert word in result.output
 
 
 def test_plugins_lists_builtins_with_their_hooks():
     result = invoke("plugins")
     assert result.exit_code == 0
-    line = next(l for l in result.output.splitlines() if l.startswith("ganbench.builtin.probes.knn.probe"))
+    line = next(l for l in result.output.splitlines() if l.startswith("builtin.probes.knn"))
     assert "register_probes" in line and "builtin" in line
 
 
@@ -153,7 +153,7 @@ def test_the_readme_main_command_leaves_a_clone_clean(tmp_path, monkeypatch):
 
 
 def test_every_declared_view_list_matches_the_built_model():
-    from ganbench.cli.app import model_views
+    from ganbench.cli.listing import model_views
     from ganbench.plugins import get_registry
 
     for spec in get_registry().all("model"):

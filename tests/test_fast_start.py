@@ -51,7 +51,7 @@ def test_the_poison_works(poisoned_env):
     (["--help"], "Benchmark the representations GANs learn"),
     (["list"], "dcgan"),
     (["list", "models"], "random-d"),
-    (["plugins"], "ganbench.builtin.models.dcgan.model"),
+    (["plugins"], "builtin.models.dcgan"),
     (["features", "export", "--help"], "--split"),
     (["samples", "export", "--help"], "--sample-seed"),
 ])

@@ -75,7 +75,7 @@ def test_entry_point_plugin_is_loaded_with_its_version(site, fresh_plugins):
     assert info.version == "ganbench-test-plugin-good 0.3"
     assert info.hooks == ["register_models"] and not info.builtin
     # the built-in plugins went through the same path
-    assert registry.get("model", "pixels").plugin == "ganbench.builtin.models.baselines.model"
+    assert registry.get("model", "pixels").plugin == "builtin.models.baselines"
 
 
 def test_broken_and_misspelled_plugins_warn_and_the_rest_load(site, fresh_plugins):
@@ -114,7 +114,7 @@ def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(site, fresh_plu
     from ganbench.system.errors import RegistryError
 
     install(site, "clash", CLASH)
-    with pytest.raises(RegistryError, match="'ganbench.builtin.models.baselines.model' and 'clash'"):
+    with pytest.raises(RegistryError, match="'builtin.models.baselines' and 'clash'"):
         fresh_plugins.get_registry()
 
 

@@ -48,7 +48,7 @@ def test_list_names_every_builtin_recipe_registered_through_the_hook():
     listed = {line.split()[0]: line.split()[1] for line in result.output.splitlines()[2:] if line and line[0] != " "
               and not line.startswith("`")}
     for name in BUILTIN:
-        assert listed.get(name) == "ganbench.recipes", (name, result.output)
+        assert listed.get(name) == "recipes", (name, result.output)
 
 
 def test_bigan_table1_against_the_committed_store_runs_nothing_and_prints_the_papers_table(reference_copy, no_training):

@@ -33,4 +33,6 @@ def test_plugin_packages_take_the_helper_instead_of_copying_it():
         for path in tests.glob("*.py"):
             assert "set_num_threads" not in path.read_text(), f"{path} copies the helper"
         if any("import torch" in p.read_text() for p in tests.glob("test_*.py")):
-            assert "from ganbench.api.testing import small_cpu_kernels" in (tests / "conftest.py").read_text()
+            text = (tests / "conftest.py").read_text()
+            # written against the old path, which keeps working (with a DeprecationWarning): the packages are unchanged
+            assert any(f"from {path} import small_cpu_kernels" in text for path in ("ganbench.api.testing", "ganbench.testing"))

@@ -122,7 +122,7 @@ def list_command(names, data_root):
 def check_command(name, data_root, dataset_opts):
     """Load NAME and report counts per split and class, image size and fingerprint."""
     options = dict(split_assignments(dataset_opts, "--dataset-opt"))
-    for line in check_report(load_dataset(name, data_root, options)):
+    for line in check_report(_load(name, data_root, options)):
         click.echo(line)
 
 
@@ -141,3 +141,9 @@ def download_command(name, data_root):
 @hookimpl
 def register_commands(cli):
     cli.add_command(data_group)
+
+
+def _load(name: str, root, options):
+    from ganbench.datasets.open import load_dataset  # at run time: decoding imports torch
+
+    return load_dataset(name, root, options)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from ganbench import hookimpl
+
 from ganbench.system.errors import UsageError
 from ganbench.system.paths import DEFAULT_RESULTS, check_writable, default_cache_dir
 from ganbench.recipes.recipe import Checked, JobEntry, Recipe, Request, check_job, request_keys, requests
@@ -124,10 +126,11 @@ def timing_sources(results_dir: str, timings: tuple[str, ...]) -> list[str]:
 def run_missing(planned: list[Planned], done: set[str], results_dir: str, executor: str, cache_dir: str,
                 device: str) -> int:
     """Run the requests whose rows are missing, as ``ganbench sweep`` would; the exit code ``execute`` chose."""
-    from ganbench.cli.app import check_results_writable, execute
-    from ganbench.jobs.run import Job, ProbeRequest, pending
+    from ganbench.cli.run import submit
+    from ganbench.jobs.job import Job, ProbeRequest, pending
+    from ganbench.store.jsonl import check_store_writable
 
-    check_results_writable(results_dir)
+    check_store_writable(results_dir)
     check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
     # a request stored under a known data root counts as done under this run's own keys
     known = set(done) | {own for item in planned for keys, own in zip(item.keys, item.own) if keys & done}
@@ -138,11 +141,7 @@ def run_missing(planned: list[Planned], done: set[str], results_dir: str, execut
     click.echo(f"{len(jobs)} job(s); {skipped} (job, probe) request(s) already stored, skipped.", err=True)
     if not left:
         return 0
-    try:
-        execute(left, executor, results_dir, skipped=skipped)
-    except SystemExit as exc:  # failures: the table still shows what is there
-        return int(exc.code or 0)
-    return 0
+    return submit(left, executor, results_dir, skipped=skipped)  # on failures the table still shows what is there
 
 
 def print_table(recipe: Recipe, filled_from: list[tuple], stored: list[dict], fmt: str) -> None:
@@ -169,7 +168,7 @@ def print_table(recipe: Recipe, filled_from: list[tuple], stored: list[dict], fm
 
 
 def list_recipes() -> None:
-    from ganbench.cli.app import _fit_widths, text_table
+    from ganbench.reports.tables import fit_widths, text_table
     from ganbench.recipes.catalog import entries
 
     rows = []
@@ -180,7 +179,7 @@ def list_recipes() -> None:
             recipe = entry.recipe
             rows.append([recipe.name, entry.plugin, str(sum(len(j.seeds) for j in recipe.jobs)), recipe.title])
     headers = ["recipe", "plugin", "jobs", "table"]
-    click.echo(text_table(headers, rows, _fit_widths(headers, rows)) if rows else "no recipes")
+    click.echo(text_table(headers, rows, fit_widths(headers, rows)) if rows else "no recipes")
     click.echo(f"\n`ganbench reproduce NAME --dry-run` lists a recipe's jobs and what they cost.")
 
 
@@ -213,7 +212,7 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
     if name == "list":
         list_recipes()
         return
-    from ganbench.cli.app import stored_requests
+    from ganbench.jobs.submit import stored_requests
     from ganbench.plugins import get_registry
     from ganbench.store.jsonl import read_rows
     from ganbench.recipes.catalog import find
@@ -246,3 +245,8 @@ def _note_diverged(planned: list[Planned], diverged: dict[str, dict]) -> None:
         folders = sorted({f"{r['model']}-{r['model_config_hash']}" for r in rows})
         click.echo(f"{len(rows)} request(s) diverged before: skipped, the model is cached as diverged; delete "
                    f"{', '.join(folders)} under the cache's models/ folder to train it again.", err=True)
+
+
+@hookimpl
+def register_commands(cli):
+    cli.add_command(reproduce_command)

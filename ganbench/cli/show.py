@@ -50,7 +50,7 @@ def model_options(command):
 def _job(model, dataset, seed, data_root, cache_dir, device, epochs, max_steps, batch_size, at_epoch, model_opts,
          dataset_opts):
     """The run's job for these options, built and checked as ``ganbench run`` builds and checks its own."""
-    from ganbench.cli.app import build_jobs  # cli imports this module: run's parser is reached at call time
+    from ganbench.jobs.submit import build_jobs
 
     [job] = build_jobs([model], [dataset], probes=[], seeds=[seed], model_opts=model_opts, probe_opts=(),
                        dataset_opts=dataset_opts, cache_dir=cache_dir, views=(), data_root=data_root, device=device,

@@ -1,4 +1,4 @@
-"""The built-in recipes (``ganbench/recipes/*.toml``) and the ``ganbench reproduce`` command.
+"""The built-in recipes (``ganbench/recipes/*.toml``) (the ``ganbench reproduce`` command is :mod:`ganbench.cli.reproduce`).
 
 Registered through the ``register_recipes`` hook exactly as a third-party
 package registers its own; nothing here imports torch.
@@ -16,10 +16,3 @@ def register_recipes(register):
     for source in sorted(resources.files(__name__).iterdir(), key=lambda p: p.name):
         if source.name.endswith(".toml"):
             register(source)
-
-
-@hookimpl
-def register_commands(cli):
-    from ganbench.cli.reproduce import reproduce_command
-
-    cli.add_command(reproduce_command)

@@ -7,7 +7,7 @@ import textwrap
 WIDTH = 100  # every listing fits this many columns
 
 
-def _shorten(text: str, width: int) -> str:
+def shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: max(width - 1, 1)].rstrip() + "\u2026"
 
@@ -27,7 +27,7 @@ def text_table(headers: list[str], rows: list[list[str]], widths: list[int]) -> 
     return "\n".join(out)
 
 
-def _fit_widths(headers: list[str], rows: list[list[str]], last_min: int = 20) -> list[int]:
+def fit_widths(headers: list[str], rows: list[list[str]], last_min: int = 20) -> list[int]:
     """Column widths: each its longest cell (at most 32), the last one whatever is left of :data:`WIDTH`."""
     widths = [min(32, max(len(str(c)) for c in [h, *col])) for h, col in zip(headers[:-1], zip(*rows))] if rows \
         else [len(h) for h in headers[:-1]]

@@ -57,7 +57,7 @@ MOVED = {
     "ganbench.executors": "ganbench.jobs.executors",
     "ganbench.executors.local": "ganbench.jobs.executors.local",
     "ganbench.executors.ray_executor": "ganbench.jobs.executors.ray_executor",
-    "ganbench.export": "ganbench.jobs.export",
+    "ganbench.export": "ganbench.cli.export",
     "ganbench.feature_files": "ganbench.store.feature_files",
     "ganbench.features": "ganbench.jobs.features",
     "ganbench.hookspecs": "ganbench.api.hookspecs",

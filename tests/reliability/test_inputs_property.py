@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ganbench.cli import app as cli_module
+from ganbench.cli import run as run_cli
 from ganbench.cli.app import cli
 
 KEYS = ["lr", "beta1", "beta2", "width", "nz", "latent", "image_size", "k", "metric", "vote", "temperature",
@@ -22,10 +22,10 @@ raw = st.sampled_from(["width", "=1", "lr==1"]) | text
 def poisoned():
     """Checked jobs are handed to an execute that only counts them: nothing loads or trains."""
     submitted = []
-    original = cli_module.execute
-    cli_module.execute = lambda jobs, executor, results_dir: submitted.append(jobs)
+    original = run_cli.submit
+    run_cli.submit = lambda jobs, executor, results_dir, **kwargs: submitted.append(jobs) or 0
     yield submitted
-    cli_module.execute = original
+    run_cli.submit = original
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -3,7 +3,8 @@
 import pytest
 from click.testing import CliRunner
 
-from ganbench.cli.app import build_jobs, cli
+from ganbench.cli import cli
+from ganbench.jobs.submit import build_jobs
 from ganbench.jobs.run import job_key, resolve
 from ganbench.store.jsonl import append_rows, read_rows
 
