@@ -42,6 +42,12 @@ class Job:
     dedup: bool = False
     at_epoch: int | None = None  # probe the end-of-epoch snapshot of the full run's training
     bn_stats: str = "train-images"  # batch-norm statistics of the features: train-images | running
+    # what resolve() found, kept so that every later step uses the same specs and model object;
+    # never sent to another process (an executor there resolves the job again)
+    _resolution: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_resolution": None}
 
 
 @dataclass
@@ -54,6 +60,12 @@ class Resolved:
     dataset_options: dict
     model_facts: dict = field(default_factory=dict)  # Model.config_facts(): e.g. a features file's sha256
     model_label: str | None = None  # Model.label(): the name its rows are shown under
+    model: Any = field(default=None, repr=False)  # the model object built to check the request, handed to training
+
+    def take_model(self):
+        """The model object built while resolving (once: a second preparation builds its own), or None."""
+        model, self.model = self.model, None
+        return model
 
     @property
     def model_config(self) -> dict:
@@ -88,12 +100,24 @@ def check_trains(job: Job, mspec, model) -> None:
 
 
 def resolve(job: Job) -> Resolved:
-    """Look up every name and parse every option; raise UsageError on the first problem."""
+    """Look up every name and parse every option; raise UsageError on the first problem.
+
+    The model object is built here, once per job (seeded as training seeds it), and the
+    resolution is kept on the job: later steps of the same job get it back without
+    building anything again.
+    """
+    if job._resolution is not None:
+        return job._resolution
+    job._resolution = _resolve(job)
+    return job._resolution
+
+
+def _resolve(job: Job) -> Resolved:
     check_settings(job)
     reg = get_registry()
     mspec = reg.get("model", job.model)
     mopts = resolve_options(mspec.options, job.model_options, f"model '{mspec.name}'")
-    model = _model_for_checks(mspec, mopts)
+    model = _model_for_checks(mspec, mopts, job.seed)
     if model is not None:
         check_trains(job, mspec, model)
     probes = []
@@ -113,7 +137,7 @@ def resolve(job: Job) -> Resolved:
             if view not in views:
                 raise UsageError(f"Model '{mspec.name}' has no feature view '{view}'. Views: {', '.join(views) or 'none'}.")
     facts, label = _identity(model)
-    return Resolved(mspec, mopts, probes, dspec, dargument, dopts, facts, label)
+    return Resolved(mspec, mopts, probes, dspec, dargument, dopts, facts, label, model)
 
 
 def _identity(model) -> tuple[dict, str | None]:
@@ -124,9 +148,14 @@ def _identity(model) -> tuple[dict, str | None]:
     return (dict(facts()) if callable(facts) else {}), (label if isinstance(label, str) and label.strip() else None)
 
 
-def _model_for_checks(mspec, options: dict):
+def _model_for_checks(mspec, options: dict, seed: int):
     """The model object, built cheaply (networks come later, in ``setup``), to check the
-    request against; ``None`` when its factory raises -- that becomes the job's failed rows."""
+    request against; ``None`` when its factory raises -- that becomes the job's failed rows.
+    Seeded as training seeds it, so that a model building tensors in its constructor
+    gets the same ones as when it is built right before training."""
+    from ganbench.jobs.training import set_seed
+
+    set_seed(seed)
     try:
         return mspec.factory(**options)
     except UsageError:  # the options refused by the model itself (a features file that is not there)
@@ -150,7 +179,10 @@ def pending(job: Job, done_keys: set[str]) -> Job | None:
     left = [req for i, req in enumerate(job.probes) if job_key(job, resolved, i) not in done_keys]
     if not left:
         return None
-    return replace(job, probes=left)
+    kept = [probe for i, probe in enumerate(resolved.probes) if job.probes[i] in left]
+    cut = replace(job, probes=left)
+    cut._resolution = replace(resolved, probes=kept)
+    return cut
 
 
 def load_dataset(job: Job, resolved: Resolved) -> Dataset:

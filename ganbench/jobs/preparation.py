@@ -56,8 +56,10 @@ def prepare_loaded(job: Job, resolved: Resolved, dataset: Dataset, log: Callable
     """
     spec = resolved.model_spec
     device = resolve_device(job.device)
+    model = resolved.take_model()
     set_seed(job.seed)
-    model = spec.factory(**resolved.model_options)
+    if model is None:
+        model = spec.factory(**resolved.model_options)
     model.setup(dataset.info(), device)
     bind = getattr(model, "bind_dataset", None)
     if callable(bind):

@@ -66,6 +66,7 @@ def _row(context: RowContext, result: ProbeOutcome) -> dict:
     row = dict(context.base)
     row.update({
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "feature_config": context.base.get("feature_config"),  # null where no view was extracted
         "probe": context.pspec.name, "probe_version": context.pspec.version, "probe_config": context.popts,
         "feature_view": result.view, "feature_dim": result.feature_dim,
         "labels_used": metric.labels_used if metric else None,
@@ -81,26 +82,39 @@ def _row(context: RowContext, result: ProbeOutcome) -> dict:
     return row
 
 
-def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict | None = None,
-                     skip_keys: frozenset[str] = frozenset()) -> list[dict]:
-    """One ``failed`` row per probe of ``job`` (but those whose job_key is in ``skip_keys``).
+def failed_row(context: RowContext, error: str, status: str = "failed", view: str | None = None,
+               metric: str | None = None, seconds: float = 0.0) -> dict:
+    """The row of a request that did not succeed: every failure path of a job builds its rows here.
 
-    For failures outside any probe; usable where only the job is known (an
-    executor whose task died): fields that need the dataset or the model stay null.
+    ``status`` is ``failed`` or ``diverged``; ``metric`` names the one metric
+    that failed, when the others of its probe were stored.
+    """
+    row = _row(context, ProbeOutcome(status, error, view=view, seconds=seconds))
+    row["metric"] = metric
+    return row
+
+
+def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict | None = None,
+                     skip_keys: frozenset[str] = frozenset(), outcome: TrainOutcome | None = None,
+                     extra: dict | None = None) -> list[dict]:
+    """One row per probe of ``job`` (but those whose job_key is in ``skip_keys``) for a failure outside any
+    probe: the model could not be built or trained (``outcome``: ``failed`` or ``diverged``), or an
+    executor lost the job. Fields that need the dataset or the model stay null when ``base`` is not given.
     """
     resolved = resolve(job)
     run_id = run_id or uuid.uuid4().hex[:12]
     if base is None:
         spec = resolved.model_spec
-        base = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "ganbench_version": __version__,
+        base = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "created_at": None, "ganbench_version": __version__,
                 "model": spec.name, "model_version": spec.version, "model_config": resolved.model_config,
                 "model_config_hash": None, "trains_on_labels": spec.trains_on_labels,
                 "model_label": resolved.model_label or spec.name, "dataset": job.dataset,
                 "dataset_fingerprint": None, "seed": job.seed, "device": job.device, "torch_version": torch.__version__}
-    outcome = TrainOutcome("failed", 0, 0.0, {}, "none", error)
+    outcome = outcome or TrainOutcome("failed", 0, 0.0, {}, "none", error)
     rows = []
     for index, (pspec, popts) in enumerate(resolved.probes):
         key = job_key(job, resolved, index)
         if key not in skip_keys:
-            rows.append(_row(RowContext({**base, "job_key": key}, pspec, popts, outcome), ProbeOutcome("failed", error)))
+            context = RowContext({**base, "job_key": key}, pspec, popts, outcome, extra or {})
+            rows.append(failed_row(context, error, status=outcome.status if outcome.status != "ok" else "failed"))
     return rows

@@ -32,7 +32,7 @@ from ganbench.jobs.features import FEATURE_BATCH, FeatureSource, _log, _save_npy
 from ganbench.jobs.job import (MAX_SEED, Job, ProbeRequest, Resolved, check_probes, check_settings, check_trains,  # noqa: F401
                    job_key, load_dataset, pending, resolve)
 from ganbench.jobs.preparation import PreparedModel, fits_without_training, prepare_loaded  # noqa: F401
-from ganbench.jobs.rows import ProbeOutcome, RowContext, _row, _row_base, _training_details, job_failure_rows  # noqa: F401
+from ganbench.jobs.rows import ProbeOutcome, RowContext, _row, _row_base, _training_details, failed_row, job_failure_rows  # noqa: F401
 
 
 def prepare_model(job: Job, log: Callable[[str], None] = _log,
@@ -92,8 +92,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     if training := _training_details(outcome):
         extra["training"] = training
     if outcome.status != "ok":
-        rows = [_row(RowContext({**base, "job_key": job_key(job, resolved, i)}, p, o, outcome, extra),
-                     ProbeOutcome(outcome.status, outcome.error)) for i, (p, o) in enumerate(resolved.probes)]
+        rows = job_failure_rows(job, outcome.error, run_id=run_id, base=base, outcome=outcome, extra=extra)
         on_rows(rows)
         return rows
     features = prepared.features
@@ -105,7 +104,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
         if isinstance(probe, Exception):
             detail = _describe(probe, log)
             log(f"Probe '{pspec.name}' could not be built: {detail}")
-            rows = [_row(RowContext(base, pspec, popts, outcome, extra), ProbeOutcome("failed", f"probe setup failed: {detail}"))]
+            rows = [failed_row(RowContext(dict(base), pspec, popts, outcome, extra), f"probe setup failed: {detail}")]
             on_rows(rows)
             all_rows += rows
             continue
@@ -164,9 +163,7 @@ def _run_probe(probe, ctx: ProbeContext, context: RowContext, log) -> list[dict]
 
     def failed(error: str, metric_name=None) -> dict:
         log(f"Probe '{pspec.name}' failed on view {ctx.view}: {error}")
-        row = _row(context, ProbeOutcome("failed", error, view=ctx.view, seconds=time.perf_counter() - began))
-        row["metric"] = metric_name
-        return row
+        return failed_row(context, error, view=ctx.view, metric=metric_name, seconds=time.perf_counter() - began)
 
     try:
         metrics = probe.run(ctx)
