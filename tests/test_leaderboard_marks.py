@@ -12,7 +12,7 @@ import pytest
 from ganbench.store import predictions
 from ganbench.reports.compare import mcnemar
 from ganbench.reports.leaderboard import build_tables, load_references, metric_filter
-from ganbench.reports.marks import _p_value
+from ganbench.reports.compare import _p_value
 from ganbench.reports.formats import render_csv, render_md
 from ganbench.store.jsonl import append_rows, load_results
 
@@ -70,6 +70,22 @@ def test_the_best_is_bold_only_when_mcnemar_says_it_beats_the_runner_up(tmp_path
     assert marks(table) == {"top": "tied", "close": "tied", "far": ""}
     md = render_md([table])
     assert "**" not in md.split("\n\n")[1] and "0.9000 (n=1) ≈" in md and "0.8980 (n=1) ≈" in md
+
+
+def test_rendering_runs_no_test(tmp_path, monkeypatch):
+    """The paired tests run while the tables are built (ganbench.reports.compare.best_marks); rendering only reads."""
+    runner_up = shifted(900, only_a=30, only_b=5)
+    table = table_of(tmp_path, [stored("top", 900), stored("second", runner_up)])
+    from ganbench.reports import compare, formats
+
+    def no_test(*args, **kwargs):
+        raise AssertionError("a statistical test ran while rendering")
+
+    monkeypatch.setattr(compare, "compare_rows", no_test)
+    monkeypatch.setattr(compare, "mcnemar", no_test)
+    for render in (formats.render_md, formats.render_csv, formats.render_latex, formats.render_html):
+        assert "0.9000" in render([table])
+    assert "| **0.9000 (n=1)** |" in formats.render_md([table])
 
 
 def test_without_predictions_one_seed_is_no_mark_and_seeds_decide_by_welch(tmp_path):

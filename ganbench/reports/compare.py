@@ -40,6 +40,8 @@ from ganbench.system.errors import UsageError
 from ganbench.store.schema import FIELDS
 
 RESAMPLES = 10_000
+LEADERBOARD_RESAMPLES = 2000  # bootstrap resamples of the leaderboard's tests (ganbench compare uses more)
+SIGNIFICANCE = 0.05  # the best is marked only when it beats the runner-up at this level
 CONFIDENCE = 0.95
 ALIASES = {"view": "feature_view"}
 # FIELD.KEY in a selection: a key of one of the row's dicts
@@ -405,3 +407,82 @@ def _as_error(c: Comparison) -> Comparison:
 def _short(row: dict) -> str:
     view = f" · {row['feature_view']}" if row.get("feature_view") else ""
     return f"row {row['model']}{view} · {row['probe']} {row['metric']} seed {row.get('seed')} (run {row.get('run_id')})"
+
+
+# -- the leaderboard's marks: which cell is best, only among trained GAN rows, and only where a paired test says so
+def _score(column, mean: float) -> float:
+    """Larger is better."""
+    if column.higher_is_better is None:
+        return -abs(mean - column.target) if column.target is not None else float("nan")
+    return mean if column.higher_is_better else -mean
+
+
+def _competes(row) -> bool:
+    """Rows that may be marked best: trained GANs -- not baselines, published figures, models trained on labels,
+    nor a trained model without a generator (a k-means or other feature baseline that fits)."""
+    return row.section == "model" and not row.trains_on_labels and _has_generator(row.model)
+
+
+def _has_generator(model: str) -> bool:
+    """Whether the installed model declares a generator; a model that is not installed is given the benefit."""
+    from ganbench.system.errors import RegistryError
+    from ganbench.plugins import get_registry
+
+    try:
+        return "generator" in get_registry().get("model", model).capabilities
+    except (RegistryError, KeyError):
+        return True
+
+
+@dataclass
+class Marks:
+    """What the paired tests say of a leaderboard table: cells as (row index, column key)."""
+
+    best: set = field(default_factory=set)  # beats the runner-up (p < SIGNIFICANCE)
+    tied: set = field(default_factory=set)  # the top row and every row the tests do not tell from it
+    untested: list = field(default_factory=list)  # columns whose top two rows no test can compare
+
+
+def best_marks(columns: list, rows: list, store_dir=None, resamples: int = LEADERBOARD_RESAMPLES) -> Marks:
+    """The top competing row is best only where a paired test says it beats the runner-up (p < 0.05); where the
+    test finds no difference, the top row and every row the tests do not tell from it are tied. Where no test is
+    possible between the top two (one seed each without predictions), the column is untested and nothing is marked.
+
+    Computed from the table's rows and columns before the table is built: the table and its renderings hold
+    the marks, they never run a test."""
+    marks = Marks()
+    for column in columns:
+        ranked = [(_score(column, row.cells[column.key].mean), index, row.cells[column.key])
+                  for index, row in enumerate(rows) if _competes(row) and column.key in row.cells]
+        ranked = sorted([item for item in ranked if math.isfinite(item[0])], key=lambda item: -item[0])
+        if len(ranked) < 2:
+            continue
+        (_, top_index, top), (_, runner_index, runner_up) = ranked[0], ranked[1]
+        p_runner_up = _p_value(column, top, runner_up, store_dir, resamples)
+        if p_runner_up is None:
+            marks.untested.append(column.key)
+        elif p_runner_up < SIGNIFICANCE:
+            marks.best.add((top_index, column.key))
+        else:
+            marks.tied |= {(top_index, column.key), (runner_index, column.key)}
+            for _, index, cell in ranked[2:]:
+                p = _p_value(column, top, cell, store_dir, resamples)
+                if p is not None and p >= SIGNIFICANCE:
+                    marks.tied.add((index, column.key))
+    return marks
+
+
+def _p_value(column, a, b, store_dir, resamples: int) -> float | None:
+    """The paired test's p-value for two cells' rows (:func:`ganbench.reports.compare.compare_rows`); None when no
+    test is possible (one seed without per-example predictions)."""
+    rows_a, rows_b = a.records, b.records
+    if column.higher_is_better is None and column.target is not None:  # closeness to the target is what ranks
+        def closeness(records):
+            return [{**r, "value": -abs(float(r["value"]) - column.target), "higher_is_better": True,
+                     "predictions": None} for r in records]
+        rows_a, rows_b = closeness(rows_a), closeness(rows_b)
+    try:
+        return compare_rows(Path(store_dir) if store_dir else Path("/nonexistent"), rows_a, rows_b,
+                            resamples=resamples).p
+    except UsageError:
+        return None

@@ -51,10 +51,10 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from ganbench.reports.marks import mark_best
+from ganbench.reports.compare import LEADERBOARD_RESAMPLES as RESAMPLES, best_marks
 from ganbench.reports.references import Reference, add_references, load_references  # noqa: F401 -- importable from here as before
 from ganbench.reports.leaderboard_table import (  # noqa: F401 -- the table's data model, importable from here as before
-    LABEL_MARK, GRID_EDGE_MARK, TIED_MARK, SIGNIFICANCE, RESAMPLES, SECTIONS, SECTION_TITLES, Column, Cell, Row, Table,
+    LABEL_MARK, GRID_EDGE_MARK, TIED_MARK, SECTIONS, SECTION_TITLES, Column, Cell, Row, Table,
 )
 
 
@@ -370,8 +370,14 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
                   for _, v in group]
         for (identity, _), text in zip(group, differences(unsaid)):
             rows[identity].differs = text
-    untested = mark_best(columns, list(rows.values()), store_dir, resamples)
-    ordered = sorted(rows.values(), key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.trained, r.differs,
+    built = list(rows.values())
+    marks = best_marks(columns, built, store_dir, resamples)  # the paired tests, before the table exists
+    for index, key in marks.best:
+        built[index].cells[key].best = True
+    for index, key in marks.tied:
+        built[index].cells[key].tied = True
+    untested = [c for c in columns if c.key in marks.untested]
+    ordered = sorted(built, key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.trained, r.differs,
                                                    r.probe_settings))
     columns = _headline_first(columns, references)
     table = Table(dataset, fingerprint, title, columns, ordered)

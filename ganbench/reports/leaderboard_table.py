@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 LABEL_MARK = "†"
 GRID_EDGE_MARK = "‡"
 TIED_MARK = "≈"
-SIGNIFICANCE = 0.05  # the best is marked only when it beats the runner-up at this level
-RESAMPLES = 2000  # bootstrap resamples of the leaderboard's tests (ganbench compare uses more)
 SECTIONS = ("model", "baseline", "reference")
 SECTION_TITLES = {"model": "trained models", "baseline": "baselines", "reference": "published figures"}
 

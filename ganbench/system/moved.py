@@ -66,7 +66,7 @@ MOVED = {
     "ganbench.leaderboard": "ganbench.reports.leaderboard",
     "ganbench.leaderboard_cli": "ganbench.cli.leaderboard",
     "ganbench.leaderboard_formats": "ganbench.reports.formats",
-    "ganbench.leaderboard_marks": "ganbench.reports.marks",
+    "ganbench.leaderboard_marks": "ganbench.reports.compare",
     "ganbench.leaderboard_table": "ganbench.reports.leaderboard_table",
     "ganbench.model": "ganbench.api.model",
     "ganbench.models.acgan": "ganbench.builtin.models.acgan.model",
