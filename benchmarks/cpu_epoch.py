@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from ganbench.api.data import to_model_input
-from ganbench.cli.data import load_dataset
+from ganbench.datasets.open import load_dataset
 from ganbench.api.model import Batch
 from ganbench.builtin.models.dcgan.model import DCGAN
 

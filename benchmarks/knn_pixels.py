@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 
-from ganbench.cli.data import load_dataset
+from ganbench.datasets.open import load_dataset
 from ganbench.api.options import resolve_options
 from ganbench.builtin.probes.knn.probe import KNN, OPTIONS
 

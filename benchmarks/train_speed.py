@@ -44,7 +44,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets, transforms
 
-from ganbench.cli.data import load_dataset
+from ganbench.datasets.open import load_dataset
 from ganbench.system.device import autocast, memory_format, resolve_device
 from ganbench.api.model import Batch
 from ganbench.builtin.models.bigan.model import BiGAN
