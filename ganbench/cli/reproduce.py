@@ -1,10 +1,9 @@
 """``ganbench reproduce list`` and ``ganbench reproduce NAME``: a paper's table, run where rows are missing.
 
-``list`` and ``--dry-run`` import no torch: the recipe is checked against the
-registry's specs, job keys come from :mod:`ganbench.store.keys` and estimates
-from the store's rows. A real run builds the same jobs as ``ganbench sweep``
-(same job keys, the same skipping of stored requests, the same executors)
-and ends with the paper's table in any leaderboard format.
+``list`` imports no torch: the recipe is checked against the registry's specs. ``--dry-run`` and a real
+run build the same jobs as ``ganbench sweep``: request keys by the data's content (each dataset is opened
+once to know it, :mod:`ganbench.store.keys`), the same skipping of stored requests, the same executors;
+estimates come from the store's rows. A run ends with the paper's table in any leaderboard format.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from ganbench import hookimpl
 
 from ganbench.system.errors import UsageError
 from ganbench.system.paths import DEFAULT_RESULTS, check_writable, default_cache_dir
-from ganbench.recipes.recipe import Checked, JobEntry, Recipe, Request, check_job, request_keys, requests
+from ganbench.recipes.recipe import Checked, JobEntry, Recipe, Request, check_job, requests
 
 FORMATS = ["table", "md", "csv", "latex", "html"]
 REFERENCE_STORE = "results/reference"  # the repository's committed store, relative to a clone's root
@@ -27,12 +26,20 @@ REFERENCE_STORE = "results/reference"  # the repository's committed store, relat
 
 @dataclass
 class Planned:
-    """One request of the recipe, its names checked, with the job keys (known data roots included) per probe."""
+    """One request of the recipe: its names checked, its job, and per probe its key and the views it asks."""
 
     request: Request
     checked: Checked
-    keys: list[set[str]]
-    own: list[str]  # the key of each probe under the data root this run uses
+    job: object  # ganbench.jobs.job.Job
+    keys: list[str]  # empty when ``problem`` says why they cannot be known (the dataset is not found)
+    views: list  # per probe: the views asked (None for a probe without views)
+    problem: str | None = None
+
+    def stored(self, stored) -> list[bool]:
+        """Per probe: whether the store answers it (``stored``: :class:`ganbench.jobs.submit.Stored`)."""
+        if self.problem:
+            return [False] * len(self.checked.probes)
+        return [stored.has(key, views) or key in stored.diverged for key, views in zip(self.keys, self.views)]
 
 
 def parse_with(text: str, template: JobEntry | None, recipe: Recipe) -> JobEntry:
@@ -63,16 +70,25 @@ def parse_data_roots(values: tuple[str, ...]) -> dict:
     return roots
 
 
-def plan(recipe: Recipe, entry: JobEntry, seeds: list[int] | None, data_roots: dict) -> list[Planned]:
-    """Every request of ``entry`` (names checked, keys computed; torch-free)."""
+def plan(recipe: Recipe, entry: JobEntry, seeds: list[int] | None, data_roots: dict, cache_dir: str,
+         device: str) -> list[Planned]:
+    """Every request of ``entry``: names checked, then its job and its request keys (the dataset opened once)."""
+    from ganbench.jobs.job import Job, ProbeRequest
+    from ganbench.jobs.submit import asked_views, request_keys
     from ganbench.plugins import get_registry
 
     checked = check_job(entry, get_registry(), f"'{recipe.name}', job '{entry.id}'")
     out = []
     for request in requests(entry, seeds, data_roots):
-        keys = request_keys(request, checked, recipe.known_data_roots.get(request.dataset, []))
-        own = request_keys(request, checked)
-        out.append(Planned(request, checked, keys, [next(iter(k)) for k in own]))
+        job = Job(**{**request.job_fields(), "probes": [ProbeRequest(p.name, dict(p.options)) for p in request.probes]},
+                  cache_dir=cache_dir, device=device)
+        try:
+            keys = request_keys(job)
+        except UsageError as exc:  # no data here: what it would cost is still listed, whether it is stored is not known
+            out.append(Planned(request, checked, job, [], [], problem=str(exc)))
+            continue
+        views = [asked_views(job, pspec) for pspec, _ in checked.probes]
+        out.append(Planned(request, checked, job, keys, views))
     return out
 
 
@@ -87,14 +103,17 @@ def _describe(request: Request) -> str:
             f"{', ' + ', '.join(schedule) if schedule else ''}; {probes}; {views}")
 
 
-def print_dry_run(planned: list[Planned], done: set[str], stored: list[dict], device: str, sources: list[str]) -> None:
-    """Every request: stored, or what it is expected to cost, from the rows of ``stored`` (read from ``sources``)."""
+def print_dry_run(planned: list[Planned], answered, stored: list[dict], device: str, sources: list[str]) -> None:
+    """Every request: stored, or what it is expected to cost, from the rows of ``stored`` (read from ``sources``);
+    ``answered`` is the results store's :class:`ganbench.jobs.submit.Stored`."""
     from ganbench.recipes.report import duration, probe_estimate, training_estimate
 
     total, unknown, waiting = 0.0, 0, 0
     for item in planned:
-        stored_probes = [bool(keys & done) for keys in item.keys]
+        stored_probes = item.stored(answered)
         click.echo(f"[{item.request.entry}] {_describe(item.request)}")
+        if item.problem:
+            click.echo(f"    not known whether stored: {item.problem}")
         if all(stored_probes):
             click.echo("    stored: nothing to run")
             continue
@@ -123,20 +142,17 @@ def timing_sources(results_dir: str, timings: tuple[str, ...]) -> list[str]:
     return sources
 
 
-def run_missing(planned: list[Planned], done: set[str], results_dir: str, executor: str, cache_dir: str,
-                device: str) -> int:
-    """Run the requests whose rows are missing, as ``ganbench sweep`` would; the exit code ``execute`` chose."""
+def run_missing(planned: list[Planned], results_dir: str, executor: str, cache_dir: str) -> int:
+    """Run the requests whose rows are missing, as ``ganbench sweep`` would; the exit code the run deserves."""
     from ganbench.cli.run import submit
-    from ganbench.jobs.job import Job, ProbeRequest, pending
+    from ganbench.jobs.submit import pending, stored_requests
     from ganbench.store.jsonl import check_store_writable
 
     check_store_writable(results_dir)
     check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
-    # a request stored under a known data root counts as done under this run's own keys
-    known = set(done) | {own for item in planned for keys, own in zip(item.keys, item.own) if keys & done}
-    jobs = [Job(**{**item.request.job_fields(), "probes": [ProbeRequest(p.name, dict(p.options)) for p in item.request.probes]},
-                cache_dir=cache_dir, device=device) for item in planned]
-    left = [j for j in (pending(job, known) for job in jobs) if j is not None]
+    stored = stored_requests(results_dir)
+    jobs = [item.job for item in planned]
+    left = [j for j in (pending(job, stored) for job in jobs) if j is not None]
     skipped = sum(len(j.probes) for j in jobs) - sum(len(j.probes) for j in left)
     click.echo(f"{len(jobs)} job(s); {skipped} (job, probe) request(s) already stored, skipped.", err=True)
     if not left:
@@ -145,19 +161,20 @@ def run_missing(planned: list[Planned], done: set[str], results_dir: str, execut
 
 
 def print_table(recipe: Recipe, filled_from: list[tuple], stored: list[dict], fmt: str) -> None:
-    from ganbench.reports.leaderboard import load_references
-    from ganbench.reports.formats import render
     from ganbench.recipes.report import FilledRow, build_table
+    from ganbench.reports.formats import render
+    from ganbench.reports.leaderboard import load_references
+    from ganbench.store.keys import row_key
 
     filled = []
     for row, planned in filled_from:
         keys: dict[str, set[str]] = {}
         for item in planned:
-            for (pspec, _), request_keys_ in zip(item.checked.probes, item.keys):
-                keys.setdefault(pspec.name, set()).update(request_keys_)
+            for (pspec, _), key in zip(item.checked.probes, item.keys):
+                keys.setdefault(pspec.name, set()).add(key)
         if row is None:  # a --with model: one row per view it was probed on
             every = set().union(*keys.values())
-            views = sorted({r.get("feature_view") for r in stored if r.get("job_key") in every and r.get("feature_view")})
+            views = sorted({r.get("feature_view") for r in stored if row_key(r) in every and r.get("feature_view")})
             label = planned[0].request.model + "".join(f":{k}={v}" for k, v in planned[0].request.model_options.items())
             filled += [FilledRow(f"{label} · {view}", keys, view, {}) for view in views] or [FilledRow(label, keys, None, {})]
         else:
@@ -221,16 +238,18 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
     get_registry().get("executor", executor)  # an unknown executor: refused before anything runs
     extra = [parse_with(text, recipe.with_job, recipe) for text in with_models]
     seed_list = list(range(seeds)) if seeds else None
-    by_entry = {entry.id: plan(recipe, entry, seed_list, parse_data_roots(data_roots)) for entry in recipe.jobs + extra}
+    cache_dir = str(Path(cache_dir or default_cache_dir()).expanduser())
+    roots = parse_data_roots(data_roots)
+    by_entry = {entry.id: plan(recipe, entry, seed_list, roots, cache_dir, device) for entry in recipe.jobs + extra}
     planned = [item for items in by_entry.values() for item in items]
-    done, diverged = stored_requests(results_dir)
+    stored = stored_requests(results_dir)
     if dry_run:
         sources = timing_sources(results_dir, timings)
         measured = [row for source in sources for row in read_rows(source, warn=False)]
-        print_dry_run(planned, done | set(diverged), measured, device, sources)
+        print_dry_run(planned, stored, measured, device, sources)
         return
-    _note_diverged(planned, diverged)
-    code = run_missing(planned, done | set(diverged), results_dir, executor, str(cache_dir or default_cache_dir()), device)
+    _note_diverged(planned, stored.diverged)
+    code = run_missing(planned, results_dir, executor, cache_dir)
     rows = [(row, [item for job in row.jobs for item in by_entry[job]]) for row in recipe.rows]
     rows += [(None, by_entry[entry.id]) for entry in extra]
     print_table(recipe, rows, read_rows(results_dir, warn=False), fmt)
@@ -240,7 +259,7 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
 
 def _note_diverged(planned: list[Planned], diverged: dict[str, dict]) -> None:
     """Requests skipped because their model diverged before (as ``ganbench sweep`` says it)."""
-    rows = [diverged[k] for item in planned for keys in item.keys for k in keys if k in diverged]
+    rows = [diverged[k] for item in planned for k in item.keys if k in diverged]
     if rows:
         folders = sorted({f"{r['model']}-{r['model_config_hash']}" for r in rows})
         click.echo(f"{len(rows)} request(s) diverged before: skipped, the model is cached as diverged; delete "

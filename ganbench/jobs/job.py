@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -9,7 +10,6 @@ from ganbench.api.data import Dataset
 from ganbench.datasets.open import open_dataset, resolve_dataset
 from ganbench.system.device import resolve_device
 from ganbench.system.errors import UsageError
-from ganbench.store.keys import request_key
 from ganbench.plugins import get_registry
 from ganbench.api.options import resolve_options
 from ganbench.jobs.dedup_lists import drop_duplicates
@@ -164,32 +164,26 @@ def _model_for_checks(mspec, options: dict, seed: int):
         return None
 
 
-def job_key(job: Job, resolved: Resolved, probe_index: int) -> str:
-    """Hash of what one (job, probe) asks for, known before any data loads (:func:`ganbench.store.keys.request_key`).
-
-    A sweep skips the requests whose ``ok`` rows already carry this key.
-    """
-    pspec, popts = resolved.probes[probe_index]
-    return request_key(job, resolved.model_spec, resolved.model_config, resolved.dataset_options, pspec, popts)
-
-
-def pending(job: Job, done_keys: set[str]) -> Job | None:
-    """``job`` without the probes whose rows are stored (``None`` when nothing is left)."""
-    resolved = resolve(job)
-    left = [req for i, req in enumerate(job.probes) if job_key(job, resolved, i) not in done_keys]
-    if not left:
-        return None
-    kept = [probe for i, probe in enumerate(resolved.probes) if job.probes[i] in left]
-    cut = replace(job, probes=left)
-    cut._resolution = replace(resolved, probes=kept)
-    return cut
+# The datasets this process opened last: a sweep works out its request keys from the data's content,
+# then runs the same jobs here, on the same data (two, so that a sweep over datasets alternates freely).
+_OPENED: OrderedDict[tuple, Dataset] = OrderedDict()
+_KEEP_OPEN = 2
 
 
 def load_dataset(job: Job, resolved: Resolved) -> Dataset:
+    """The job's dataset (``--dedup`` applied), opened once per process for the same name, options and folder."""
+    where = (resolved.dataset_spec.name, resolved.dataset_argument, tuple(sorted(resolved.dataset_options.items())),
+             job.data_root, job.cache_dir, job.dedup)
+    if where in _OPENED:
+        _OPENED.move_to_end(where)
+        return _OPENED[where]
     dataset = open_dataset(resolved.dataset_spec, resolved.dataset_argument, resolved.dataset_options, job.data_root,
                            job.cache_dir)
     if job.dedup:
         dataset = drop_duplicates(dataset, job.cache_dir)
+    _OPENED[where] = dataset
+    while len(_OPENED) > _KEEP_OPEN:
+        _OPENED.popitem(last=False)
     return dataset
 
 

@@ -21,7 +21,8 @@ from ganbench.system.install_check import stop_if_broken_install
 from ganbench.api.model import Model
 from ganbench.plugins import get_registry
 from ganbench.api.options import resolve_options
-from ganbench.jobs.training import SNAPSHOT_EPOCHS, TrainOutcome, Trainer, TrainSettings, model_key, real_sample, set_seed
+from ganbench.jobs.training import (SNAPSHOT_EPOCHS, TrainOutcome, Trainer, TrainSettings, model_key, planned_schedule,
+                                   real_sample, set_seed)
 from ganbench.jobs.job import Job, Resolved
 from ganbench.jobs.features import FeatureSource, _log
 
@@ -86,6 +87,24 @@ def prepare_loaded(job: Job, resolved: Resolved, dataset: Dataset, log: Callable
     if from_snapshot:
         _fit_after_training(prepared, job.seed)
     return prepared
+
+
+def schedule_plan(job: Job, resolved: Resolved, dataset: Dataset) -> dict:
+    """The schedule a job's rows will carry (epochs, step limit, batch size; ``{}`` for a model that does not
+    train), known before anything trains: a part of the job's request keys."""
+    spec, options = resolved.model_spec, resolved.model_options
+    if spec.trains_as is not None:
+        base_name, base_options = spec.trains_as(dict(options))
+        spec = get_registry().get("model", base_name)
+        options = {**resolve_options(spec.options, {}, f"model '{base_name}'"), **base_options}
+        model = spec.factory(**options)
+    else:
+        model = resolved.model if resolved.model is not None else spec.factory(**options)
+        if not model.trains:
+            return {}
+    settings = TrainSettings(job.epochs, job.max_steps, job.batch_size, job.checkpoint_every)
+    epochs, batch_size, max_steps = planned_schedule(model, dataset.info(), settings)
+    return {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size}
 
 
 def _key(spec, options: dict, dataset: Dataset, seed: int, schedule: dict | None) -> str:

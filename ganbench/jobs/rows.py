@@ -14,7 +14,8 @@ from ganbench.api.data import Dataset
 from ganbench.api.probe import Metric
 from ganbench.store.schema import SCHEMA_VERSION
 from ganbench.jobs.training import TrainOutcome
-from ganbench.jobs.job import Job, Resolved, job_key, resolve
+from ganbench.jobs.job import Job, Resolved, resolve
+from ganbench.store.keys import row_key
 
 
 def _row_base(job: Job, resolved: Resolved, dataset: Dataset, key: str, device, run_id: str) -> dict:
@@ -24,7 +25,7 @@ def _row_base(job: Job, resolved: Resolved, dataset: Dataset, key: str, device, 
         "model": spec.name, "model_version": spec.version, "model_config": resolved.model_config,
         "model_config_hash": key, "trains_on_labels": spec.trains_on_labels, "model_label": resolved.model_label or spec.name,
         "dataset": dataset.name, "dataset_fingerprint": dataset.fingerprint, "seed": job.seed,
-        "device": str(device), "torch_version": torch.__version__,
+        "at_epoch": job.at_epoch, "bn_stats": job.bn_stats, "device": str(device), "torch_version": torch.__version__,
     }
 
 
@@ -79,6 +80,7 @@ def _row(context: RowContext, result: ProbeOutcome) -> dict:
         "schedule": outcome.schedule, "status": result.status, "error": result.error,
         "details": {**context.extra, **(metric.details if metric else {})},
     })
+    row["job_key"] = row_key(row)  # every field of the key is in the row: the one rule, for new rows and old
     return row
 
 
@@ -109,12 +111,13 @@ def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict
                 "model": spec.name, "model_version": spec.version, "model_config": resolved.model_config,
                 "model_config_hash": None, "trains_on_labels": spec.trains_on_labels,
                 "model_label": resolved.model_label or spec.name, "dataset": job.dataset,
-                "dataset_fingerprint": None, "seed": job.seed, "device": job.device, "torch_version": torch.__version__}
+                "dataset_fingerprint": None, "seed": job.seed, "at_epoch": job.at_epoch, "bn_stats": job.bn_stats,
+                "device": job.device, "torch_version": torch.__version__}
     outcome = outcome or TrainOutcome("failed", 0, 0.0, {}, "none", error)
     rows = []
-    for index, (pspec, popts) in enumerate(resolved.probes):
-        key = job_key(job, resolved, index)
-        if key not in skip_keys:
-            context = RowContext({**base, "job_key": key}, pspec, popts, outcome, extra or {})
-            rows.append(failed_row(context, error, status=outcome.status if outcome.status != "ok" else "failed"))
+    for pspec, popts in resolved.probes:
+        context = RowContext(dict(base), pspec, popts, outcome, extra or {})
+        row = failed_row(context, error, status=outcome.status if outcome.status != "ok" else "failed")
+        if row["job_key"] not in skip_keys:
+            rows.append(row)
     return rows

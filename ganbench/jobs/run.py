@@ -30,7 +30,7 @@ from ganbench.store import predictions
 from ganbench.jobs.dedup_lists import drop_duplicates, read_drop_list  # noqa: F401
 from ganbench.jobs.features import FEATURE_BATCH, FeatureSource, _log, _save_npy, generator_for  # noqa: F401
 from ganbench.jobs.job import (MAX_SEED, Job, ProbeRequest, Resolved, check_probes, check_settings, check_trains,  # noqa: F401
-                   job_key, load_dataset, pending, resolve)
+                   load_dataset, resolve)
 from ganbench.jobs.preparation import PreparedModel, fits_without_training, prepare_loaded  # noqa: F401
 from ganbench.jobs.rows import ProbeOutcome, RowContext, _row, _row_base, _training_details, failed_row, job_failure_rows  # noqa: F401
 
@@ -99,8 +99,7 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
     generate = generator_for(model, dataset, device, plugin=resolved.model_spec.name) if "generator" in resolved.model_spec.capabilities else _no_generator
     artifacts = Path(job.cache_dir) / "artifacts" / run_id
     all_rows = []
-    for index, ((pspec, popts), probe) in enumerate(zip(resolved.probes, probes)):
-        base["job_key"] = job_key(job, resolved, index)
+    for (pspec, popts), probe in zip(resolved.probes, probes):
         if isinstance(probe, Exception):
             detail = _describe(probe, log)
             log(f"Probe '{pspec.name}' could not be built: {detail}")

@@ -16,6 +16,7 @@ from typing import Callable
 from ganbench.api.options import split_assignments
 from ganbench.plugins import get_registry
 from ganbench.store.jsonl import StoreWriteError, append_rows, read_rows
+from ganbench.store.keys import covers, request_key, row_key
 from ganbench.system.errors import UsageError
 from ganbench.system.paths import check_writable, default_cache_dir
 
@@ -63,41 +64,117 @@ def failure_signature(row: dict) -> tuple:
 
 
 def latest_failures(stored: list[dict]) -> dict[str, set[tuple]]:
-    """For each job_key whose latest run (in store order) did not succeed: the signatures of its non-ok rows."""
+    """For each request whose latest run (in store order) did not succeed: the signatures of its non-ok rows."""
     latest: dict[str, str] = {}
     for row in stored:
-        if row.get("job_key"):
-            latest[row["job_key"]] = row["run_id"]
+        if key := row_key(row):
+            latest[key] = row["run_id"]
     failures: dict[str, set[tuple]] = {}
     for row in stored:
-        key = row.get("job_key")
+        key = row_key(row)
         if key and row["run_id"] == latest[key] and row["status"] != "ok":
             failures.setdefault(key, set()).add(failure_signature(row))
     return failures
 
 
-def stored_requests(results_dir: str) -> tuple[set[str], dict[str, dict]]:
-    """``(done, diverged)``: the job keys with ``ok`` rows in the store, and those whose latest run
-    diverged (key -> one of its rows); a sweep or a recipe skips both."""
-    stored = read_rows(results_dir, warn=False)
+@dataclass
+class Stored:
+    """What a store holds, by request key (recomputed from each row's fields: rows of every schema count)."""
+
+    views: dict[str, set] = field(default_factory=dict)  # key -> the views with ok rows (None: a probe without views)
+    diverged: dict[str, dict] = field(default_factory=dict)  # key -> one row, where the latest run diverged
+
+    def has(self, key: str, asked_views: list | None) -> bool:
+        """An ok row for every view asked: a run of every view answers a request for some."""
+        return key in self.views and covers(self.views[key], asked_views)
+
+    @property
+    def done(self) -> set[str]:
+        return set(self.views)
+
+
+def stored_requests(results_dir: str) -> Stored:
+    """The requests a store answers (ok rows, by view) and those whose latest run diverged; a sweep or a
+    recipe skips both."""
+    rows = read_rows(results_dir, warn=False)
+    stored = Stored()
     latest: dict[str, list[dict]] = {}
-    for row in stored:
-        key = row.get("job_key")
-        if key:
-            if key in latest and latest[key][0]["run_id"] != row["run_id"]:
-                latest[key] = []
-            latest.setdefault(key, []).append(row)
-    done = {r["job_key"] for r in stored if r["status"] == "ok" and r.get("job_key")}
-    diverged = {k: rows[0] for k, rows in latest.items() if k not in done and any(r["status"] == "diverged" for r in rows)}
-    return done, diverged
+    for row in rows:
+        key = row_key(row)
+        if key is None:
+            continue
+        if row["status"] == "ok":
+            stored.views.setdefault(key, set()).add(row.get("feature_view"))
+        if key in latest and latest[key][0]["run_id"] != row["run_id"]:
+            latest[key] = []
+        latest.setdefault(key, []).append(row)
+    stored.diverged = {k: rows_[0] for k, rows_ in latest.items()
+                       if k not in stored.views and any(r["status"] == "diverged" for r in rows_)}
+    return stored
 
 
-def job_keys(job) -> list[str]:
-    """The store key of each of the job's (job, probe) requests."""
-    from ganbench.jobs.job import job_key, resolve
+def request_keys(job) -> list[str]:
+    """The key of each of the job's (job, probe) requests (:mod:`ganbench.store.keys`): the data by content,
+    so the job's dataset is opened (once per process: the job's run reuses it)."""
+    from ganbench.jobs.job import load_dataset, resolve
+    from ganbench.jobs.preparation import schedule_plan
 
     resolved = resolve(job)
-    return [job_key(job, resolved, i) for i in range(len(job.probes))]
+    dataset = load_dataset(job, resolved)
+    plan = schedule_plan(job, resolved, dataset)
+    spec = resolved.model_spec
+    return [request_key(model=spec.name, model_version=spec.version, model_config=resolved.model_config,
+                        dataset=dataset.name, dataset_fingerprint=dataset.fingerprint, seed=job.seed, schedule=plan,
+                        at_epoch=job.at_epoch, bn_stats=job.bn_stats, probe=pspec.name, probe_version=pspec.version,
+                        probe_config=popts)
+            for pspec, popts in resolved.probes]
+
+
+def asked_views(job, pspec) -> list | None:
+    """The views a request asks of a probe: ``--view``, else every view of the model; ``None`` for a probe
+    that needs no features (it has one row per metric, whatever the views)."""
+    from ganbench.jobs.job import resolve
+
+    if "features" not in pspec.requires:
+        return None
+    if job.views:
+        return list(dict.fromkeys(job.views))
+    resolved = resolve(job)
+    if resolved.model_spec.views is not None:
+        return list(resolved.model_spec.views)
+    model = resolved.model if resolved.model is not None else resolved.model_spec.factory(**resolved.model_options)
+    return list(model.feature_views())
+
+
+def _known_keys(job) -> list[str] | None:
+    """The job's request keys, or ``None`` where they cannot be worked out: its dataset is not found, or its
+    model cannot be built -- running the job says why, in its rows or in one line."""
+    try:
+        return request_keys(job)
+    except Exception:
+        return None
+
+
+def pending(job, stored: Stored):
+    """``job`` cut to its requests that the store does not answer (``None`` when nothing is left); a job whose
+    keys cannot be worked out is left whole."""
+    from dataclasses import replace
+
+    from ganbench.jobs.job import resolve
+
+    keys = _known_keys(job)
+    if keys is None:
+        return job
+    resolved = resolve(job)
+    keep = [i for i, (pspec, _) in enumerate(resolved.probes)
+            if not (stored.has(keys[i], asked_views(job, pspec)) or keys[i] in stored.diverged)]
+    if not keep:
+        return None
+    if len(keep) == len(job.probes):
+        return job
+    cut = replace(job, probes=[job.probes[i] for i in keep])
+    cut._resolution = replace(resolved, probes=[resolved.probes[i] for i in keep])
+    return cut
 
 
 @dataclass
@@ -153,7 +230,7 @@ def execute(jobs, executor: str, results_dir: str, *, skipped: int = 0, keep_goi
     previous = latest_failures(read_rows(results_dir, warn=False))
 
     def on_rows(rows):
-        new = [r for r in rows if r["status"] == "ok" or failure_signature(r) not in previous.get(r.get("job_key"), ())]
+        new = [r for r in rows if r["status"] == "ok" or failure_signature(r) not in previous.get(row_key(r), ())]
         outcome.repeated.extend(r for r in rows if r not in new)
         outcome.rows.extend(rows)
         try:
@@ -184,10 +261,8 @@ def execute(jobs, executor: str, results_dir: str, *, skipped: int = 0, keep_goi
 def pending_jobs(jobs, results_dir: str):
     """``(left, skipped, diverged_rows)``: the jobs with requests still to run (each cut to those requests),
     how many requests are stored, and one stored row of each asked request whose model diverged."""
-    from ganbench.jobs.job import pending
-
-    done, diverged = stored_requests(results_dir)
-    left = [j for j in (pending(job, done | set(diverged)) for job in jobs) if j is not None]
+    stored = stored_requests(results_dir)
+    left = [j for j in (pending(job, stored) for job in jobs) if j is not None]
     skipped = sum(len(j.probes) for j in jobs) - sum(len(j.probes) for j in left)
-    asked = {k for job in jobs for k in job_keys(job)}
-    return left, skipped, [row for k, row in diverged.items() if k in asked]
+    diverged = [stored.diverged[k] for job in jobs for k in (_known_keys(job) or ()) if k in stored.diverged]
+    return left, skipped, diverged

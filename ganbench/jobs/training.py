@@ -104,6 +104,15 @@ class NetworkChanged(DamagedEntry):
     """Weights whose tensor names or shapes are not the model's: its networks changed, the file is sound."""
 
 
+def planned_schedule(model: Model, info, settings: "TrainSettings") -> tuple[int, int, int | None]:
+    """``(epochs, batch_size, max_steps)`` of a training: the settings asked for, the model's defaults for the
+    rest, the batch at most the training split. Request keys and the trainer both use this one rule."""
+    default = model.default_schedule(info)
+    batch_size = min(settings.batch_size or default.batch_size, info.n_train)
+    epochs = settings.epochs if settings.epochs is not None else default.epochs
+    return epochs, batch_size, settings.max_steps
+
+
 class Trainer:
     """Trains ``model`` on ``dataset`` into ``folder`` (see module docstring)."""
 
@@ -114,9 +123,7 @@ class Trainer:
         self.folder = Path(folder) if folder is not None else None
         self._seconds_before: float | None = 0.0  # training seconds of earlier sessions (from the checkpoint)
         self._began = time.perf_counter()
-        default = model.default_schedule(dataset.info())
-        self.batch_size = min(settings.batch_size or default.batch_size, len(dataset.train_x))
-        self.epochs = settings.epochs if settings.epochs is not None else default.epochs
+        self.epochs, self.batch_size, _ = planned_schedule(model, dataset.info(), settings)
         self.steps_per_epoch = len(dataset.train_x) // self.batch_size
         total = self.epochs * self.steps_per_epoch
         self.total_steps = total if settings.max_steps is None else min(total, settings.max_steps)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.system.errors import UsageError
-from ganbench.store.keys import request_key
 from ganbench.api.options import resolve_options
 from ganbench.api.registry_names import suggest
 
@@ -89,7 +88,6 @@ class Recipe:
     figures: list[Figure] = field(default_factory=list)
     rows: list[TableRow] = field(default_factory=list)
     with_job: JobEntry | None = None  # what `--with MODEL` runs: this job with the user's model
-    known_data_roots: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -227,11 +225,9 @@ def parse(data: dict, where: str, plugin: str = "") -> Recipe:
         rows.append(TableRow(_str(r.get("label"), here, "a row's label"), list(r.get("jobs", [])), r.get("view"),
                              {str(k): str(v) for k, v in published.items()}, bool(r.get("baseline", False))))
     with_job = _job(data["with"], f"{here}, [with]", needs_model=False) if "with" in data else None
-    roots = data.get("known_data_roots", {})
-    if not isinstance(roots, dict) or not all(isinstance(v, list) for v in roots.values()):
-        _fail(here, "known_data_roots must be a table of dataset = [folders].")
+    # `known_data_roots` (folders earlier rows were made from) is read and ignored: keys are by the data's content
     return Recipe(name, str(data.get("title", name)), str(data.get("description", "")), where, plugin, jobs, figures,
-                  rows, with_job, {k: [str(x) for x in v] for k, v in roots.items()})
+                  rows, with_job)
 
 
 def _tables(data: dict, key: str, here: str) -> list[dict]:
@@ -331,12 +327,3 @@ def requests(entry: JobEntry, seeds: list[int] | None = None, data_roots: dict |
                     entry.views, entry.epochs, entry.max_steps, entry.batch_size, entry.at_epoch, entry.bn_stats,
                     data_root=root, entry=entry.id)
             for seed in (seeds if seeds is not None else entry.seeds)]
-
-
-def request_keys(request: Request, checked: Checked, known_roots: list[str] = ()) -> list[set[str]]:
-    """Per probe of ``request``: its job key, and the keys it had under each of ``known_roots``
-    (a job key holds the data root as written, so rows made from another folder count too)."""
-    roots = [request.data_root, *[r for r in known_roots if r != request.data_root]]
-    return [{request_key(replace(request, data_root=root), checked.model_spec, checked.model_options,
-                         checked.dataset_options, pspec, popts) for root in roots}
-            for pspec, popts in checked.probes]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from statistics import mean, stdev
 
 from ganbench.reports.leaderboard import Cell, Column, Row, Table
+from ganbench.store.keys import row_key
 
 
 def _canonical(value) -> str:
@@ -144,7 +145,7 @@ def values(rows: list[dict], keys: set[str], view: str | None, metric: str) -> l
     """The latest ``ok`` value of each seed among the rows carrying one of ``keys``."""
     latest: dict[int, dict] = {}
     for r in sorted(rows, key=lambda r: str(r.get("created_at"))):
-        if (r.get("job_key") in keys and r.get("status") == "ok" and r.get("metric") == metric
+        if (row_key(r) in keys and r.get("status") == "ok" and r.get("metric") == metric
                 and (view is None or r.get("feature_view") == view) and r.get("value") is not None):
             latest[r.get("seed")] = r
     return [float(r["value"]) for r in latest.values()]
@@ -159,7 +160,7 @@ def build_table(recipe, filled: list[FilledRow], stored: list[dict], references)
                     FigureColumn(f"{figure.title}: published", figure.probe, figure.metric),
                     FigureColumn(f"{figure.title}: gap", figure.probe, figure.metric)]
     published = {f.id for entry in filled for f in recipe.figures if entry.published.get(f.id)}
-    stored_keys = {r.get("job_key") for r in stored}
+    stored_keys = {row_key(r) for r in stored}
     missing = 0
     for entry in filled:
         section = "reference" if not entry.keys else ("baseline" if entry.baseline else "model")

@@ -6,7 +6,11 @@ field, which then counts as null), so :data:`KNOWN_VERSIONS` keeps them.
 Readers accept rows of any version they know.
 
 Versions: 1, the original fields; 2 adds ``predictions`` (the row's
-per-example test predictions, kept beside the store).
+per-example test predictions, kept beside the store); 3 adds ``at_epoch`` and
+``bn_stats`` (what the request asked, so that every field of a request's key
+is in its rows) and keys requests by the data's content
+(:mod:`ganbench.store.keys`; the keys of rows of 1 and 2 are recomputed from
+their fields, so they count as stored without being rewritten).
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 import json
 import math
 
-SCHEMA_VERSION = 2
-KNOWN_VERSIONS = frozenset({1, 2})
+SCHEMA_VERSION = 3
+KNOWN_VERSIONS = frozenset({1, 2, 3})
 STATUSES = ("ok", "failed", "diverged")
 
 # name -> (type, meaning). The README's schema table is generated from this.
@@ -40,6 +44,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "feature_config": ("dict|null", "how the features were extracted (batch-norm statistics, precision); rows with different ones are not compared"),
     "labels_used": ("int|null", "training labels the probe used (label budget), null = all"),
     "seed": ("int", "seed of training and probing"),
+    "at_epoch": ("int|null", "(since version 3) the training snapshot probed (`--at-epoch`): the weights at the end of that epoch; null = the final weights"),
+    "bn_stats": ("str", "(since version 3) the batch-norm statistics the features were extracted with: `train-images` (recomputed on the training images) or `running`"),
     "metric": ("str", "metric name, with its setting (e.g. acc_l2_k1_majority)"),
     "value": ("float|null", "the figure (null when the run failed)"),
     "stderr": ("float|null", "standard error over the probe's repeats, when it repeats"),
@@ -54,7 +60,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "torch_version": ("str", "torch version"),
     "status": ("str", "ok, failed or diverged"),
     "error": ("str|null", "the error when status is not ok"),
-    "job_key": ("str", "hash of the request (model and options, dataset, seed, schedule, views, probe and options); `ganbench sweep` skips requests with ok rows"),
+    "job_key": ("str", "the request's key: a hash of the model (name, version, config), the data by content (dataset family and fingerprint), seed, planned schedule, `at_epoch`, `bn_stats` and the probe (name, version, config) -- every one a field of the row, so it is recomputed from them (`ganbench.store.keys.row_key`); views and device are not in it. `sweep` and `reproduce` skip a request whose ok rows carry it for every view asked"),
     "details": ("dict", "probe-specific facts needed to reproduce the figure (chosen C, directions removed, ...)"),
     "predictions": ("dict|null", "(since version 2) where the row's per-example test predictions are kept: `file` (`predictions/<id>.npz` under the store's folder: `predicted` (draws, n_test) uint8/int16 classes and the test `labels`), its `sha256`, `test_set` (fingerprint of the test images and labels: rows compare example by example only on the same one), `draws`, `n_test`; null or absent when the probe returned none"),
 }

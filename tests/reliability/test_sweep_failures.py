@@ -5,10 +5,10 @@ from click.testing import CliRunner
 
 from ganbench.cli import cli
 from ganbench.jobs.submit import build_jobs
-from ganbench.jobs.run import job_key, resolve
+from ganbench.jobs.submit import request_keys
 from ganbench.store.jsonl import append_rows, read_rows
 
-from .toy_plugins import ACC, toys  # noqa: F401  (fixture)
+from .toy_plugins import ACC, toy_data, toys  # noqa: F401  (fixture)
 
 
 def sweep(tmp_path, *args):
@@ -53,7 +53,12 @@ def test_a_request_whose_model_diverged_is_skipped_with_a_note(toys, tmp_path):
                      dedup=False)[0]
     diverged = {"schema_version": 1, "run_id": "r1", "model": "toy-model", "probe": "toy-probe", "dataset": "toy-data",
                 "metric": None, "value": None, "status": "diverged", "error": "non-finite loss",
-                "model_config_hash": "abc123", "job_key": job_key(job, resolve(job), 0), "seed": 0}
+                "model_config_hash": "abc123", "seed": 0}
+    made = job._resolution  # the row carries what its key is made of (ganbench.store.keys)
+    diverged.update(model_version=made.model_spec.version, model_config=made.model_config, schedule={},
+                    dataset_fingerprint=toy_data().fingerprint,
+                    probe_version=made.probes[0][0].version, probe_config=made.probes[0][1])
+    diverged["job_key"] = request_keys(job)[0]
     append_rows(tmp_path, [diverged])
     result = sweep(tmp_path, "--cache-dir", str(tmp_path / "cache"))
     assert result.exit_code == 0, result.output
