@@ -82,11 +82,11 @@ def _add_commands() -> None:
     from ganbench.cli.compare import compare_command
     from ganbench.cli.leaderboard import leaderboard_command
     from ganbench.cli.listing import list_command, plugins_command
-    from ganbench.cli.results import results_command
+    from ganbench.cli.results import results_group
     from ganbench.cli.run import run_command, sweep_command
     from ganbench.cli.show import show_group
 
-    for command in (list_command, plugins_command, run_command, sweep_command, results_command, compare_command,
+    for command in (list_command, plugins_command, run_command, sweep_command, results_group, compare_command,
                     leaderboard_command, show_group):
         cli.add_command(command)
 
