@@ -138,6 +138,18 @@ def test_a_conflicting_row_is_reported_and_both_values_are_kept_apart(made, tmp_
     assert [json.loads(line)["value"] for line in kept.read_text().splitlines()] == [0.5]
 
 
+def test_a_row_bringing_the_predictions_of_a_stored_figure_is_added(made, tmp_path):
+    bare = copy(made, "a", tmp_path)
+    rows = read_rows(bare)
+    (bare / "results.jsonl").write_text("".join(json.dumps({**r, "predictions": None}) + "\n" for r in rows))
+    result = invoke("results", "merge", made / "a", "--into", bare)
+    assert result.exit_code == 0, result.output
+    assert f"{len(rows)} row(s) added, 0 already there, 0 conflict(s)" in result.output
+    compare = invoke("compare", "--results", bare, "--a", "model=pixels", "--a", "metric=acc_l2_k1_majority",
+                     "--b", "model=pixels", "--b", "metric=acc_l2_k5_majority")
+    assert compare.exit_code == 0 and "McNemar" in compare.output, compare.output
+
+
 def test_rows_scored_on_another_test_set_of_a_dataset_are_refused(made, tmp_path):
     into = copy(made, "a", tmp_path)
     other = copy(made, "b", tmp_path)

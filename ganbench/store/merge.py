@@ -4,7 +4,8 @@
 
 - **add**: a row the destination does not hold;
 - **skip**: the same row is there already -- the same answer to the same request (request key, view, metric)
-  with the same status and value (for ``ok`` rows), or the same failure;
+  with the same status and value (for ``ok`` rows), or the same failure; a row that brings the predictions
+  of a figure the destination holds without them is added (the newer row stands, and can be compared);
 - **conflict**: the destination holds an ``ok`` row of the same request, view and metric with another value.
   The destination keeps its own; the source's row is written apart, to ``merge-conflicts/<time>.jsonl`` beside
   the store (with its predictions), where nothing reads it as a result;
@@ -131,9 +132,10 @@ def plan_merge(sources: list, destination, allow_new_data: bool = False) -> Plan
                                        f"seed {row.get('seed')}: {problem}")
                 continue
             theirs = ok_values.get(answer(row)) if row.get("status") == "ok" else None
-            if theirs is not None and theirs.get("value") == row.get("value"):
+            if theirs is not None and theirs.get("value") == row.get("value") and (theirs.get("predictions")
+                                                                                   or not row.get("predictions")):
                 planned.skip += 1  # the same figure, from another run of the same request
-            elif theirs is not None:
+            elif theirs is not None and theirs.get("value") != row.get("value"):
                 planned.conflicts.append((src_dir, row, theirs))
             else:
                 planned.add.append((src_dir, row))
@@ -147,7 +149,8 @@ def plan_merge(sources: list, destination, allow_new_data: bool = False) -> Plan
 def _comparable(row: dict) -> dict:
     """A row as it answers: what was asked and what came out, without when and where it ran."""
     return {"key": row_key(row), "view": row.get("feature_view"), "metric": row.get("metric"),
-            "status": row.get("status"), "value": row.get("value"), "error": row.get("error")}
+            "status": row.get("status"), "value": row.get("value"), "error": row.get("error"),
+            "predictions": bool(row.get("predictions"))}
 
 
 def _predictions_problem(src_dir: Path, row: dict) -> str | None:
