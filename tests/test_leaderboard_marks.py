@@ -12,7 +12,7 @@ import pytest
 from ganbench.store import predictions
 from ganbench.reports.compare import mcnemar
 from ganbench.reports.leaderboard import build_tables, load_references, metric_filter
-from ganbench.reports.compare import _p_value
+from ganbench.reports.compare import _competes, _p_value
 from ganbench.reports.formats import render_csv, render_md
 from ganbench.store.jsonl import append_rows, load_results
 
@@ -70,6 +70,18 @@ def test_the_best_is_bold_only_when_mcnemar_says_it_beats_the_runner_up(tmp_path
     assert marks(table) == {"top": "tied", "close": "tied", "far": ""}
     md = render_md([table])
     assert "**" not in md.split("\n\n")[1] and "0.9000 (n=1) ≈" in md and "0.8980 (n=1) ≈" in md
+
+
+def test_a_row_with_other_probe_settings_is_never_marked_best(tmp_path):
+    """One headline protocol: a row probed with settings other than the column's (svm standardize=True) is
+    shown, labelled with them, and never bold, even where it is ahead by a paired test."""
+    rows = [stored("top", 900), stored("second", shifted(900, only_a=30, only_b=5)),
+            stored("top", 990, probe_config={"k": [1], "standardize": True})]
+    table = table_of(tmp_path, rows)
+    labels = {r.label: r for r in table.rows}
+    other = next(r for label, r in labels.items() if "standardize=True" in label)
+    assert not any(cell.best or cell.tied for cell in other.cells.values())
+    assert any(cell.best for cell in labels["top · d (25 epochs)"].cells.values()), list(labels)
 
 
 def test_rendering_runs_no_test(tmp_path, monkeypatch):
@@ -138,7 +150,7 @@ def test_the_committed_leaderboard_bolds_no_tie(reference_tables):
     for table in reference_tables:
         for column in table.columns:
             ranked = sorted(((r.cells[column.key].mean, r) for r in table.rows if column.key in r.cells
-                             and r.section == "model" and not r.trains_on_labels),
+                             and _competes(r)),
                             key=lambda x: -x[0] if column.higher_is_better is not False else x[0])
             for position, (_, row) in enumerate(ranked):
                 if row.cells[column.key].best:

@@ -137,6 +137,10 @@ class ProbeSpec:
     ``named_in_metric`` lists the options whose values the metric names
     spell (knn's ``k``: ``acc_l2_k5_distance``): runs that differ only in
     them wrote the same figures, so the leaderboard shows them in one column.
+    ``work_only`` lists the options that change how much work the probe does,
+    not its figures (svm's ``stop_after_falls``): rows that differ only in
+    them share one leaderboard row, and their request keys still tell them
+    apart (each row's ``probe_config`` keeps the value).
     """
 
     name: str
@@ -148,13 +152,15 @@ class ProbeSpec:
     plugin: str = ""
     headline: Sequence[str] = ()
     named_in_metric: Sequence[str] = ()
+    work_only: Sequence[str] = ()
 
     def __post_init__(self):
         self.factory = lazy(self.factory)
         self.options = _check_options(f"probe {self.name!r}", self.options)
-        unknown_options = set(self.named_in_metric) - {o.name for o in self.options}
-        if unknown_options:
-            raise ValueError(f"probe {self.name!r}: named_in_metric lists unknown options {sorted(unknown_options)}")
+        for field_name in ("named_in_metric", "work_only"):
+            unknown_options = set(getattr(self, field_name)) - {o.name for o in self.options}
+            if unknown_options:
+                raise ValueError(f"probe {self.name!r}: {field_name} lists unknown options {sorted(unknown_options)}")
         self.requires = frozenset(self.requires)
         unknown = self.requires - PROBE_REQUIREMENTS
         if unknown:

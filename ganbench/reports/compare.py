@@ -419,8 +419,11 @@ def _score(column, mean: float) -> float:
 
 def _competes(row) -> bool:
     """Rows that may be marked best: trained GANs -- not baselines, published figures, models trained on labels,
-    nor a trained model without a generator (a k-means or other feature baseline that fits)."""
-    return row.section == "model" and not row.trains_on_labels and _has_generator(row.model)
+    nor a trained model without a generator (a k-means or other feature baseline that fits) -- probed with the
+    column's own settings (a row labelled with other probe settings, ``svm standardize=True``, is a secondary
+    protocol shown for reference)."""
+    return (row.section == "model" and not row.trains_on_labels and _has_generator(row.model)
+            and not getattr(row, "probe_settings", ""))
 
 
 def _has_generator(model: str) -> bool:

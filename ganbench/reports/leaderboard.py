@@ -435,13 +435,15 @@ def _headline_first(columns: list[Column], references: Sequence[Reference]) -> l
 
 
 def registry_named_in_metric(probe: str) -> frozenset:
-    """The installed probe's options spelled in its metric names; none when it is not installed."""
+    """The installed probe's options spelled in its metric names, or that change only its work (not its
+    figures); none when it is not installed."""
     spec = _installed_probe(probe)
-    return frozenset(spec.named_in_metric) if spec else frozenset()
+    return frozenset(spec.named_in_metric) | frozenset(getattr(spec, "work_only", ())) if spec else frozenset()
 
 
 def _column_config(r: dict) -> dict:
-    """The probe options that set a column apart: those its metric's name does not already spell."""
+    """The probe options that set a column or a row apart: not those its metric's name already spells, nor
+    those that change only the probe's work."""
     named = registry_named_in_metric(r["probe"])
     return {k: v for k, v in _dict(r.get("probe_config")).items() if k not in named}
 
