@@ -229,14 +229,21 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
     if name == "list":
         list_recipes()
         return
-    from ganbench.jobs.submit import stored_requests
+    from ganbench.jobs.job import keep_datasets_open
     from ganbench.plugins import get_registry
-    from ganbench.store.jsonl import read_rows
     from ganbench.recipes.catalog import find
 
     recipe = find(name)
     get_registry().get("executor", executor)  # an unknown executor: refused before anything runs
     extra = [parse_with(text, recipe.with_job, recipe) for text in with_models]
+    with keep_datasets_open():  # each dataset opened once: to know its content, then to run on it
+        _reproduce(recipe, extra, seeds, cache_dir, data_roots, device, results_dir, dry_run, timings, executor, fmt)
+
+
+def _reproduce(recipe, extra, seeds, cache_dir, data_roots, device, results_dir, dry_run, timings, executor, fmt):
+    from ganbench.jobs.submit import stored_requests
+    from ganbench.store.jsonl import read_rows
+
     seed_list = list(range(seeds)) if seeds else None
     cache_dir = str(Path(cache_dir or default_cache_dir()).expanduser())
     roots = parse_data_roots(data_roots)

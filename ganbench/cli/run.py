@@ -91,15 +91,17 @@ def sweep_command(models, datasets, executor, results_dir, **options):
     ``diverged`` (the model is cached as diverged and would diverge again).
     A ``failed`` request is retried.
     """
+    from ganbench.jobs.job import keep_datasets_open
     from ganbench.jobs.submit import build_jobs, pending_jobs
 
     check_store_writable(results_dir)
     jobs = build_jobs(models, datasets, **options)
-    left, skipped, diverged = pending_jobs(jobs, results_dir)
-    _echo_err(f"{len(jobs)} job(s); {skipped} (job, probe) request(s) already stored, skipped.")
-    note = diverged_note(diverged)
-    if left:
-        sys.exit(submit(left, executor, results_dir, skipped=skipped, note=note, keep_going=True))
+    with keep_datasets_open():  # opened to know the data's content, then run on: read once
+        left, skipped, diverged = pending_jobs(jobs, results_dir)
+        _echo_err(f"{len(jobs)} job(s); {skipped} (job, probe) request(s) already stored, skipped.")
+        note = diverged_note(diverged)
+        if left:
+            sys.exit(submit(left, executor, results_dir, skipped=skipped, note=note, keep_going=True))
     _echo_err(f"Summary: 0 done, {skipped} skipped, 0 failed.{note}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -164,26 +165,39 @@ def _model_for_checks(mspec, options: dict, seed: int):
         return None
 
 
-# The datasets this process opened last: a sweep works out its request keys from the data's content,
-# then runs the same jobs here, on the same data (two, so that a sweep over datasets alternates freely).
-_OPENED: OrderedDict[tuple, Dataset] = OrderedDict()
-_KEEP_OPEN = 2
+# While a sweep or a recipe works out its request keys (the data's content) and then runs the same jobs, the
+# datasets it opened stay open: each is read once. Outside `keep_datasets_open()` every load reads the files,
+# so data changed on disk between two calls is always seen.
+_OPENED: OrderedDict[tuple, Dataset] | None = None
+_KEEP_OPEN = 2  # a sweep over datasets alternates between at most a few
+
+
+@contextmanager
+def keep_datasets_open():
+    """Within the block, a dataset opened with the same name, options and folder is opened once."""
+    global _OPENED
+    outer, _OPENED = _OPENED, (_OPENED if _OPENED is not None else OrderedDict())
+    try:
+        yield
+    finally:
+        _OPENED = outer
 
 
 def load_dataset(job: Job, resolved: Resolved) -> Dataset:
-    """The job's dataset (``--dedup`` applied), opened once per process for the same name, options and folder."""
-    where = (resolved.dataset_spec.name, resolved.dataset_argument, tuple(sorted(resolved.dataset_options.items())),
+    """The job's dataset (``--dedup`` applied); opened once per :func:`keep_datasets_open` block."""
+    where = (id(resolved.dataset_spec), resolved.dataset_argument, tuple(sorted(resolved.dataset_options.items())),
              job.data_root, job.cache_dir, job.dedup)
-    if where in _OPENED:
+    if _OPENED is not None and where in _OPENED:
         _OPENED.move_to_end(where)
         return _OPENED[where]
     dataset = open_dataset(resolved.dataset_spec, resolved.dataset_argument, resolved.dataset_options, job.data_root,
                            job.cache_dir)
     if job.dedup:
         dataset = drop_duplicates(dataset, job.cache_dir)
-    _OPENED[where] = dataset
-    while len(_OPENED) > _KEEP_OPEN:
-        _OPENED.popitem(last=False)
+    if _OPENED is not None:
+        _OPENED[where] = dataset
+        while len(_OPENED) > _KEEP_OPEN:
+            _OPENED.popitem(last=False)
     return dataset
 
 
