@@ -173,5 +173,6 @@ def test_list_fits_100_columns_and_shows_views_choices_and_ranges():
     assert "  dcgan.latent (str; default 'uniform'; one of uniform, normal): latent distribution" in output
     assert "  random-d.width (int; default 64; >= 1 and <= 1024): D's base width w" in output
     cut = invoke("list", "models").output
+    assert "gan: features," in cut and "baseline: features" in cut  # each model's category (ModelSpec.category)
     assert "BiGAN / ALI (Donahue et al." in cut and "features from E and D" not in cut
     assert "features from E and D" in " ".join(invoke("list", "models", "--long").output.split())
