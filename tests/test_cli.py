@@ -1,6 +1,7 @@
 """The CLI through click's CliRunner, and one real run on mnist-5k."""
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -129,9 +130,17 @@ def git(cwd, *args):
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
+def readme_main_command() -> tuple[list[str], list[str]]:
+    """The README's first console block: the ``ganbench`` command it runs (after the installs) and its output."""
+    block = (REPO / "README.md").read_text().split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    command = block[0].split("&& ganbench ")[-1].split()
+    return command, block[1:]
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_the_readme_main_command_leaves_a_clone_clean(tmp_path, monkeypatch):
-    """A clone holding the real .gitignore and the reference store; the main command runs in it."""
+def test_the_readme_main_command_prints_what_the_readme_shows_and_leaves_a_clone_clean(tmp_path, monkeypatch):
+    """A clone holding the real .gitignore and the reference store; the README's main command runs in it, with the
+    default --results, and prints the README's sample output line by line (the seconds aside)."""
     clone = tmp_path / "clone"
     (clone / "results" / "reference").mkdir(parents=True)
     shutil.copy(REPO / ".gitignore", clone / ".gitignore")
@@ -142,12 +151,20 @@ def test_the_readme_main_command_leaves_a_clone_clean(tmp_path, monkeypatch):
     git(clone, "add", "-A")
     git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone")
     monkeypatch.chdir(clone)
-    # the README's main command (fewer knn settings, to stay fast), with the default --results
-    result = invoke("run", "--model", "pixels", "--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2",
-                    "--probe-opt", "instdisc=false")
+    command, shown = readme_main_command()
+    assert command == ["run", "--model", "pixels", "--probe", "knn"]
+    result = invoke(*command)
     assert result.exit_code == 0, result.output
-    assert f"appended to {DEFAULT_RESULTS}/results.jsonl" in result.stderr
-    assert len(load_results(clone / DEFAULT_RESULTS)) == 2
+
+    def seconds_aside(lines):
+        return [re.sub(r": \d+\.\d s$", ": <t> s", line) for line in lines]
+
+    assert seconds_aside(result.output.splitlines()) == seconds_aside(shown)
+    rows = load_results(clone / DEFAULT_RESULTS)
+    assert len(rows) == 13 and rows["metric"].iloc[0] == "acc_l2_k1_majority"
+    # each row records what the leaderboard needs of the specs: the probe's headline, the model's category
+    details = rows["details"].iloc[0]
+    assert details["probe_headline"][0] == "acc_l2_k1_majority" and details["model_category"] == "baseline"
     assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
     assert reference.read_bytes() == before
 
