@@ -104,6 +104,7 @@ def test_results_formats_and_leaderboard(tmp_path):
     assert "no rows to show" in invoke("leaderboard", str(tmp_path), "--metric", "acc_cosine*").output
 
 
+@pytest.mark.slow
 def test_sweep_skips_stored_requests_and_runs_new_ones(tmp_path):
     common = ["--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2", "--probe-opt", "instdisc=false",
               "--probe-opt", "vote=majority", "--results", str(tmp_path)]

@@ -59,6 +59,7 @@ def test_the_guide_names_every_file_of_its_package_and_ships_its_recipe_as_packa
     assert any(fnmatch("recipes/ae-shapes.toml", pattern) for pattern in shipped)  # a pip install copies it
 
 
+@pytest.mark.slow
 def test_the_guides_package_runs_its_model_probe_dataset_and_recipe(guide_package, tmp_path, monkeypatch,
                                                                     small_cpu_kernels):
     """The package written from the guide alone: listed (the model's category, the dataset found by its locate),

@@ -152,6 +152,7 @@ def test_torch_free_keys_are_the_stores_job_keys():
                 [job_key(job, resolve(job), i) for i in range(len(job.probes))]
 
 
+@pytest.mark.slow
 def test_a_real_run_runs_what_is_missing_once_and_adds_a_with_model(tmp_path):
     recipe = tmp_path / "small.toml"
     recipe.write_text('name = "small"\n[[jobs]]\nid = "p"\nmodel = "pixels"\ndataset = "mnist-5k"\n'

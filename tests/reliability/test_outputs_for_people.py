@@ -19,6 +19,7 @@ from .toy_plugins import toys  # noqa: F401  (fixture)
 NMS = "operator torchvision::nms does not exist"
 
 
+@pytest.mark.slow
 def test_ganbench_run_with_stderr_in_a_file_writes_no_carriage_return(tmp_path):
     """The acceptance run: a 4-step dcgan on mnist-5k (the training bar appears), stderr redirected to a file."""
     log = tmp_path / "log"
