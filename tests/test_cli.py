@@ -194,3 +194,15 @@ def test_list_fits_100_columns_and_shows_views_choices_and_ranges():
     assert "gan: features," in cut and "baseline: features" in cut  # each model's category (ModelSpec.category)
     assert "BiGAN / ALI (Donahue et al." in cut and "features from E and D" not in cut
     assert "features from E and D" in " ".join(invoke("list", "models", "--long").output.split())
+
+
+def test_ci_runs_the_readme_s_test_command_and_then_the_slow_set():
+    """The README's test command is the one .ci/run runs first; the slow set it leaves out runs after it; the extras
+    CI installs are the ones the README says."""
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    command = re.search(r"^\$ pip install -e '\.\[test\]'.* && (pytest -q -m \"not slow\")$", readme, re.M).group(1)
+    runs = [line.strip().removeprefix("python -m ").split(" ||")[0] for line in ci.splitlines()
+            if line.strip().startswith("python -m pytest")]
+    assert runs == [command, "pytest -q -m slow"]
+    assert "installs `.[test,ray]`" in readme and "-e '.[test,ray]'" in ci

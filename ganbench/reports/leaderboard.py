@@ -5,10 +5,12 @@ the formats in :mod:`ganbench.reports.formats` print.
 
 - One table per dataset copy (dataset name + fingerprint of its bytes).
 - Columns: one per (probe, metric) -- those of probes that score features
-  (``requires`` "features": svm, knn) first, then those of probes of samples
-  (quality, memorization); each probe's headline metrics
-  (``ProbeSpec.headline``; every metric of a probe that is not installed or
-  names none), or the metrics ``--metric`` globs select. The table's
+  (rows with a feature view: svm, knn) first, then those of probes of samples
+  (quality, memorization, augment); each probe's headline metrics
+  (``ProbeSpec.headline``, as the rows record it, else as the installed probe
+  declares it; every metric of a probe that names none, or that is neither
+  recorded nor installed), or the metrics ``--metric`` globs select. Read
+  from the rows, the columns do not depend on the plugins installed. The table's
   headline column (the first headline figure with a published figure
   beside it, else the first column) comes first and is marked.
 - Rows: model x feature view. Rows whose model version, model options,
@@ -21,14 +23,15 @@ the formats in :mod:`ganbench.reports.formats` print.
   such; a single seed of a label-budget figure shows the spread over its
   label draws instead, labelled so). A seed run twice keeps its latest
   figure. ``‡`` flags an SVM whose C was chosen at the edge of its grid.
-- Best: only among trained GAN rows (not baselines, not models trained on
-  labels, not published figures), and only when a paired test
+- Best: only among trained GAN rows (models whose ``ModelSpec.category`` is
+  "gan", as the rows record it; not baselines, not other models such as a VAE,
+  not models trained on labels, not published figures), and only when a paired test
   (:mod:`ganbench.reports.compare`: McNemar or a bootstrap from the per-example
   predictions, else Welch over seeds) says the top row beats the runner-up
   with p < 0.05; otherwise the rows not shown to differ from the top one
   are marked tied.
 - Sections: trained models, then baselines (models that do not train, such
-  as raw pixels or an untrained discriminator), then published figures from
+  as raw pixels or an untrained discriminator, and models declared baselines), then published figures from
   :mod:`ganbench.reports.references` (``references.csv``).
 - Failed and diverged runs are counted per row (a ``failed`` column).
 - Rows of training snapshots (``ganbench run --at-epoch E``) are left out
