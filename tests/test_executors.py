@@ -10,6 +10,7 @@ KNN_1NN = ["--probe", "knn", "--probe-opt", "k=1", "--probe-opt", "metric=l2", "
            "--probe-opt", "vote=majority"]
 
 
+@pytest.mark.slow
 def test_ray_executor_brings_every_row_back(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'ganbench[ray]'")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)

@@ -77,6 +77,7 @@ def test_the_exported_file_holds_the_dataset_s_pixels_labels_and_metadata(pixels
     assert meta["ganbench_version"] and meta["model_options"] == {}
 
 
+@pytest.mark.slow
 def test_model_features_gives_the_direct_run_s_knn_and_svm_figures_to_the_last_digit(pixels_file, tmp_path):
     store = tmp_path / "store"
     ok(invoke("run", "--model", "pixels", "--probe", "knn", "--probe", "svm", *FAST_SVM, "--results", store))
@@ -92,6 +93,7 @@ def test_model_features_gives_the_direct_run_s_knn_and_svm_figures_to_the_last_d
     assert "px-file · pixels" in board and "pixels · pixels" in board
 
 
+@pytest.mark.slow
 def test_a_safetensors_export_of_a_batch_norm_view_round_trips_with_its_feature_config(tmp_path):
     out, store = tmp_path / "d.safetensors", tmp_path / "store"
     model = ["--model", "random-d", "--model-opt", "width=4", "--view", "d-last"]
@@ -257,6 +259,7 @@ TINY_DCGAN = ["--model", "dcgan", "--model-opt", "width=4", "--model-opt", "nz=8
               "--batch-size", "16", "--device", "cpu"]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("small_cpu_kernels")
 def test_samples_export_writes_n_images_as_pngs_and_as_npz_seeded(tmp_path):
     ok(invoke("samples", "export", *TINY_DCGAN, "--n", "100", "--out", tmp_path / "pngs"))

@@ -133,15 +133,27 @@ def test_ivf_missing_neighbours_get_no_vote(data):
 def test_metric_names_say_the_k_actually_used(data):
     train, train_y, test, test_y = data
     few = np.concatenate([np.flatnonzero(train_y == c)[:10] for c in range(4)])  # 40 labels
-    knn = probe(k="1,20,40,100", metric="l2", vote="majority", instdisc_k="200")
-    assert set(knn.accuracies(train[few], train_y[few], test, test_y, 4)) == {"acc_l2_k1_majority", "acc_l2_k20_majority", "acc_l2_k40_majority",
-                            "acc_cosine_k40_t0.07"}
+    knn = probe(k="1,20,40,100", metric="l2,cosine", vote="majority", instdisc_k="200")
+    assert set(knn.accuracies(train[few], train_y[few], test, test_y, 4)) == {
+        "acc_l2_k1_majority", "acc_l2_k20_majority", "acc_l2_k40_majority", "acc_cosine_k1_majority",
+        "acc_cosine_k20_majority", "acc_cosine_k40_majority", "acc_cosine_k40_t0.07"}
     results = knn.evaluate(train[few], train_y[few], test, test_y, 4)
     assert results["acc_l2_k40_majority"][1]["requested_k"] == [40, 100]
     assert results["acc_cosine_k40_t0.07"][1]["requested_k"] == [200]
     assert "requested_k" not in results["acc_l2_k20_majority"][1]
     expected = (brute_force(train[few], train_y[few], test, "l2", 40, "majority") == test_y).mean()
     assert results["acc_l2_k40_majority"][0] == pytest.approx(expected)
+
+
+def test_the_instdisc_vote_is_reported_only_where_cosine_distances_are_asked_for(data):
+    """`--probe-opt k=1 --probe-opt metric=l2` gives the L2 figures alone: the InstDisc vote is a cosine vote."""
+    train, train_y, test, test_y = data
+    assert set(probe(k="1", metric="l2").accuracies(train, train_y, test, test_y, 4)) == {
+        "acc_l2_k1_majority", "acc_l2_k1_distance"}
+    assert "acc_cosine_k200_t0.07" in probe(k="1", metric="cosine").accuracies(train, train_y, test, test_y, 4)
+    assert "acc_cosine_k200_t0.07" in probe().accuracies(train, train_y, test, test_y, 4)  # the defaults: l2, cosine
+    assert "acc_cosine_k200_t0.07" not in probe(metric="l2,cosine", instdisc="false").accuracies(
+        train, train_y, test, test_y, 4)
 
 
 def test_label_budget_run_names_no_k_above_the_labels(tmp_path):

@@ -312,3 +312,47 @@ def test_a_heldout_copy_of_a_dataset_says_so_in_its_title():
     heldout = {**row("pixels", 0.9720, fingerprint="bbbb"), "details": {"dataset": {"test_split": "heldout"}}}
     assert [t.title for t in tables_of([official, heldout])] == ["mnist (data aaaa)", "mnist (test=heldout, data bbbb)"]
     assert [t.title for t in tables_of([heldout])] == ["mnist (test=heldout, data bbbb)"]
+
+
+def test_a_probe_not_installed_keeps_its_recorded_headline_and_its_place_after_the_feature_probes(fresh_plugins):
+    """The rows say what the probe's spec said (details.probe_headline) and that it scores no features (no view):
+    its columns are its headline metrics, after every column of a probe that scores features."""
+    recorded = {"probe_headline": ["gain_*"], "probe_named_in_metric": []}
+    elsewhere = [{**row("dcgan", v, metric=m, probe="elsewhere", view=None), "details": recorded}
+                 for m, v in (("acc_real", 0.9), ("gain_a", 0.01), ("gain_b", -0.02))]
+    knn = [row("dcgan", 0.95, metric="acc_l2_k1_majority"), row("dcgan", 0.96, metric="acc_l2_k5_distance"),
+           row("dcgan", 0.93, metric="acc_cosine_k5_majority")]
+    assert fresh_plugins.get_registry().names("probe").count("elsewhere") == 0
+    [table] = build_tables(pd.DataFrame(elsewhere + knn), metric_filter(None, False))
+    assert [plain(c) for c in table.columns] == ["knn acc_l2_k1_majority ↑", "knn acc_l2_k5_distance ↑",
+                                                 "elsewhere gain_a ↑", "elsewhere gain_b ↑"]
+    # rows written before specs were recorded: every metric of a probe not installed, still after knn's
+    older = [{**r, "details": {}} for r in elsewhere]
+    [table] = build_tables(pd.DataFrame(older + knn), metric_filter(None, False))
+    assert [plain(c) for c in table.columns][2:] == ["elsewhere acc_real ↑", "elsewhere gain_a ↑", "elsewhere gain_b ↑"]
+
+
+def test_the_committed_leaderboard_is_regenerated_the_same_without_the_plugin_packages(fresh_plugins, monkeypatch,
+                                                                                      tmp_path):
+    """results/LEADERBOARD.md, from the rows alone: byte-identical with the plugins/ packages loaded and with
+    none loaded (GANBENCH_LOAD_PLUGINS empty), though augment's and wgan-gp's rows are in it."""
+    from click.testing import CliRunner
+
+    from ganbench.cli.app import cli
+
+    committed = (ROOT / "results" / "LEADERBOARD.md").read_bytes()
+    for loaded, installed in ((None, True), ("", False)):
+        if loaded is None:
+            monkeypatch.delenv("GANBENCH_LOAD_PLUGINS", raising=False)
+        else:
+            monkeypatch.setenv("GANBENCH_LOAD_PLUGINS", loaded)
+        fresh_plugins.reset_for_tests()
+        registry = fresh_plugins.get_registry()
+        assert ("augment" in registry.names("probe"), "wgan-gp" in registry.names("model")) == (installed, installed)
+        out = tmp_path / f"loaded-{installed}.md"
+        result = CliRunner().invoke(cli, ["leaderboard", str(ROOT / "results" / "reference"), "--format", "md",
+                                          "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes() == committed, (
+            f"plugins loaded: {installed}; regenerate with `ganbench leaderboard results/reference --format md "
+            f"--output results/LEADERBOARD.md`")

@@ -158,3 +158,18 @@ def test_the_committed_leaderboard_bolds_no_tie(reference_tables):
                     p = _p_value(column, row.cells[column.key], ranked[1][1].cells[column.key],
                                  ROOT / "results" / "reference", 2000)
                     assert p is not None and p < 0.05, (table.title, column.title, row.label)
+
+
+def test_only_models_declared_gans_compete_for_best(tmp_path):
+    """A VAE with a generator declared "generative" (ModelSpec.category, as its rows record it) is shown among the
+    trained models but never marked best, even above the GANs; recorded "gan", the same rows would be."""
+    runner_up = shifted(900, only_a=30, only_b=5)
+    for category, expected in (("generative", {"vae": "", "top": "best", "second": ""}),
+                               ("gan", {"vae": "best", "top": "", "second": ""})):
+        vae = stored("vae", 990, details={"model_category": category})
+        table = table_of(tmp_path / category, [vae, stored("top", 900), stored("second", runner_up)])
+        assert marks(table) == expected, category
+        assert {r.model: r.section for r in table.rows} == {"vae": "model", "top": "model", "second": "model"}
+    baseline = table_of(tmp_path / "declared-baseline", [stored("trained-baseline", 990,
+                                                                details={"model_category": "baseline"})])
+    assert [r.section for r in baseline.rows] == ["baseline"]  # trained, but declared a baseline

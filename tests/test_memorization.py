@@ -67,6 +67,7 @@ def planted(mnist):
     return hash_bits(trained.codes(images)), len(mnist.train_x), sources
 
 
+@pytest.mark.slow
 def test_hash_with_hamming_radius_finds_planted_near_duplicates(planted):
     bits, n_original, sources = planted
     found, false_positive_rate = recall_and_false_positives(duplicate_groups(bits, radius=2), n_original, sources)
@@ -76,6 +77,7 @@ def test_hash_with_hamming_radius_finds_planted_near_duplicates(planted):
     assert false_positive_rate < 0.01
 
 
+@pytest.mark.slow
 def test_paper_hash_finds_every_exact_copy_and_rarely_collides(planted):
     bits, n_original, sources = planted
     found, false_positive_rate = recall_and_false_positives(duplicate_groups(bits, radius=0), n_original, sources)
@@ -126,6 +128,7 @@ def probe_results(mnist, tmp_path_factory):
             "fresh": run_probe(data, pool, tmp_path_factory.mktemp("fresh"))}
 
 
+@pytest.mark.slow
 def test_generator_returning_training_images_is_flagged_by_every_check(probe_results):
     m = probe_results["copier"]
     assert m["hash_collision_fraction"].value > 0.95
@@ -136,6 +139,7 @@ def test_generator_returning_training_images_is_flagged_by_every_check(probe_res
     assert m["copying_ct"].details["cells_kept"] >= 10
 
 
+@pytest.mark.slow
 def test_generator_returning_unseen_images_is_not_flagged(probe_results):
     m = probe_results["fresh"]
     baseline = m["hash_collision_fraction"].details["heldout_collision_fraction"]
@@ -146,6 +150,7 @@ def test_generator_returning_unseen_images_is_not_flagged(probe_results):
     assert m["copying_ct"].details["heldout_mass_kept"] > 0.8
 
 
+@pytest.mark.slow
 def test_metrics_are_described_and_the_picture_is_written(probe_results):
     m = probe_results["copier"]
     assert set(m) == {"hash_train_duplicate_fraction", "hash_collision_fraction", "nn_ratio_pixels",
@@ -164,6 +169,7 @@ def better(metric, a: float, b: float) -> bool:
     return a > b if metric.higher_is_better else a < b
 
 
+@pytest.mark.slow
 def test_ratios_and_ct_rank_by_closeness_to_what_a_faithful_generator_gets(probe_results):
     copier, fresh = probe_results["copier"], probe_results["fresh"]
     for name, target in (("nn_ratio_pixels", 1.0), ("nn_ratio_ae_code", 1.0), ("copying_ct", 0.0)):
@@ -179,6 +185,7 @@ def test_ratios_and_ct_rank_by_closeness_to_what_a_faithful_generator_gets(probe
                   copier["hash_collision_fraction"].value)
 
 
+@pytest.mark.slow
 def test_headline_names_metrics_the_probe_writes(probe_results, fresh_plugins):
     from fnmatch import fnmatch
 

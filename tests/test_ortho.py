@@ -107,6 +107,7 @@ def trained_ortho(folder, seed: int = 0, **given):
     return model, to_model_input(data.test_x, model.image_size, model.value_range, CPU)
 
 
+@pytest.mark.slow
 def test_rank1_view_has_nothing_along_the_real_fake_weights(tmp_path):
     model, x = trained_ortho(tmp_path)
     w = model.d.real_fake_direction()
@@ -160,6 +161,7 @@ def fitted_on_digits():
     return model, torch.cat([fresh_real, fresh_fake]), torch.cat([torch.ones(1000), torch.zeros(1000)])
 
 
+@pytest.mark.slow
 def test_inlp_view_removes_exactly_its_orthonormal_directions(fitted_on_digits):
     model, x, _ = fitted_on_digits
     report, basis = model.report(), model.projection.active_basis()
@@ -196,6 +198,7 @@ def standardized_logistic_accuracy(features: torch.Tensor, labels: torch.Tensor)
     return float(clf.score(features[held].numpy(), labels[held].numpy()))
 
 
+@pytest.mark.slow
 def test_inlp_view_leaves_a_fresh_classifier_at_chance_on_held_out_features(fitted_on_digits):
     """The fixture's G is untrained: its samples are nearly one point (per-feature spread ~1e-9 against ~1e-4 for
     digits), so along *every* direction where the digits vary a threshold just beside that point separates them

@@ -45,3 +45,21 @@ def test_core_modules_import_without_torch():
             "assert not bad, bad")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_dataset_of_numpy_arrays_is_refused_saying_to_wrap_them():
+    """docs/plugins.md: images and labels are torch tensors; a numpy array is named as such (its dtype would
+    otherwise read "must be uint8, got uint8")."""
+    import numpy as np
+    import pytest
+    import torch
+
+    import ganbench
+
+    images, labels = np.zeros((4, 1, 8, 8), np.uint8), np.arange(4, dtype=np.int64) % 2
+    with pytest.raises(ValueError, match=r"^toy train: images must be a torch tensor \(torch.from_numpy\(array\)\), "
+                                         r"got numpy.ndarray$"):
+        ganbench.Dataset("toy", images, labels, images, labels, ["a", "b"])
+    data = ganbench.Dataset("toy", torch.from_numpy(images), torch.from_numpy(labels), torch.from_numpy(images),
+                            torch.from_numpy(labels), ["a", "b"])
+    assert data.num_classes == 2 and data.image_shape == (1, 8, 8)

@@ -39,6 +39,7 @@ def random_fid_inception_state() -> dict[str, torch.Tensor]:
     return inception_v3(weights=None, aux_logits=False, init_weights=False, num_classes=1008).state_dict()
 
 
+@pytest.mark.slow
 def test_inception_loader_reads_a_state_dict_file_offline_and_gives_pool3_features(tmp_path, offline):
     from safetensors.torch import save_file
 
@@ -112,6 +113,7 @@ def test_the_classifier_is_cached_by_dataset_and_reused(tmp_path):
     assert load_or_train(other, settings, torch.device("cpu"), tmp_path, log=lambda _: None).path != first.path
 
 
+@pytest.mark.slow
 def test_dcgan_quality_run_on_mnist_5k_writes_every_figure_with_its_space(tmp_path):
     result = invoke("run", "--model", "dcgan", "--model-opt", "width=4", "--probe", "quality", "--max-steps", "20",
                     "--probe-opt", "n_generated=200", "--probe-opt", "kid_subsets=10",

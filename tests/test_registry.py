@@ -49,3 +49,22 @@ def test_specs_reject_unknown_capabilities():
         ProbeSpec("p", object, "p", requires={"sorcery"})
     with pytest.raises(ValueError, match=r"named_in_metric lists unknown options \['kk'\]"):
         ProbeSpec("p", object, "p", named_in_metric=("kk",))
+
+
+def test_a_model_category_defaults_to_what_the_leaderboard_did_before_and_is_checked():
+    """Left out: "gan" with a generator, "generative" without one (as the leaderboard treated such models); a
+    declared one is kept; anything else is refused as the plugin loads."""
+    assert ModelSpec("g", object, "g", capabilities={"features", "generator"}).category == "gan"
+    assert ModelSpec("ae", object, "ae").category == "generative"
+    assert ModelSpec("vae", object, "vae", capabilities={"features", "generator"}, category="generative").category == "generative"
+    assert ModelSpec("p", object, "p", category="baseline").category == "baseline"
+    with pytest.raises(ValueError, match="unknown category 'vae'; expected one of gan, generative, baseline"):
+        ModelSpec("m", object, "m", category="vae")
+
+
+def test_every_builtin_model_declares_its_category():
+    from ganbench.plugins import get_registry
+
+    categories = {spec.name: spec.category for spec in get_registry().all("model") if spec.plugin.startswith("builtin")}
+    assert categories == {"dcgan": "gan", "acgan": "gan", "bigan": "gan", "ortho": "gan", "pixels": "baseline",
+                          "random-d": "baseline", "kmeans": "baseline", "features": "baseline"}

@@ -3,6 +3,7 @@
 import csv
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -92,7 +93,9 @@ def test_dry_run_lists_each_job_stored_or_with_an_expected_time_and_trains_nothi
     empty = invoke("reproduce", "fashion-mnist", "--dry-run", "--results", str(tmp_path / "empty"),
                    "--timings", str(tmp_path / "empty"))
     assert empty.exit_code == 0, empty.output
-    assert "training: no measurement of pixels with these options on mnist; knn: no measurement" in empty.output
+    # pixels never trains (a model declared a baseline), measured or not
+    assert "no training (a baseline); knn: no measurement" in empty.output and "training: no measurement" not in empty.output
+    assert "expected time unknown: none of its 4 part(s) measured" in empty.output
     assert "2 request(s): 0 stored, 2 to run" in empty.output and "Nothing was run." in empty.output
     assert not (tmp_path / "empty" / "results.jsonl").exists()
 
@@ -163,6 +166,7 @@ def test_the_dry_runs_keys_are_the_keys_of_the_rows_a_run_writes(tmp_path):
     assert keys == {item.keys[0] for item in planned} and len(keys) == 2
 
 
+@pytest.mark.slow
 def test_a_real_run_runs_what_is_missing_once_and_adds_a_with_model(tmp_path):
     recipe = tmp_path / "small.toml"
     recipe.write_text('name = "small"\n[[jobs]]\nid = "p"\nmodel = "pixels"\ndataset = "mnist-5k"\n'
@@ -289,3 +293,31 @@ def test_dry_run_times_come_from_the_committed_store_when_the_results_store_is_e
     hours, minutes = divmod(round(expected / 60), 60)
     assert f"training ≈ {hours} h {minutes:02d} min (46,800 steps on cpu" in line
     assert "Times: the rows of mine and results/reference" in result.output
+
+
+def test_the_shipped_timings_are_the_committed_store_s():
+    """ganbench/recipes/timings.json (package data) is what results/reference gives, run by run."""
+    from ganbench.recipes.timings import shipped, timing_rows
+    from ganbench.store.jsonl import read_rows
+
+    expected = timing_rows(read_rows(REFERENCE.parent, warn=False))
+    assert len(expected) > 100 and shipped() == expected, (
+        "regenerate: python -c \"from ganbench.recipes.timings import write; write('results/reference')\"")
+
+
+def test_a_dry_run_outside_a_clone_is_timed_by_the_shipped_timings(tmp_path, monkeypatch):
+    """From a folder with no results/reference (ganbench installed, not cloned): the estimates come from the timings
+    shipped with ganbench, the same as in a clone, and say they are estimates measured on the CPU."""
+    monkeypatch.chdir(tmp_path)
+    outside = invoke("reproduce", "dcgan-mnist", "--dry-run")
+    assert outside.exit_code == 0, outside.output
+    summary = outside.output.splitlines()[-1]
+    assert "expected ≈ 0 s" not in summary and re.search(r"expected ≈ \d+ h \d\d min", summary), summary
+    assert "(an estimate from runs measured on cpu)" in summary
+    assert "Times: the rows of ganbench-results and the timings shipped with ganbench" in summary
+    assert "training ≈ " in outside.output and "no training;" in outside.output  # dcgan trains, random-d does not
+    (tmp_path / "results" / "reference").mkdir(parents=True)
+    shutil.copy(REFERENCE, tmp_path / "results" / "reference" / "results.jsonl")
+    inside = invoke("reproduce", "dcgan-mnist", "--dry-run")
+    assert inside.output.splitlines()[:-1] == outside.output.splitlines()[:-1]  # job by job, the same estimates
+    assert inside.output.splitlines()[-1].split(". Times:")[0] == summary.split(". Times:")[0]

@@ -212,6 +212,7 @@ def test_reconstructions_without_an_encoder_are_refused_before_training(tmp_path
     assert not (cache / "models").exists()  # nothing trained, nothing cached
 
 
+@pytest.mark.slow
 def test_show_at_epoch_draws_the_snapshot_and_never_trains(tmp_path):
     from ganbench.cli.app import cli
 

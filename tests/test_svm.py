@@ -215,6 +215,7 @@ def noisy_high_dimensional(seed):
     return x, y
 
 
+@pytest.mark.slow
 def test_chosen_c_ignores_a_test_split_that_favours_another_c(tmp_path):
     train = noisy_high_dimensional(7)
     honest_test = noisy_high_dimensional(8)

@@ -37,6 +37,10 @@ class Dataset:
     def __post_init__(self):
         for split in ("train", "test"):
             x, y = self.split(split)
+            for what, value in (("images", x), ("labels", y)):
+                if not isinstance(value, torch.Tensor):  # a numpy array's uint8 would read "uint8 != uint8" below
+                    raise ValueError(f"{self.name} {split}: {what} must be a torch tensor (torch.from_numpy(array)), "
+                                     f"got {type(value).__module__}.{type(value).__name__}")
             if x.dtype != torch.uint8 or x.ndim != 4:
                 raise ValueError(f"{self.name} {split}: images must be uint8 (N, C, H, W), got {x.dtype} {tuple(x.shape)}")
             if y.dtype != torch.int64 or y.shape != (x.shape[0],):

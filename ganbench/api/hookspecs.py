@@ -32,7 +32,8 @@ def register_models(register):
     takes the parsed options as keyword arguments and returns a
     :class:`ganbench.Model`, a description, a version, its declared options,
     its capabilities (``features``, ``generator``, ``encoder``,
-    ``conditional``) and whether it trains on labels.
+    ``conditional``), whether it trains on labels, and its category (``gan``,
+    ``generative`` or ``baseline``: what the leaderboard takes it for).
     """
 
 

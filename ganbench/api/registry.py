@@ -76,6 +76,10 @@ def _check_options(owner: str, options: Sequence[Any]) -> Sequence[Any]:
 
 
 MODEL_CAPABILITIES = frozenset({"features", "generator", "encoder", "conditional"})
+# What the leaderboard takes a model for: only "gan" rows compete for best; "generative" (a VAE, an autoencoder,
+# any other model ganbench trains) sits among the trained models without competing; "baseline" rows sit with the
+# baselines (pixels, an untrained network, a fitted k-means, features from a file).
+MODEL_CATEGORIES = ("gan", "generative", "baseline")
 PROBE_REQUIREMENTS = frozenset({"features", "generator"})
 
 
@@ -101,6 +105,14 @@ class ModelSpec:
     reuses the training -- copies its modules into this model's modules of
     the same names, and calls this model's ``after_training``; this model's
     own cache folder keeps only what that fitted.
+
+    ``category`` (optional) is what the leaderboard takes the model for:
+    ``"gan"`` (a trained GAN: the only rows marked best), ``"generative"``
+    (another trained model, a VAE or an autoencoder: shown with the trained
+    models, never marked best) or ``"baseline"`` (a model that is not
+    trained: shown with the baselines). Left ``None``, it is ``"gan"`` for a
+    model with the ``generator`` capability and ``"generative"`` otherwise,
+    as the leaderboard treated models before categories were declared.
     """
 
     name: str
@@ -113,6 +125,7 @@ class ModelSpec:
     plugin: str = ""
     trains_as: Callable[[dict], tuple[str, dict]] | None = None
     views: dict[str, str] | None = None
+    category: str | None = None
 
     def __post_init__(self):
         self.factory = lazy(self.factory)
@@ -121,6 +134,11 @@ class ModelSpec:
         unknown = self.capabilities - MODEL_CAPABILITIES
         if unknown:
             raise ValueError(f"model {self.name!r}: unknown capabilities {sorted(unknown)}")
+        if self.category is None:
+            self.category = "gan" if "generator" in self.capabilities else "generative"
+        if self.category not in MODEL_CATEGORIES:
+            raise ValueError(f"model {self.name!r}: unknown category {self.category!r}; expected one of "
+                             f"{', '.join(MODEL_CATEGORIES)}")
 
 
 @dataclass

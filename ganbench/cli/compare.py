@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -30,6 +31,18 @@ def named_in_metric(probe: str) -> tuple[str, ...]:
     return _probe_spec_field(probe, "named_in_metric")
 
 
+def _recorded_first(rows: list[dict], field: str, installed):
+    """``lookup(probe)``: what the rows record of the probe's spec (``details.probe_headline``, ...), else what the
+    installed probe declares: a comparison reads the same whichever plugins are installed."""
+    def lookup(probe: str) -> tuple[str, ...]:
+        for r in rows:
+            recorded = r.get("details").get(field) if isinstance(r.get("details"), dict) else None
+            if r.get("probe") == probe and isinstance(recorded, list):
+                return tuple(str(x) for x in recorded)
+        return installed(probe)
+    return lookup
+
+
 def _side(rows: list[dict], items, side: str, metric: str | None, where: str) -> list[dict]:
     from ganbench.reports.compare import one_per_seed, parse_selection, pick_metric, select
 
@@ -40,7 +53,8 @@ def _side(rows: list[dict], items, side: str, metric: str | None, where: str) ->
         models = sorted({r["model"] for r in rows if r.get("status") == "ok"})
         raise UsageError(f"selection {side.upper()} ({wanted}) matches no ok row of {where}; its models: "
                          f"{', '.join(models[:12]) or 'none'} (fields as in `ganbench results --format json`)")
-    return one_per_seed(pick_metric(chosen, metric, side, probe_headline), side, named_in_metric)
+    return one_per_seed(pick_metric(chosen, metric, side, _recorded_first(chosen, "probe_headline", probe_headline)),
+                        side, _recorded_first(chosen, "probe_named_in_metric", named_in_metric))
 
 
 def _figure(value: float) -> str:
@@ -71,8 +85,12 @@ def compare_command(results_dir, side_a, side_b, metric, resamples, bootstrap_se
     """
     from ganbench.reports.compare import compare_rows, describe
 
-    rows = read_rows(results_dir)
     where = str(store_path(results_dir))
+    if not store_path(results_dir).exists():  # not "matches no row": there is no store to match
+        raise UsageError(f"No result store at {where} (no such file, looked for from {Path.cwd()}); give --results "
+                         f"the folder of a store (one `ganbench run` made, or the committed results/reference of a "
+                         f"clone of the ganbench repository)")
+    rows = read_rows(results_dir)
     a = _side(rows, side_a, "a", metric, where)
     b = _side(rows, side_b, "b", metric, where)
     result = compare_rows(store_path(results_dir).parent, a, b, resamples=resamples, seed=bootstrap_seed,

@@ -58,9 +58,12 @@ def human_bytes(n: int) -> str:
 
 def list_row(name: str, spec, argument, root) -> tuple[str, str, str, str]:
     """``(name, status, where, size on disk)`` of one dataset."""
-    if spec.locate is None:
-        return name, "unknown", "-", "-"
-    where = spec.locate(root, argument)
+    if spec.locate is None:  # the plugin cannot say where its data is (DatasetSpec.locate)
+        return name, "unknown", "(its plugin gives no locate)", "-"
+    try:
+        where = spec.locate(root, argument)
+    except Exception as exc:  # a plugin's locate failing hides no other dataset
+        return name, "error", f"locate failed: {type(exc).__name__}: {exc}", "-"
     if where is None:
         return name, "none found" if "{" in name else "missing", "-", "-"
     path = Path(where) if os.path.exists(str(where)) else None  # a locate may answer in words ("embedded")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -24,12 +26,32 @@ def sample_thumbnails(cache_dir: Path, tables) -> dict:
     return found
 
 
-def reference_hint() -> str:
-    """Where the committed reference rows are: in this checkout when ganbench runs from one, else in the repository."""
+def reference_hint(given: str = "") -> str:
+    """Where rows come from: the committed reference rows when ganbench runs from a checkout of its repository,
+    else a first run (an installed package has no reference store); ``given``: the run's ``--results DIR``."""
     checkout = Path(__file__).resolve().parents[2] / REFERENCE_RESULTS
     if (checkout / "results.jsonl").is_file():
         return f"the committed reference rows: ganbench leaderboard {checkout}"
-    return f"the committed reference rows are in {REFERENCE_RESULTS}/ of the ganbench repository"
+    return f"rows come from runs: ganbench run --model pixels --probe knn{given} (seconds on a CPU) makes the first ones"
+
+
+def nothing_to_show(results_dir, frame, metrics) -> str:
+    """Why there is no table: no store at all (named), an empty one, or no metric matching ``--metric``."""
+    path = store_path(results_dir)
+    if metrics and len(frame):
+        return f"no rows to show (no metric matches {', '.join(metrics)})"
+    if not path.exists():
+        given = "" if str(results_dir) == DEFAULT_RESULTS else f" --results {results_dir}"
+        return (f"no result store at {path} (nothing has run with{given or ' the default --results'} in "
+                f"{Path.cwd()}); {reference_hint(given)}")
+    return f"no rows to show in {path}; {reference_hint()}" if not len(frame) else "no rows to show"
+
+
+def output_width() -> int:
+    """The terminal's width when the table goes to one, else 100 columns (a file, a pipe, a mail)."""
+    if sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((100, 24)).columns)
+    return 100
 
 
 @click.command("leaderboard")
@@ -41,7 +63,8 @@ def reference_hint() -> str:
 @click.option("--metric", "metrics", multiple=True, metavar="GLOB",
               help="Only metrics matching this name or glob (acc_l2_k1_*); repeatable [default: each probe's headline].")
 @click.option("--all-metrics", is_flag=True, help="Every metric, not only each probe's headline figures.")
-@click.option("--width", type=click.IntRange(min=40), default=120, show_default=True, help="Terminal table width.")
+@click.option("--width", type=click.IntRange(min=40), default=None,
+              help="Table width in columns [default: the terminal's width; 100 when the output is not a terminal].")
 @click.option("--references/--no-references", default=True, show_default=True, help="Show published figures as rows.")
 @click.option("--snapshots", is_flag=True,
               help="Also show rows of training snapshots (run --at-epoch), each apart from the final weights.")
@@ -59,11 +82,10 @@ def leaderboard_command(results_dir, fmt, output, metrics, all_metrics, width, r
     tables = build_tables(frame, metric_filter(metrics, all_metrics), load_references() if references else (),
                           snapshots=snapshots, all_versions=all_versions, store_dir=store_path(results_dir).parent)
     if not tables:
-        text = "no rows to show" + (f" (no metric matches {', '.join(metrics)})" if metrics and len(frame) else
-                                    f" in {store_path(results_dir)}; {reference_hint()}" if not len(frame) else "")
+        text = nothing_to_show(results_dir, frame, metrics)
     else:
         thumbnails = sample_thumbnails(Path(cache_dir or default_cache_dir()), tables) if fmt == "html" else {}
-        text = render(tables, fmt, width=width, thumbnails=thumbnails)
+        text = render(tables, fmt, width=width or output_width(), thumbnails=thumbnails)
     if output:
         write_text_atomically(output, text if text.endswith("\n") else text + "\n")
         click.echo(f"wrote {output}", err=True)

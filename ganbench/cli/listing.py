@@ -13,21 +13,23 @@ KIND_OF = {"models": "model", "probes": "probe", "datasets": "dataset", "executo
 
 
 def _capabilities(kind: str, spec) -> str:
-    if kind == "model":
+    if kind == "model":  # its category first (ModelSpec.category: what the leaderboard takes it for)
         caps = sorted(spec.capabilities) + (["trains on labels"] if spec.trains_on_labels else [])
-        return ", ".join(caps)
+        return f"{spec.category}: " + ", ".join(caps)
     if kind == "probe":
         return "needs " + ", ".join(sorted(spec.requires))
     return ""
 
 
 def _spec_table(kind: str, specs, long: bool) -> str:
-    """name, version, plugin, [capabilities,] description; within :data:`WIDTH` columns.
+    """name, version, plugin, [category: capabilities (models) or requirements (probes),] description; within
+    :data:`WIDTH` columns.
 
     The description is cut to one line (``…``) unless ``long``, which wraps it whole.
     """
     has_caps = kind in ("model", "probe")
-    headers = ["name", "version", "plugin"] + (["capabilities"] if has_caps else []) + ["description"]
+    caps_header = "category: capabilities" if kind == "model" else "capabilities"
+    headers = ["name", "version", "plugin"] + ([caps_header] if has_caps else []) + ["description"]
     rows = [[s.name, s.version, s.plugin] + ([_capabilities(kind, s)] if has_caps else []) + [s.description]
             for s in specs]
     if has_caps:  # capabilities wrap at 20 columns

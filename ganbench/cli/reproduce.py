@@ -108,7 +108,7 @@ def print_dry_run(planned: list[Planned], answered, stored: list[dict], device: 
     ``answered`` is the results store's :class:`ganbench.jobs.submit.Stored`."""
     from ganbench.recipes.report import duration, probe_estimate, training_estimate
 
-    total, unknown, waiting = 0.0, 0, 0
+    total, unknown, waiting, devices = 0.0, 0, 0, set()
     for item in planned:
         stored_probes = item.stored(answered)
         click.echo(f"[{item.request.entry}] {_describe(item.request)}")
@@ -124,22 +124,43 @@ def print_dry_run(planned: list[Planned], answered, stored: list[dict], device: 
         known = [p.seconds for p in parts if p.seconds is not None]
         unknown += len(parts) - len(known)
         total += sum(known)
+        devices |= {d.split(":")[0] for p in parts for d in p.devices}
         click.echo("    to run: " + "; ".join(p.text for p in parts))
-    measured = "measured on any device (--device auto)" if device == "auto" else f"measured on {device}"
-    click.echo(f"\n{len(planned)} request(s): {len(planned) - waiting} stored, {waiting} to run; expected ≈ "
-               f"{duration(total)}" + (f", plus {unknown} part(s) with no measurement" if unknown else "")
-               + f". Times: the rows of {' and '.join(sources)}, {measured}. Nothing was run.")
+    asked = "" if device == "auto" else f", --device {device}"
+    if total or not unknown:
+        expected = (f"expected ≈ {duration(total)}" + (f", plus {unknown} part(s) with no measurement" if unknown else "")
+                    + (f" (an estimate from runs measured on {', '.join(sorted(devices))}{asked})" if devices else ""))
+    else:
+        expected = f"expected time unknown: none of its {unknown} part(s) measured{asked}"
+    click.echo(f"\n{len(planned)} request(s): {len(planned) - waiting} stored, {waiting} to run; {expected}. "
+               f"Times: the rows of {' and '.join(sources)}. Nothing was run.")
+
+
+SHIPPED_TIMINGS = "the timings shipped with ganbench (its reference runs)"
 
 
 def timing_sources(results_dir: str, timings: tuple[str, ...]) -> list[str]:
     """The stores whose rows time a dry run: --timings, else the results store and, when the current
-    folder holds one, the repository's committed reference store."""
+    folder holds one, the repository's committed reference store, else the same runs' timings shipped
+    with ganbench (:mod:`ganbench.recipes.timings`; an installed ganbench has no clone to read)."""
     if timings:
         return list(timings)
     sources = [results_dir]
-    if Path(REFERENCE_STORE, "results.jsonl").is_file() and Path(results_dir).resolve() != Path(REFERENCE_STORE).resolve():
-        sources.append(REFERENCE_STORE)
+    if Path(REFERENCE_STORE, "results.jsonl").is_file():
+        if Path(results_dir).resolve() != Path(REFERENCE_STORE).resolve():
+            sources.append(REFERENCE_STORE)
+    else:
+        sources.append(SHIPPED_TIMINGS)
     return sources
+
+
+def timing_rows(sources: list[str]) -> list[dict]:
+    """The rows of every timing source (the shipped timings read from the package)."""
+    from ganbench.recipes.timings import shipped
+    from ganbench.store.jsonl import read_rows
+
+    return [row for source in sources
+            for row in (shipped() if source == SHIPPED_TIMINGS else read_rows(source, warn=False))]
 
 
 def run_missing(planned: list[Planned], results_dir: str, executor: str, cache_dir: str) -> int:
@@ -252,8 +273,7 @@ def _reproduce(recipe, extra, seeds, cache_dir, data_roots, device, results_dir,
     stored = stored_requests(results_dir)
     if dry_run:
         sources = timing_sources(results_dir, timings)
-        measured = [row for source in sources for row in read_rows(source, warn=False)]
-        print_dry_run(planned, stored, measured, device, sources)
+        print_dry_run(planned, stored, timing_rows(sources), device, sources)
         return
     _note_diverged(planned, stored.diverged)
     code = run_missing(planned, results_dir, executor, cache_dir)

@@ -120,3 +120,28 @@ def print_rows(rows):
     table = [[*map(terminal, (r.get("model_label") or r["model"], r["feature_view"] or "-", r["probe"], r["metric"] or "-")),
               "" if r["value"] is None else f"{r['value']:.4f}", r["status"]] for r in rows]
     click.echo(tabulate(table, headers=["model", "view", "probe", "metric", "value", "status"], disable_numparse=True))
+    headline = headline_rows(rows)
+    if len(headline) == 1:
+        r = headline[0]
+        click.echo(f"Headline: {terminal(r['metric'])} = {r['value']:.4f} ({terminal(r['probe'])}'s headline figure: "
+                   f"the leaderboard's first {terminal(r['probe'])} column)")
+    elif headline:
+        click.echo("Headline figures (each probe's, the leaderboard's first column of that probe):")
+        for r in headline:
+            click.echo(f"  {terminal(r['probe'])} {terminal(r['metric'])} on {terminal(r.get('model_label') or r['model'])}"
+                       f" · {terminal(r['feature_view'] or '-')}: {r['value']:.4f}")
+
+
+def headline_rows(rows) -> list[dict]:
+    """The ``ok`` rows of each probe's first headline metric (``ProbeSpec.headline``, as the rows record it), one
+    per model and view: the figure the leaderboard puts first."""
+    from fnmatch import fnmatchcase
+
+    chosen = {}
+    for r in rows:
+        patterns = (r.get("details") or {}).get("probe_headline") or []
+        key = (r.get("model_label") or r["model"], r["feature_view"], r["probe"])
+        if (r["status"] == "ok" and r["metric"] and patterns and fnmatchcase(r["metric"], patterns[0])
+                and key not in chosen):
+            chosen[key] = r
+    return list(chosen.values())

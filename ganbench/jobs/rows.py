@@ -48,6 +48,7 @@ class RowContext:
     popts: dict
     outcome: TrainOutcome
     extra: dict = field(default_factory=dict)
+    model_category: str | None = None  # the model spec's category (gan, generative, baseline)
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,19 @@ def _row(context: RowContext, result: ProbeOutcome) -> dict:
         "n_train": metric.n_train if metric else None, "n_test": metric.n_test if metric else None,
         "train_seconds": round(outcome.seconds, 3), "probe_seconds": round(result.seconds, 3),
         "schedule": outcome.schedule, "status": result.status, "error": result.error,
-        "details": {**context.extra, **(metric.details if metric else {})},
+        "details": {**context.extra, **_spec_facts(context), **(metric.details if metric else {})},
     })
     row["job_key"] = row_key(row)  # every field of the key is in the row: the one rule, for new rows and old
     return row
+
+
+def _spec_facts(context: RowContext) -> dict:
+    """What the leaderboard needs of the model's and the probe's specs, kept in the row so that a store's
+    leaderboard reads the same whichever plugins are installed where it is made."""
+    facts = {"model_category": context.model_category} if context.model_category else {}
+    facts["probe_headline"] = list(context.pspec.headline)
+    facts["probe_named_in_metric"] = list(context.pspec.named_in_metric)
+    return facts
 
 
 def failed_row(context: RowContext, error: str, status: str = "failed", view: str | None = None,
@@ -116,7 +126,7 @@ def job_failure_rows(job: Job, error: str, run_id: str | None = None, base: dict
     outcome = outcome or TrainOutcome("failed", 0, 0.0, {}, "none", error)
     rows = []
     for pspec, popts in resolved.probes:
-        context = RowContext(dict(base), pspec, popts, outcome, extra or {})
+        context = RowContext(dict(base), pspec, popts, outcome, extra or {}, model_category=resolved.model_spec.category)
         row = failed_row(context, error, status=outcome.status if outcome.status != "ok" else "failed")
         if row["job_key"] not in skip_keys:
             rows.append(row)

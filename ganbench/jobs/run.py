@@ -103,7 +103,8 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
         if isinstance(probe, Exception):
             detail = _describe(probe, log)
             log(f"Probe '{pspec.name}' could not be built: {detail}")
-            rows = [failed_row(RowContext(dict(base), pspec, popts, outcome, extra), f"probe setup failed: {detail}")]
+            rows = [failed_row(RowContext(dict(base), pspec, popts, outcome, extra, resolved.model_spec.category),
+                               f"probe setup failed: {detail}")]
             on_rows(rows)
             all_rows += rows
             continue
@@ -117,7 +118,8 @@ def run_job(job: Job, on_rows: Callable[[list[dict]], None], log: Callable[[str]
             )
             # the batch-norm statistics also in details, where readers of one row look first
             view_extra = {**extra, "features": base["feature_config"]} if base["feature_config"] else extra
-            rows = _run_probe(probe, ctx, RowContext(dict(base), pspec, popts, outcome, view_extra), log)
+            context = RowContext(dict(base), pspec, popts, outcome, view_extra, resolved.model_spec.category)
+            rows = _run_probe(probe, ctx, context, log)
             on_rows(rows)
             all_rows += rows
     return all_rows

@@ -30,6 +30,7 @@ def _dict(value) -> dict:
 class Estimate:
     seconds: float | None  # None: nothing measured to scale
     text: str
+    devices: frozenset = frozenset()  # the devices the figures scaled were measured on
 
 
 def duration(seconds: float) -> str:
@@ -61,6 +62,8 @@ def training_estimate(request, checked, rows: list[dict], device: str) -> Estima
     mine = [r for r in rows if _same_model(r, request, checked) and _device_ok(r, device)]
     if mine and all(not r.get("schedule") for r in mine):
         return Estimate(0.0, "no training")
+    if not mine and getattr(checked.model_spec, "category", None) == "baseline":  # declared: it is not trained
+        return Estimate(0.0, "no training (a baseline)")
     per_step, per_epoch, devices = {}, [], set()  # per_step: one figure per run, however many rows it wrote
     for r in mine:
         schedule, training = _dict(r.get("schedule")), _dict(_dict(r.get("details")).get("training"))
@@ -79,7 +82,7 @@ def training_estimate(request, checked, rows: list[dict], device: str) -> Estima
                                                             f"with these options on {request.dataset}"))
     seconds = steps * mean(per_step.values())
     return Estimate(seconds, f"training ≈ {duration(seconds)} ({steps:,} step{'s' if steps != 1 else ''} on {', '.join(sorted(devices))}; "
-                             f"less if cached)")
+                             f"less if cached)", frozenset(devices))
 
 
 def _planned_steps(request, per_epoch: list[float]) -> int | None:
@@ -105,7 +108,7 @@ def probe_estimate(request, checked, probe_index: int, rows: list[dict], device:
             return Estimate(None, f"{pspec.name}: no measurement" + (f" on view {view}" if view else ""))
         total += mean(measured)
         devices |= {dev for (_, v, dev) in runs if v == view}
-    return Estimate(total, f"{pspec.name} ≈ {duration(total)} ({', '.join(sorted(devices))})")
+    return Estimate(total, f"{pspec.name} ≈ {duration(total)} ({', '.join(sorted(devices))})", frozenset(devices))
 
 
 # -- the paper's table ----------------------------------------------------------

@@ -418,23 +418,12 @@ def _score(column, mean: float) -> float:
 
 
 def _competes(row) -> bool:
-    """Rows that may be marked best: trained GANs -- not baselines, published figures, models trained on labels,
-    nor a trained model without a generator (a k-means or other feature baseline that fits) -- probed with the
-    column's own settings (a row labelled with other probe settings, ``svm standardize=True``, is a secondary
-    protocol shown for reference)."""
-    return (row.section == "model" and not row.trains_on_labels and _has_generator(row.model)
+    """Rows that may be marked best: trained GANs (``ModelSpec.category`` "gan", as the rows record it) -- not
+    baselines, published figures, models trained on labels, nor another kind of model (a VAE, an autoencoder,
+    declared "generative") -- probed with the column's own settings (a row labelled with other probe settings,
+    ``svm standardize=True``, is a secondary protocol shown for reference)."""
+    return (row.section == "model" and not row.trains_on_labels and row.category == "gan"
             and not getattr(row, "probe_settings", ""))
-
-
-def _has_generator(model: str) -> bool:
-    """Whether the installed model declares a generator; a model that is not installed is given the benefit."""
-    from ganbench.system.errors import RegistryError
-    from ganbench.plugins import get_registry
-
-    try:
-        return "generator" in get_registry().get("model", model).capabilities
-    except (RegistryError, KeyError):
-        return True
 
 
 @dataclass

@@ -5,10 +5,12 @@ the formats in :mod:`ganbench.reports.formats` print.
 
 - One table per dataset copy (dataset name + fingerprint of its bytes).
 - Columns: one per (probe, metric) -- those of probes that score features
-  (``requires`` "features": svm, knn) first, then those of probes of samples
-  (quality, memorization); each probe's headline metrics
-  (``ProbeSpec.headline``; every metric of a probe that is not installed or
-  names none), or the metrics ``--metric`` globs select. The table's
+  (rows with a feature view: svm, knn) first, then those of probes of samples
+  (quality, memorization, augment); each probe's headline metrics
+  (``ProbeSpec.headline``, as the rows record it, else as the installed probe
+  declares it; every metric of a probe that names none, or that is neither
+  recorded nor installed), or the metrics ``--metric`` globs select. Read
+  from the rows, the columns do not depend on the plugins installed. The table's
   headline column (the first headline figure with a published figure
   beside it, else the first column) comes first and is marked.
 - Rows: model x feature view. Rows whose model version, model options,
@@ -21,14 +23,15 @@ the formats in :mod:`ganbench.reports.formats` print.
   such; a single seed of a label-budget figure shows the spread over its
   label draws instead, labelled so). A seed run twice keeps its latest
   figure. ``‡`` flags an SVM whose C was chosen at the edge of its grid.
-- Best: only among trained GAN rows (not baselines, not models trained on
-  labels, not published figures), and only when a paired test
+- Best: only among trained GAN rows (models whose ``ModelSpec.category`` is
+  "gan", as the rows record it; not baselines, not other models such as a VAE,
+  not models trained on labels, not published figures), and only when a paired test
   (:mod:`ganbench.reports.compare`: McNemar or a bootstrap from the per-example
   predictions, else Welch over seeds) says the top row beats the runner-up
   with p < 0.05; otherwise the rows not shown to differ from the top one
   are marked tied.
 - Sections: trained models, then baselines (models that do not train, such
-  as raw pixels or an untrained discriminator), then published figures from
+  as raw pixels or an untrained discriminator, and models declared baselines), then published figures from
   :mod:`ganbench.reports.references` (``references.csv``).
 - Failed and diverged runs are counted per row (a ``failed`` column).
 - Rows of training snapshots (``ganbench run --at-epoch E``) are left out
@@ -51,6 +54,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from ganbench.api.registry import MODEL_CATEGORIES
 from ganbench.reports.compare import LEADERBOARD_RESAMPLES as RESAMPLES, best_marks
 from ganbench.reports.references import Reference, add_references, load_references  # noqa: F401 -- importable from here as before
 from ganbench.reports.leaderboard_table import (  # noqa: F401 -- the table's data model, importable from here as before
@@ -110,9 +114,12 @@ def registry_headline(probe: str) -> Sequence[str]:
 
 
 def metric_filter(patterns: Sequence[str] | None, all_metrics: bool,
-                  headline: Callable[[str], Sequence[str]] = registry_headline) -> Callable[[str, str], bool]:
-    """``keep(probe, metric)``: the ``--metric`` globs, else every metric, else each probe's headline."""
+                  headline: Callable[[str], Sequence[str]] | None = None) -> Callable[[str, str], bool]:
+    """``keep(probe, metric)``: the ``--metric`` globs, else every metric, else each probe's headline
+    (``headline(probe)``; by default the headline its rows record, else the installed probe's: see
+    :class:`SpecFacts`, which :func:`build_tables` gives it)."""
     memo: dict[str, Sequence[str]] = {}
+    lookup = headline or registry_headline
 
     def keep(probe: str, metric: str) -> bool:
         if patterns:
@@ -121,14 +128,50 @@ def metric_filter(patterns: Sequence[str] | None, all_metrics: bool,
             return True
         else:
             if probe not in memo:
-                memo[probe] = headline(probe)
+                memo[probe] = lookup(probe)
             globs = memo[probe]
             if not globs:
                 return True
         return any(fnmatchcase(metric, g) for g in globs)
 
     keep.uses_headline = not patterns and not all_metrics
+    keep.headline_given = headline is not None
     return keep
+
+
+# -- what the plugins' specs say, as the rows record it ------------------------
+class SpecFacts:
+    """What the leaderboard needs of the plugins' specs -- each probe's headline metrics, the options its metric
+    names spell, each model's category -- as the rows record them (``details.probe_headline``,
+    ``details.probe_named_in_metric``, ``details.model_category``, written since ganbench records them), else as
+    the installed plugin says: a store's leaderboard then reads the same whichever plugins are installed where it
+    is made. Which probes score features is read from the rows alone (a row with a feature view)."""
+
+    def __init__(self, records: Sequence[dict]):
+        self._headline: dict[str, tuple] = {}
+        self.scores_features = {r["probe"] for r in records if r.get("feature_view")}
+        for r in sorted(records, key=lambda r: (_version_order(r.get("probe_version")), str(r.get("created_at")))):
+            recorded = _dict(r.get("details")).get("probe_headline")
+            if isinstance(recorded, list):  # the newest version's, the newest row's
+                self._headline[r["probe"]] = tuple(str(p) for p in recorded)
+
+    def headline(self, probe: str) -> Sequence[str]:
+        return self._headline[probe] if probe in self._headline else registry_headline(probe)
+
+
+def model_category(r: dict) -> str:
+    """``gan``, ``generative`` or ``baseline``: the category the row records, else the installed model's, else
+    ``gan`` (a model not installed is given the benefit, as before categories were recorded)."""
+    recorded = _dict(r.get("details")).get("model_category")
+    if recorded in MODEL_CATEGORIES:
+        return recorded
+    from ganbench.system.errors import RegistryError
+    from ganbench.plugins import get_registry
+
+    try:
+        return get_registry().get("model", r["model"]).category
+    except (RegistryError, KeyError):
+        return "gan"
 
 
 # -- building the tables ----------------------------------------------------
@@ -212,9 +255,9 @@ def still_training(rows: Sequence[dict], key: Callable[[dict], tuple] = _trainin
 
 
 def _section(r: dict) -> str:
-    """Models that do not train (their rows carry no schedule) are baselines."""
+    """Models that do not train (their rows carry no schedule) and models declared baselines are baselines."""
     schedule = r.get("schedule")
-    return "baseline" if isinstance(schedule, dict) and not schedule else "model"
+    return "baseline" if (isinstance(schedule, dict) and not schedule) or model_category(r) == "baseline" else "model"
 
 
 def _is_number(value) -> bool:
@@ -241,6 +284,9 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
     """
     keep = keep or metric_filter(None, True)
     records = _records(frame) if len(frame) else []
+    facts = SpecFacts(records)
+    if getattr(keep, "uses_headline", False) and not getattr(keep, "headline_given", True):
+        keep = metric_filter(None, False, headline=facts.headline)
     hidden: dict[tuple, int] = {}
     if not snapshots:
         standing = {id(r): epoch for r, epoch in still_training(records, finished_by=_training)}
@@ -268,7 +314,7 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
             else:
                 title = f"{dataset} ({f'test={split}, ' if split else ''}data {str(fingerprint)[:8]})"
             table = _build_table(dataset, str(fingerprint), title, rows, keep,
-                                 [ref for ref in references if ref.dataset == dataset], store_dir, resamples)
+                                 [ref for ref in references if ref.dataset == dataset], store_dir, resamples, facts)
             if hidden.get((dataset, fingerprint)):
                 table.notes.append(f"{hidden[(dataset, fingerprint)]} row(s) of training snapshots (--at-epoch) "
                                    f"not shown; ganbench leaderboard --snapshots shows them")
@@ -325,13 +371,14 @@ def _test_split(rows: list[dict]) -> str | None:
 
 
 def _build_table(dataset, fingerprint, title, records, keep, references, store_dir=None,
-                 resamples: int = RESAMPLES) -> Table:
+                 resamples: int = RESAMPLES, facts: SpecFacts | None = None) -> Table:
+    facts = facts or SpecFacts(records)
     figures = [r for r in records if r["status"] == "ok" and _is_number(r.get("value")) and r.get("metric")]
     kept = {r["probe"] for r in figures if keep(r["probe"], r["metric"])}
     # a probe whose rows hold none of its headline metrics (an older version, other settings) shows them all
     fallback = getattr(keep, "uses_headline", False)
     ok = [r for r in figures if keep(r["probe"], r["metric"]) or (fallback and r["probe"] not in kept)]
-    columns = _columns(ok)
+    columns = _columns(ok, facts)
     by_key = {c.key: c for c in columns}
     rows: dict[tuple, Row] = {}
     variants: dict[tuple, list] = {}
@@ -345,7 +392,7 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
         if identity not in rows:
             rows[identity] = Row(_section(r), identity[0], r.get("feature_view") or "samples",
                                  trains_on_labels=bool(r.get("trains_on_labels")), trained=variant.get("trained", ""),
-                                 probe_settings=identity[3])
+                                 probe_settings=identity[3], category=model_category(r))
             variants.setdefault(identity[:2], []).append((identity, variant))
         row = rows[identity]
         key = r.get("model_config_hash")
@@ -379,7 +426,7 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
     untested = [c for c in columns if c.key in marks.untested]
     ordered = sorted(built, key=lambda r: (SECTIONS.index(r.section), r.model, r.view, r.trained, r.differs,
                                                    r.probe_settings))
-    columns = _headline_first(columns, references)
+    columns = _headline_first(columns, references, facts.headline)
     table = Table(dataset, fingerprint, title, columns, ordered)
     if untested:
         table.notes.append("No best marked in " + ", ".join(c.title.replace("headline: ", "") for c in untested)
@@ -415,7 +462,8 @@ def _settings_text(column: Column, r: dict) -> str:
     return f"{r['probe']} {differences([column.probe_config, config])[1]}"
 
 
-def _headline_first(columns: list[Column], references: Sequence[Reference]) -> list[Column]:
+def _headline_first(columns: list[Column], references: Sequence[Reference],
+                    headline: Callable[[str], Sequence[str]] = registry_headline) -> list[Column]:
     """The table's headline column first, marked: the first column (probes that score features first) holding
     its probe's first headline figure (knn's 1-NN L2 accuracy, svm's accuracy) with a published figure beside
     it -- the paper's own measure: svm on CIFAR-10, 1-NN on MNIST -- else the first holding such a figure,
@@ -425,7 +473,7 @@ def _headline_first(columns: list[Column], references: Sequence[Reference]) -> l
     published = {(ref.probe, ref.metric) for ref in references}
 
     def is_first_headline(c: Column) -> bool:
-        patterns = registry_headline(c.probe)
+        patterns = headline(c.probe)
         return bool(patterns) and fnmatchcase(c.metric, patterns[0])
 
     firsts = [c for c in columns if is_first_headline(c)]
@@ -435,16 +483,23 @@ def _headline_first(columns: list[Column], references: Sequence[Reference]) -> l
 
 
 def registry_named_in_metric(probe: str) -> frozenset:
-    """The installed probe's options spelled in its metric names, or that change only its work (not its
-    figures); none when it is not installed."""
+    """The installed probe's options spelled in its metric names; none when it is not installed."""
     spec = _installed_probe(probe)
-    return frozenset(spec.named_in_metric) | frozenset(getattr(spec, "work_only", ())) if spec else frozenset()
+    return frozenset(spec.named_in_metric) if spec else frozenset()
+
+
+def registry_work_only(probe: str) -> frozenset:
+    """The installed probe's options that change only its work, not its figures; none when it is not installed."""
+    spec = _installed_probe(probe)
+    return frozenset(getattr(spec, "work_only", ())) if spec else frozenset()
 
 
 def _column_config(r: dict) -> dict:
-    """The probe options that set a column or a row apart: not those its metric's name already spells, nor
-    those that change only the probe's work."""
-    named = registry_named_in_metric(r["probe"])
+    """The probe options that set a column or a row apart: not those its metric's name already spells (as the
+    row records them, else as the installed probe says), nor those that change only the probe's work."""
+    recorded = _dict(r.get("details")).get("probe_named_in_metric")
+    named = frozenset(recorded) if isinstance(recorded, list) else registry_named_in_metric(r["probe"])
+    named |= registry_work_only(r["probe"])
     return {k: v for k, v in _dict(r.get("probe_config")).items() if k not in named}
 
 
@@ -452,7 +507,7 @@ def _column_key(r: dict) -> tuple:
     return (r["probe"], r["metric"], str(r.get("probe_version")))
 
 
-def _columns(ok: list[dict]) -> list[Column]:
+def _columns(ok: list[dict], facts: SpecFacts | None = None) -> list[Column]:
     """One column per (probe, metric, version); its ``probe_config`` is the settings most of its rows used
     (ties: the first in sorted order), against which the other rows' labels say what differs."""
     found: dict[tuple, Column] = {}
@@ -477,15 +532,10 @@ def _columns(ok: list[dict]) -> list[Column]:
         described = differences([{"version": c.probe_version} for c in group])
         for column, text in zip(group, described):
             column.differs = text.replace("version=", "v")
-    return sorted(found.values(), key=lambda c: (not _scores_features(c.probe), c.probe, c.metric, c.differs))
-
-
-def _scores_features(probe: str) -> bool:
-    """Whether the probe scores features (svm, knn), the leaderboard's subject, whose columns come
-    first; probes of samples (quality, memorization, augment) follow. A probe not installed counts
-    as one that scores features."""
-    spec = _installed_probe(probe)
-    return spec is None or "features" in spec.requires
+    # probes that score features (svm, knn: rows with a feature view), the leaderboard's subject, first; probes
+    # of samples (quality, memorization, augment) after them, whether or not the probe is installed here
+    scores_features = (facts or SpecFacts(ok)).scores_features
+    return sorted(found.values(), key=lambda c: (c.probe not in scores_features, c.probe, c.metric, c.differs))
 
 
 def _count_failures(records: list[dict], row_for) -> None:

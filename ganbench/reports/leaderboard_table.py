@@ -93,6 +93,7 @@ class Row:
     note: str = ""
     trained: str = ""  # how long the model trained, in words; every trained model's label says it
     probe_settings: str = ""  # probe settings other than the column's usual ones (``svm standardize=True``)
+    category: str = "gan"  # the model's category (ModelSpec.category): only "gan" rows compete for best
 
     @property
     def settings(self) -> str:

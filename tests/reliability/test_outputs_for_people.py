@@ -19,6 +19,7 @@ from .toy_plugins import toys  # noqa: F401  (fixture)
 NMS = "operator torchvision::nms does not exist"
 
 
+@pytest.mark.slow
 def test_ganbench_run_with_stderr_in_a_file_writes_no_carriage_return(tmp_path):
     """The acceptance run: a 4-step dcgan on mnist-5k (the training bar appears), stderr redirected to a file."""
     log = tmp_path / "log"
@@ -129,3 +130,24 @@ def test_a_torch_write_failure_with_space_left_is_not_called_a_full_disk(tmp_pat
     assert disk.disk_full(ValueError("no"), tmp_path / "x", "fix") is None
     full = disk.disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"), tmp_path / "x", "Free space.")
     assert "Disk quota exceeded" in str(full) and str(tmp_path) in str(full)
+
+
+def test_the_test_suite_with_a_mismatched_torchvision_stops_in_one_line_naming_the_fix(tmp_path):
+    """`pytest -q` where torchvision was built for another torch (a stub that raises what such a torchvision
+    raises, first on the path): one line naming both versions and the reinstall, exit 2, no traceback, no test
+    module collected (each would fail on its own `import torchvision`)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    stub = tmp_path / "stub" / "torchvision"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text(f"raise RuntimeError({NMS!r})\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stub.parent), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "tests/test_knn.py"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    output = (done.stdout + done.stderr).strip()
+    assert done.returncode == 2, output
+    (line,) = output.splitlines()
+    assert "torch " in line and "not a matching pair" in line and NMS in line, line
+    assert "pip install --force-reinstall torch torchvision" in line
+    assert "Traceback" not in output and "collected" not in output

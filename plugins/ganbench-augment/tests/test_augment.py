@@ -193,6 +193,7 @@ def test_ratio_zero_through_the_probe_gives_zero_gains():
         assert metrics[f"gain_{scheme}"].value == 0.0
 
 
+@pytest.mark.slow
 def test_cli_run_writes_a_row_for_real_only_and_each_scheme(tmp_path, monkeypatch):
     monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
     result = CliRunner().invoke(cli, [

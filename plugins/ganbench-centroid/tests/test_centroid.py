@@ -18,6 +18,7 @@ def test_registered_through_its_entry_point():
     assert spec.plugin == "centroid"
 
 
+@pytest.mark.slow
 def test_run_matches_scikit_learn(tmp_path, monkeypatch):
     monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
     result = CliRunner().invoke(cli, ["run", "--model", "pixels", "--probe", "centroid", "--results", str(tmp_path)])

@@ -29,7 +29,7 @@ def register_models(register):
         "wgan-gp", "ganbench_wgan_gp.model:WGANGP",
         "WGAN-GP (Gulrajani et al. 2017): layer-norm critic, lambda 10, n_critic 5, Adam 1e-4 (0, 0.9); "
         "features: critic conv blocks pooled to 4x4 (as dcgan's d)",
-        version="1", options=OPTIONS, capabilities={"features", "generator"},
+        version="1", options=OPTIONS, capabilities={"features", "generator"}, category="gan",
     ))
 
 

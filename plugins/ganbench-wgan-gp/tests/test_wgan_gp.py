@@ -97,6 +97,7 @@ def test_exploding_critic_estimate_raises_diverged():
         model.check_estimate(-700.0)
 
 
+@pytest.mark.slow
 def test_cli_run_writes_ok_knn_rows(tmp_path, monkeypatch):
     monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
     result = CliRunner().invoke(cli, ["run", "--model", "wgan-gp", "--model-opt", "width=4", "--probe", "knn",

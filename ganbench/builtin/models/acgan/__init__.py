@@ -12,6 +12,6 @@ def register_models(register):
     register(ModelSpec(
         "acgan", "ganbench.builtin.models.acgan.model:ACGAN",
         "AC-GAN (Odena et al. 2016), class-conditional, trained on labels; D features as dcgan",
-        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator", "conditional"},
+        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator", "conditional"}, category="gan",
         trains_on_labels=True, views=D_VIEWS,
     ))

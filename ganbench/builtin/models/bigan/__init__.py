@@ -34,5 +34,5 @@ def register_models(register):
     register(ModelSpec(
         "bigan", "ganbench.builtin.models.bigan.model:BiGAN",
         "BiGAN / ALI (Donahue et al. 2016): encoder + generator + joint D; features from E and D",
-        version="2", options=BIGAN_OPTIONS, capabilities={"features", "generator", "encoder"}, views=BIGAN_VIEWS,
+        version="2", options=BIGAN_OPTIONS, capabilities={"features", "generator", "encoder"}, category="gan", views=BIGAN_VIEWS,
     ))

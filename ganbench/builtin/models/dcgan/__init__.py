@@ -28,5 +28,5 @@ def register_models(register):
     register(ModelSpec(
         "dcgan", "ganbench.builtin.models.dcgan.model:DCGAN",
         "DCGAN (Radford et al. 2015); features: D's conv layers pooled to 4x4 (§5.1)",
-        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator"}, views=D_VIEWS,
+        version="1", options=DCGAN_OPTIONS, capabilities={"features", "generator"}, category="gan", views=D_VIEWS,
     ))

@@ -23,5 +23,5 @@ def register_models(register):
         "features", "ganbench.builtin.models.features.model:FeaturesFile",
         "features read from a file (ganbench's export or your own numpy arrays), scored by any feature probe",
         version="1", options=FEATURES_OPTIONS,
-        views=FEATURES_VIEWS,
+        views=FEATURES_VIEWS, category="baseline",
     ))

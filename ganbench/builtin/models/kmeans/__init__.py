@@ -39,5 +39,5 @@ def register_models(register):
         "kmeans", "ganbench.builtin.models.kmeans.model:KMeansFeatures",
         "K-means features (Coates, Lee & Ng 2011): whitened 6x6 patches, FAISS k-means, triangle activation, "
         "quadrant sum-pooling (baseline)",
-        version="1", options=KMEANS_OPTIONS, views=KMEANS_VIEWS,
+        version="1", options=KMEANS_OPTIONS, views=KMEANS_VIEWS, category="baseline",
     ))

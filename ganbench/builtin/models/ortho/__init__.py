@@ -33,6 +33,6 @@ def register_models(register):
     register(ModelSpec(
         "ortho", "ganbench.builtin.models.ortho.model:Ortho",
         "DCGAN D features with the real/fake directions projected out (rank-1 and INLP)",
-        version="2", options=ORTHO_OPTIONS, capabilities={"features", "generator"}, trains_as=trained_as_dcgan,
+        version="2", options=ORTHO_OPTIONS, capabilities={"features", "generator"}, category="gan", trains_as=trained_as_dcgan,
         views=ORTHO_VIEWS,
     ))

@@ -10,7 +10,8 @@ OPTIONS = [
     Option("k", "ints", [1, 5, 20], "numbers of neighbours", minimum=1),
     Option("metric", "strs", ["l2", "cosine"], "distances", choices=("l2", "cosine", "l1")),
     Option("vote", "strs", ["majority", "distance"], "votes", choices=("majority", "distance")),
-    Option("instdisc", "bool", True, "also report the InstDisc vote (cosine, k=200, exp(cos/T))"),
+    Option("instdisc", "bool", True, "also report the InstDisc vote (cosine, k=200, exp(cos/T)) when metric "
+           "includes cosine"),
     Option("temperature", "float", 0.07, "T of the InstDisc vote", minimum=0.0,
            exclusive_minimum=True),
     Option("instdisc_k", "int", 200, "k of the InstDisc vote", minimum=1),

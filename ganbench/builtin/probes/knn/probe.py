@@ -14,6 +14,8 @@ largest k serves every setting. Settings, each reported as its own metric
   k = 200, weights exp(cos / T) with T = 0.07, reported as
   ``acc_cosine_k200_t0.07``; summed in log space (:func:`temperature_vote`),
   so any T > 0 gives the right figure (a small T tends to the 1-NN vote).
+  It is a cosine vote, so it is reported only when ``metric`` includes
+  ``cosine`` (``--probe-opt metric=l2`` asks for L2 figures alone).
 
 k is capped at the number of training examples (labels), and every metric
 is named by the k it actually used: with 10 labels on each of 10 classes,
@@ -139,7 +141,7 @@ class KNN(Probe):
         the name says the k used, so requests that cap to the same k make one setting."""
         o = self.options
         wanted = [(m, k, v, f"acc_{m}_k{{k}}_{v}") for m in o["metric"] for k in o["k"] for v in o["vote"]]
-        if o["instdisc"]:
+        if o["instdisc"] and "cosine" in o["metric"]:  # a cosine vote: only where cosine distances are asked for
             wanted.append(("cosine", o["instdisc_k"], "temperature", f"acc_cosine_k{{k}}_t{o['temperature']:g}"))
         out = {}
         for metric, k, how, pattern in wanted:
