@@ -12,7 +12,7 @@ import ganbench
 from ganbench.store import predictions
 from ganbench.cli.app import cli
 from ganbench.api.registry import DatasetSpec
-from ganbench.store.schema import check_row
+from ganbench.store.schema import SCHEMA_VERSION, check_row
 from ganbench.store.jsonl import append_rows, read_rows
 
 from ganbench.api.testing import tiny_dataset
@@ -67,7 +67,7 @@ def test_knn_predictions_are_scikit_learns_and_give_the_rows_figure(tiny, tmp_pa
         np.testing.assert_array_equal(loaded.labels, data.test_y.numpy())
         assert loaded.correct.mean() == pytest.approx(row["value"])
         assert row["predictions"]["test_set"] == predictions.test_set_fingerprint(data)
-        assert row["schema_version"] == 2 and check_row(row) is None
+        assert row["schema_version"] == SCHEMA_VERSION and check_row(row) is None
     # the file is named by its content: equal predictions share it, and its sha256 is the recorded one
     files = {r["predictions"]["file"] for r in rows.values()}
     assert len(list((tmp_path / "predictions").glob("*.npz"))) == len(files)
