@@ -129,7 +129,7 @@ def test_decode_cache_goes_to_the_runs_cache_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("GANBENCH_DATA_CACHE", raising=False)
     source = tmp_path / "source.bin"
     source.write_bytes(b"x")
-    spec = SimpleNamespace(loader=lambda root, argument: cached("toy", {}, [source], tiny))
+    spec = SimpleNamespace(name="toy", loader=lambda root, argument: cached("toy", {}, [source], tiny))
     resolved = Resolved(None, {}, [], spec, None, {})
     load_dataset(Job("m", "toy", [], cache_dir=str(tmp_path / "run-cache")), resolved)
     assert len(list((tmp_path / "run-cache" / "datasets").glob("toy-*.safetensors"))) == 1
