@@ -62,9 +62,9 @@ def one_line_refusal(done: subprocess.CompletedProcess) -> str:
 def test_the_codec_gives_every_record_back():
     pw = load_script()
     rng = np.random.default_rng(1)
-    records = rng.integers(0, 256, (30, 3073), dtype=np.uint8)  # noise: the worst case for the predictor
+    records = rng.integers(0, 256, (30, 3073), dtype=np.uint8)  # noise: the worst case for the codec
     records[:, 0] %= 10
-    smooth = np.tile(np.arange(3073, dtype=np.uint8), (5, 1))  # ramps: the prediction is exact almost everywhere
+    smooth = np.tile(np.arange(3073, dtype=np.uint8), (5, 1))  # ramps: what a lossless image codec predicts well
     for raw in (records.tobytes(), smooth.tobytes()):
         assert pw.decode_batch(pw.encode_batch(raw)) == raw
     assert len(pw.encode_batch(smooth.tobytes())) < len(smooth.tobytes()) / 10
@@ -94,7 +94,7 @@ def test_a_flipped_byte_in_a_carried_part_is_refused_in_one_line(tmp_path):
     part.write_bytes(bytes(flipped))
     refused = one_line_refusal(run("unpack", "--carry", there, "--smoke"))
     assert part.name in refused and "md5" in refused
-    assert not (there / "work" / "data" / "cifar-10-batches-bin" / part.name.split(".xz")[0]).exists()
+    assert not (there / "work" / "data" / "cifar-10-batches-bin" / part.name.split(".webp")[0]).exists()
 
     part.write_bytes(original)
     done = run("unpack", "--carry", there, "--smoke")
