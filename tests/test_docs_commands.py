@@ -848,8 +848,6 @@ CASES, NAMES, SUMMARIES = read_docs()
 BEING_REWRITTEN = {
     "benchmarks/README.md:12": "0.7277 (standardised) and kmeans's 0.6280 at 400 labels per class are rows of "
                                "other commands than `ganbench reproduce dcgan-cifar10`",
-    "benchmarks/README.md:24": "0.7737 (raw features) is a row of the same command with standardize=false, not "
-                               "of the standardize=true command quoted",
     "benchmarks/fidelity_cifar10.md:55": "the compare exits 2 (selection A holds widths 64 and 256); 0.0038 is "
                                          "a s.d. over seeds the compare does not print",
     "benchmarks/fidelity_cifar10.md:82": "the compare exits 2 (selection A holds standardize true and false)",

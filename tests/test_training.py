@@ -251,3 +251,19 @@ def _inner_conv(model) -> torch.nn.Conv2d | None:
     """The model's second conv: its weight has several input channels, so the two layouts differ."""
     convs = [m for module in model.modules().values() for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
     return convs[1] if len(convs) > 1 else None
+
+
+def test_bf16_autocast_sees_weights_updated_inside_its_block():
+    """The trainer runs a whole step, optimizer steps included, in one autocast block (on CUDA): a forward
+    pass after an in-place update must use the new weights. torch's default weight-cast cache gives the
+    old ones (a G step scored by the D of before D's step), so the core's autocast turns it off."""
+    from ganbench.system.device import bf16_autocast
+
+    layer = torch.nn.Linear(4, 1)
+    x = torch.ones(1, 4)
+    with bf16_autocast("cpu"):
+        before = layer(x).item()
+        with torch.no_grad():
+            layer.weight.add_(1.0)
+        after = layer(x).item()
+    assert after == pytest.approx(before + 4, abs=0.05)

@@ -120,6 +120,22 @@ def _trainer(spec, options: dict, model, dataset: Dataset, device, job: Job, log
     return trainer
 
 
+def trainer_for(job: Job, resolved: Resolved, dataset: Dataset, log: Callable[[str], None] = _log) -> Trainer:
+    """The :class:`Trainer` that :func:`prepare_loaded` trains ``job``'s model with (its ``folder`` named by
+    the model's key), built but not run: for a tool that places a model trained elsewhere where
+    ``ganbench run`` finds it (``benchmarks/gpu/paper_width.py``), or reads one. The model is built and
+    set up as for training; nothing is trained or loaded. Not for a ``trains_as`` model, whose weights
+    live in the other model's folder."""
+    spec = resolved.model_spec
+    if spec.trains_as is not None:
+        raise UsageError(f"Model '{spec.name}' trains as another model: its trained weights live in that model's folder.")
+    device = resolve_device(job.device)
+    set_seed(job.seed)
+    model = spec.factory(**resolved.model_options)
+    model.setup(dataset.info(), device)
+    return _trainer(spec, resolved.model_config, model, dataset, device, job, log)
+
+
 def _prepared(job, resolved, model, dataset, device, outcome, folder, key, log) -> PreparedModel:
     model.train(False)
     weights = "final" if job.at_epoch is None else f"epoch-{job.at_epoch:04d}"

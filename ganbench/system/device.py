@@ -33,8 +33,18 @@ def resolve_device(name: str) -> torch.device:
 def autocast(device: torch.device):
     """bf16 autocast on CUDA; nothing on the CPU (keeps CPU runs bit-for-bit repeatable)."""
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return bf16_autocast("cuda")
     return contextlib.nullcontext()
+
+
+def bf16_autocast(device_type: str):
+    """bf16 autocast without torch's weight-cast cache. The trainer runs a whole training step in one
+    autocast block, and a step updates weights in place (``optimizer.step()``) between forward passes;
+    with the cache, every forward pass after the first in the block would use the bf16 copies of the
+    weights as they were before the update: a GAN's G step scored by D as it was before D's step, a
+    critic's several steps all computed with the first weights. Casting anew costs one read of the
+    weights per forward pass."""
+    return torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=False)
 
 
 def memory_format(device: torch.device):
