@@ -18,7 +18,7 @@ import click
 from ganbench import hookimpl
 
 from ganbench.system.errors import UsageError
-from ganbench.system.paths import DEFAULT_RESULTS, check_writable, default_cache_dir
+from ganbench.system.paths import DEFAULT_RESULTS
 from ganbench.recipes.recipe import Checked, JobEntry, Recipe, Request, check_job, request_keys, requests
 
 FORMATS = ["table", "md", "csv", "latex", "html"]
@@ -130,8 +130,7 @@ def run_missing(planned: list[Planned], done: set[str], results_dir: str, execut
     from ganbench.jobs.job import Job, ProbeRequest, pending
     from ganbench.store.jsonl import check_store_writable
 
-    check_store_writable(results_dir)
-    check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
+    check_store_writable(results_dir)  # checked before planning too; the store may have changed since
     # a request stored under a known data root counts as done under this run's own keys
     known = set(done) | {own for item in planned for keys, own in zip(item.keys, item.own) if keys & done}
     jobs = [Job(**{**item.request.job_fields(), "probes": [ProbeRequest(p.name, dict(p.options)) for p in item.request.probes]},
@@ -214,11 +213,15 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
         return
     from ganbench.jobs.submit import stored_requests
     from ganbench.plugins import get_registry
-    from ganbench.store.jsonl import read_rows
+    from ganbench.store.guard import check_cache_dir
+    from ganbench.store.jsonl import check_store_writable, read_rows
     from ganbench.recipes.catalog import find
 
     recipe = find(name)
     get_registry().get("executor", executor)  # an unknown executor: refused before anything runs
+    if not dry_run:  # the store (a newer ganbench's is never appended to) and the cache, before anything runs
+        check_store_writable(results_dir)
+        cache_dir = str(check_cache_dir(cache_dir))
     extra = [parse_with(text, recipe.with_job, recipe) for text in with_models]
     seed_list = list(range(seeds)) if seeds else None
     by_entry = {entry.id: plan(recipe, entry, seed_list, parse_data_roots(data_roots)) for entry in recipe.jobs + extra}
@@ -230,7 +233,7 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
         print_dry_run(planned, done | set(diverged), measured, device, sources)
         return
     _note_diverged(planned, diverged)
-    code = run_missing(planned, done | set(diverged), results_dir, executor, str(cache_dir or default_cache_dir()), device)
+    code = run_missing(planned, done | set(diverged), results_dir, executor, cache_dir, device)
     rows = [(row, [item for job in row.jobs for item in by_entry[job]]) for row in recipe.rows]
     rows += [(None, by_entry[entry.id]) for entry in extra]
     print_table(recipe, rows, read_rows(results_dir, warn=False), fmt)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from ganbench.api.options import split_assignments
 from ganbench.plugins import get_registry
+from ganbench.store.guard import check_cache_dir
 from ganbench.store.jsonl import StoreWriteError, append_rows, read_rows
 from ganbench.system.errors import UsageError
-from ganbench.system.paths import check_writable, default_cache_dir
 
 
 def route_options(kind: str, names: list[str], assignments: list[tuple[str, str]], flag: str) -> dict[str, dict[str, str]]:
@@ -42,8 +41,7 @@ def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_
     """One job per (model, dataset, seed), every name and option checked before anything loads."""
     from ganbench.jobs.job import Job, ProbeRequest, resolve
 
-    cache_dir = str(Path(cache_dir or default_cache_dir()).expanduser())  # '~/x' checked and written the same
-    check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
+    cache_dir = str(check_cache_dir(cache_dir))  # '~/x' checked and written the same; $GANBENCH_CACHE named as such
     models, probes = list(dict.fromkeys(models)), list(dict.fromkeys(probes))
     routed_probe = route_options("probe", probes, split_assignments(probe_opts, "--probe-opt"), "--probe-opt")
     routed_model = route_options("model", models, split_assignments(model_opts, "--model-opt"), "--model-opt")
