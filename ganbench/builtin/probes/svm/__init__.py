@@ -45,4 +45,6 @@ def register_probes(register):
     register(ProbeSpec("svm", "ganbench.builtin.probes.svm.probe:SVM",
                        "one-vs-rest L2-SVM (squared hinge) on raw features (as the DCGAN authors), C chosen on a "
                        "validation split; label budgets with repeated draws (DCGAN, ALI)",
-                       version="3", options=OPTIONS, requires={"features"}, headline=("acc", "acc_*labels")))
+                       version="3", options=OPTIONS, requires={"features"}, headline=("acc", "acc_*labels"),
+                       metrics=("acc", "err", "acc_*labels", "err_*labels"),
+                       ranges={"acc*": (0.0, 1.0), "err*": (0.0, 1.0)}))
