@@ -22,6 +22,7 @@ from ganbench.system.paths import DEFAULT_RESULTS
 from ganbench.recipes.recipe import Checked, JobEntry, Recipe, Request, check_job, request_keys, requests
 
 FORMATS = ["table", "md", "csv", "latex", "html"]
+MAX_SEEDS = 10_000  # seeds per job: a dry run lists every request, and a paper's table takes a handful
 REFERENCE_STORE = "results/reference"  # the repository's committed store, relative to a clone's root
 
 
@@ -186,7 +187,8 @@ def list_recipes() -> None:
 @click.argument("name")
 @click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True,
               help="Folder of the result store (or a .jsonl file): rows found there are not run again.")
-@click.option("--seeds", type=click.IntRange(min=1), help="Run every job with seeds 0 to N-1 [default: each job's own seeds].")
+@click.option("--seeds", type=click.IntRange(1, MAX_SEEDS),
+              help=f"Run every job with seeds 0 to N-1 (N at most {MAX_SEEDS:,}) [default: each job's own seeds].")
 @click.option("--executor", default="local", show_default=True, help="Job executor (see `ganbench list executors`).")
 @click.option("--dry-run", is_flag=True, help="List every job, stored or with its expected time; run nothing.")
 @click.option("--data-root", "data_roots", multiple=True, metavar="[DATASET=]DIR",

@@ -12,7 +12,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ganbench.api.options import split_assignments
+from ganbench.api.options import check_repeated, split_assignments
 from ganbench.plugins import get_registry
 from ganbench.store.guard import check_cache_dir
 from ganbench.store.jsonl import StoreWriteError, append_rows, read_rows
@@ -29,11 +29,11 @@ def route_options(kind: str, names: list[str], assignments: list[tuple[str, str]
             if owner not in routed:
                 raise UsageError(f"{flag} {key + '=' + value!r:.80}: {kind} {owner!r:.40} is not among --{kind} "
                                  f"{', '.join(names)}.")
-            routed[owner][name] = value
+            check_repeated(routed[owner], name, value, flag, f"{owner}.{name} (or {name})")
             continue
         takers = [n for n in names if any(o.name == key for o in registry.get(kind, n).options)]
         for n in takers or names[:1]:  # no taker: the first plugin reports the unknown option
-            routed[n][key] = value
+            check_repeated(routed[n], key, value, flag, f"{n}.{key} (or {key})")
     return routed
 
 
