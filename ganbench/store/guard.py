@@ -109,7 +109,10 @@ def check_output(path: str | os.PathLike, flag: str = "--output", what: str = "o
 
 def check_cache_dir(cache_dir: str | os.PathLike | None) -> Path:
     """The cache folder (``cache_dir``, else ``$GANBENCH_CACHE``, else the default), ``~`` expanded, checked
-    before any work: writable (tried), not under /proc or /sys, not in a result store's folder."""
+    before any work: writable (tried), not under /proc or /sys, not in a result store's ``predictions/`` folder.
+
+    The cache may sit in a store's folder (``--results runs --cache-dir runs/cache``): its files (``models/``,
+    ``datasets/``, ...) never take a store file's name; ``predictions/`` holds the store's files alone."""
     if cache_dir:
         path, flag, fix = Path(cache_dir).expanduser(), "--cache-dir", "Pass another --cache-dir."
     else:
@@ -118,9 +121,10 @@ def check_cache_dir(cache_dir: str | os.PathLike | None) -> Path:
         fix = f"Set {'GANBENCH_CACHE' if flag == 'GANBENCH_CACHE' else 'GANBENCH_CACHE or XDG_CACHE_HOME'} to " \
               f"another folder, or pass --cache-dir."
     store = store_folder_above(path)
-    if store is not None:
-        raise UsageError(f"{flag} {path}: is in the result store folder {store}; only the store writes into its "
-                         f"folder. {fix}")
+    real = real_path(path)
+    if store is not None and (real == store / PREDICTIONS or store / PREDICTIONS in real.parents):
+        raise UsageError(f"{flag} {path}: is in the predictions folder of the result store {store}; only the store "
+                         f"writes there. {fix}")
     check_writable(path, "trained models and features", flag, is_folder=True, fix=fix)
     return path
 
