@@ -190,6 +190,7 @@ def check_repeated(seen: dict[str, str], key: str, value: str, flag: str, shown_
     """Record ``key=value`` in ``seen``; UsageError when ``key`` was given before with another value."""
     if key in seen and seen[key] != value:
         name = shown_key or key
+        name = name if name.isprintable() else _shown(name, 40)  # a line break in a key never splits the line
         raise UsageError(f"{flag} {name} is given twice, as {_shown(seen[key], 40)} and {_shown(value, 40)}; "
                          f"give it once.")
     seen[key] = value

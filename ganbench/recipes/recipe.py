@@ -323,7 +323,7 @@ def check(recipe: Recipe, registry, references) -> None:
         except UsageError as exc:
             _fail(here, f"figure '{figure.id}': {exc}")
         if not getattr(pspec, "writes", lambda metric: True)(figure.metric):  # a misspelt metric: a blank column
-            _fail(here, f"figure '{figure.id}': probe '{pspec.name}' writes no metric '{figure.metric}'."
+            _fail(here, f"figure '{figure.id}': probe '{pspec.name}' writes no metric {figure.metric!r}."
                         f"{suggest(figure.metric, _examples(pspec.metrics))} Its metrics: {', '.join(pspec.metrics)}.")
     ids = {j.id for j in recipe.jobs}
     jobs = {j.id: j for j in recipe.jobs}
@@ -336,7 +336,7 @@ def check(recipe: Recipe, registry, references) -> None:
         if row.view is not None and probed and None not in probed:  # a misspelt view: a blank row
             views = sorted({v for found in probed for v in found})
             if row.view not in views:
-                _fail(here, f"row '{row.label}': view '{row.view}' is probed by none of its jobs "
+                _fail(here, f"row '{row.label}': view {row.view!r} is probed by none of its jobs "
                             f"({', '.join(row.jobs)}).{suggest(row.view, views)} Their views: {', '.join(views)}.")
         for figure_id, key in row.published.items():
             if figure_id not in figures:
