@@ -31,6 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ganbench.store.jsonl import read_rows  # noqa: E402
+from ganbench.store.standing import standing  # noqa: E402
 
 # Published end points: BiGAN Table 1 (Donahue et al. 2016), permutation-invariant MNIST, 1-NN.
 # The paper's BiGAN figure is the encoder's last hidden layer (see TRAJECTORIES), D is D's.
@@ -82,14 +83,10 @@ def panel_of(row: dict) -> str:
 
 def curve_rows(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], dict[int, list[dict]]]:
     """``(panel, view) -> epoch -> [row per seed]`` of the trained models; a seed probed twice
-    counts once (its latest row)."""
-    latest: dict[tuple, dict] = {}
-    for row in sorted(selected(rows, metric, dataset), key=lambda r: str(r.get("created_at"))):
-        epoch = epoch_of(row)
-        if row["model"] in BASELINES or epoch is None:
-            continue
-        key = (panel_of(row), row["feature_view"], epoch, row["seed"], row["model_config_hash"])
-        latest[key] = row
+    counts once (the row standing for it: ganbench.store.standing, as on the leaderboard)."""
+    trained = [row for row in selected(rows, metric, dataset) if row["model"] not in BASELINES and epoch_of(row) is not None]
+    latest = standing(trained, key=lambda row: (panel_of(row), row["feature_view"], epoch_of(row), row["seed"],
+                                                row["model_config_hash"]))
     out: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for (panel, view, epoch, _, _), row in sorted(latest.items(), key=lambda item: item[0]):
         out[(panel, view)][epoch].append(row)
@@ -127,16 +124,18 @@ def model_of(panel: str) -> str:
 
 def baselines(rows: list[dict], metric: str, dataset: str) -> dict[tuple[str, str], list[float]]:
     """``(model, view) -> [value per seed]`` of the untrained baselines (width 64 for random-d)."""
-    latest: dict[tuple, float] = {}
-    for row in selected(rows, metric, dataset):
+    def line_of(row: dict) -> str | None:
         if row["model"] in BASELINES and row["model_config"].get("width", 64) == 64:
-            latest[(row["model"], row["feature_view"], row["seed"])] = row["value"]
-        elif (row.get("schedule") or {}).get("max_steps") == 1 and not (row.get("details") or {}).get("snapshot_epoch"):
-            # a trained model's own starting point (one step: the CLI stores no untrained GAN)
-            latest[(f"{row['model']}{AT_INIT}", row["feature_view"], row["seed"])] = row["value"]
+            return row["model"]
+        if (row.get("schedule") or {}).get("max_steps") == 1 and not (row.get("details") or {}).get("snapshot_epoch"):
+            return f"{row['model']}{AT_INIT}"  # a trained model's own starting point (one step: the CLI stores no untrained GAN)
+        return None
+
+    drawn = [row for row in selected(rows, metric, dataset) if line_of(row) is not None]
+    latest = standing(drawn, key=lambda row: (line_of(row), row["feature_view"], row["seed"]))
     out: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for (model, view, _), value in sorted(latest.items()):
-        out[(model, view)].append(value)
+    for (model, view, _), row in sorted(latest.items(), key=lambda item: item[0]):
+        out[(model, view)].append(row["value"])
     return out
 
 

@@ -285,10 +285,11 @@ def test_cli_formats(tmp_path):
     import json
     template = json.loads((ROOT / "results" / "archive" / "protocol-v1.jsonl").read_text().splitlines()[0])
     lines = [json.dumps({**template, "model": "=1+1", "seed": seed, "value": value}) for seed, value in ((0, 0.9), (1, 0.8))]
-    (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n")
-    outputs = tmp_path / "out"  # never into the store's own folder
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "results.jsonl").write_text("\n".join(lines) + "\n")
+    outputs = tmp_path / "out"  # never into the store's folder, nor below it
     for fmt in ("table", "md", "csv", "latex", "html"):
-        out = CliRunner().invoke(cli, ["leaderboard", str(tmp_path), "--all-metrics", "--no-references", "--format", fmt,
+        out = CliRunner().invoke(cli, ["leaderboard", str(tmp_path / "store"), "--all-metrics", "--no-references", "--format", fmt,
                                        "--output", str(outputs / f"lb.{fmt}")])
         assert out.exit_code == 0, out.output
     for fmt in ("table", "md", "latex", "html"):

@@ -171,12 +171,27 @@ def resolve_options(declared: Sequence[Option], given: dict[str, str], owner: st
 
 
 def split_assignments(pairs: Sequence[str], flag: str) -> list[tuple[str, str]]:
-    """``["k=1,5", "metric=l2"]`` -> ``[("k", "1,5"), ("metric", "l2")]``."""
-    out = []
+    """``["k=1,5", "metric=l2"]`` -> ``[("k", "1,5"), ("metric", "l2")]``.
+
+    A key given twice with two values is refused, naming both (which one was meant?); twice with one value
+    is the same option once."""
+    out, seen = [], {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"Bad {flag} {_shown(pair)}: expected KEY=VALUE, e.g. {flag} width=32.")
-        out.append((key.strip(), value))
+        key = key.strip()
+        check_repeated(seen, key, value, flag)
+        out.append((key, value))
     return out
+
+
+def check_repeated(seen: dict[str, str], key: str, value: str, flag: str, shown_key: str | None = None) -> None:
+    """Record ``key=value`` in ``seen``; UsageError when ``key`` was given before with another value."""
+    if key in seen and seen[key] != value:
+        name = shown_key or key
+        name = name if name.isprintable() else _shown(name, 40)  # a line break in a key never splits the line
+        raise UsageError(f"{flag} {name} is given twice, as {_shown(seen[key], 40)} and {_shown(value, 40)}; "
+                         f"give it once.")
+    seen[key] = value
 

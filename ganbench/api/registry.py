@@ -18,7 +18,8 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from fnmatch import fnmatchcase
+from typing import Any, Callable, Mapping, Sequence
 
 from ganbench.system.errors import RegistryError
 from ganbench.api.options import Option
@@ -159,6 +160,16 @@ class ProbeSpec:
     not its figures (svm's ``stop_after_falls``): rows that differ only in
     them share one leaderboard row, and their request keys still tell them
     apart (each row's ``probe_config`` keeps the value).
+
+    Optional, both additive (a probe declaring neither works as before):
+    ``metrics`` names every metric the probe may write (exact names or
+    globs), so that a recipe's figure naming another (a misspelling) is
+    refused before anything runs; ``ranges`` maps metric names or globs to
+    the ``(low, high)`` interval their values lie in (``None``: unbounded on
+    that side; the first matching entry counts), e.g. ``{"acc*": (0.0, 1.0)}``
+    for an accuracy. A figure outside its range is a ``failed`` row when the
+    probe returns it, and a stored one (an edited or damaged store) is never
+    shown as a figure by the leaderboard or ``reproduce``.
     """
 
     name: str
@@ -171,10 +182,14 @@ class ProbeSpec:
     headline: Sequence[str] = ()
     named_in_metric: Sequence[str] = ()
     work_only: Sequence[str] = ()
+    metrics: Sequence[str] = ()
+    ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
     def __post_init__(self):
         self.factory = lazy(self.factory)
         self.options = _check_options(f"probe {self.name!r}", self.options)
+        self.metrics = tuple(self.metrics)
+        self.ranges = _check_ranges(f"probe {self.name!r}", self.ranges)
         for field_name in ("named_in_metric", "work_only"):
             unknown_options = set(getattr(self, field_name)) - {o.name for o in self.options}
             if unknown_options:
@@ -183,6 +198,48 @@ class ProbeSpec:
         unknown = self.requires - PROBE_REQUIREMENTS
         if unknown:
             raise ValueError(f"probe {self.name!r}: unknown requirements {sorted(unknown)}")
+
+
+    def writes(self, metric: str) -> bool:
+        """Whether ``metric`` is one the probe declares in ``metrics`` (True when it declares none)."""
+        return not self.metrics or any(fnmatchcase(metric, pattern) for pattern in self.metrics)
+
+    def value_range(self, metric: str) -> tuple[float | None, float | None] | None:
+        """The ``(low, high)`` interval ``metric``'s values lie in, by the first entry of ``ranges`` matching it;
+        None when none does."""
+        return next((bounds for pattern, bounds in self.ranges.items() if fnmatchcase(metric, pattern)), None)
+
+    def outside_range(self, metric: str, value) -> str | None:
+        """Why ``value`` cannot be a figure of ``metric`` (``"5 lies outside [0, 1]"``), or None when it can."""
+        bounds = self.value_range(metric)
+        if bounds is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        low, high = bounds
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"{value:g} lies outside {range_text(bounds)}"
+        return None
+
+
+def range_text(bounds: tuple[float | None, float | None]) -> str:
+    """``[0, 1]``, ``[0, ∞)``, ``(-∞, 1]``."""
+    low, high = bounds
+    return (f"[{low:g}" if low is not None else "(-∞") + ", " + (f"{high:g}]" if high is not None else "∞)")
+
+
+def _check_ranges(owner: str, ranges) -> dict[str, tuple[float | None, float | None]]:
+    """``ranges`` as a dict of pattern -> (low, high) floats or None; ValueError naming ``owner`` otherwise."""
+    if not isinstance(ranges, Mapping):
+        raise ValueError(f"{owner}: ranges must map metric names (or globs) to (low, high), got {type(ranges).__name__}")
+    out = {}
+    for pattern, bounds in ranges.items():
+        if not isinstance(pattern, str) or not isinstance(bounds, (tuple, list)) or len(bounds) != 2 or not all(
+                b is None or (isinstance(b, (int, float)) and not isinstance(b, bool)) for b in bounds):
+            raise ValueError(f"{owner}: ranges[{pattern!r}] must be (low, high), each a number or None, got {bounds!r}")
+        low, high = (None if b is None else float(b) for b in bounds)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"{owner}: ranges[{pattern!r}] has low {low:g} above high {high:g}")
+        out[pattern] = (low, high)
+    return out
 
 
 @dataclass

@@ -53,8 +53,17 @@ def _side(rows: list[dict], items, side: str, metric: str | None, where: str) ->
         models = sorted({r["model"] for r in rows if r.get("status") == "ok"})
         raise UsageError(f"selection {side.upper()} ({wanted}) matches no ok row of {where}; its models: "
                          f"{', '.join(models[:12]) or 'none'} (fields as in `ganbench results --format json`)")
-    return one_per_seed(pick_metric(chosen, metric, side, _recorded_first(chosen, "probe_headline", probe_headline)),
+    rows = one_per_seed(pick_metric(chosen, metric, side, _recorded_first(chosen, "probe_headline", probe_headline)),
                         side, _recorded_first(chosen, "probe_named_in_metric", named_in_metric))
+    from ganbench.reports.leaderboard import outside_declared_range
+
+    for row in rows:  # as on the leaderboard: such a row is never a figure
+        why = outside_declared_range(row)
+        if why:
+            raise UsageError(f"selection {side.upper()}: the row of seed {row.get('seed')} ({row['probe']} "
+                             f"{row['metric']}, run {row.get('run_id')}): its value {why}, the range its probe declares; "
+                             f"the store was edited or damaged, and no test is made on it.")
+    return rows
 
 
 def _figure(value: float) -> str:

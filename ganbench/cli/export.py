@@ -19,9 +19,10 @@ import click
 from ganbench import __version__, hookimpl
 from ganbench.system.errors import UsageError
 from ganbench.api.options import split_assignments
-from ganbench.system.paths import default_cache_dir
+from ganbench.store.guard import check_cache_dir, check_output, output_option
 
 SPLIT_CHOICES = ("train", "test", "both")
+MAX_SAMPLES = 100_000  # images drawn and held in memory at once (uint8 and float): beyond, several exports
 
 
 def model_request_options(command):
@@ -53,7 +54,7 @@ def make_job(model, model_opts, dataset, data_root, dataset_opts, seed, cache_di
 
     return Job(model=model, dataset=dataset, probes=[], model_options=dict(split_assignments(model_opts, "--model-opt")),
                dataset_options=dict(split_assignments(dataset_opts, "--dataset-opt")), seed=seed, data_root=data_root,
-               cache_dir=str(cache_dir or default_cache_dir()), device=device, epochs=epochs, max_steps=max_steps,
+               cache_dir=str(check_cache_dir(cache_dir)), device=device, epochs=epochs, max_steps=max_steps,
                batch_size=batch_size, at_epoch=at_epoch, views=views, bn_stats=bn_stats)
 
 
@@ -101,11 +102,11 @@ def features_group():
 @click.option("--bn-stats", type=click.Choice(["train-images", "running"]), default="train-images", show_default=True,
               help="Batch-norm statistics of the features, as `ganbench run --bn-stats`.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="File to write: *.npz (numpy) or *.safetensors.")
+              callback=output_option("features file", suffixes=(".npz", ".safetensors")),
+              help="File to write: *.npz (numpy) or *.safetensors (never in a result store's folder).")
 def features_export_command(view, split, bn_stats, out, **request):
     """Write a model's features of one view (float32), the labels and a metadata record to one file."""
     from ganbench.store import feature_files
-    feature_files.check_suffix(out)
     job = make_job(**request, views=[view] if view else None, bn_stats=bn_stats)
     resolved = _capable(job, "features", "feature views")
     prepared = prepare(job)
@@ -157,16 +158,17 @@ def samples_group():
 
 @samples_group.command("export")
 @model_request_options
-@click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Number of images.")
+@click.option("--n", "n", type=click.IntRange(1, MAX_SAMPLES), required=True,
+              help=f"Number of images (at most {MAX_SAMPLES:,}: they are drawn in memory; FID takes 50,000).")
 @click.option("--sample-seed", type=click.IntRange(0, 2**32 - 1), default=None,
               help="Seed of the draw [default: --seed]; the same seeds give the same images.")
-@click.option("--out", required=True, type=click.Path(),
-              help="A folder (one PNG per image, 00000.png, ...) or a *.npz file (uint8 NHWC under 'images').")
+@click.option("--out", required=True, type=click.Path(), callback=lambda ctx, param, value: _check_samples_out(value),
+              help="A folder (one PNG per image, 00000.png, ...) or a *.npz file (uint8 NHWC under 'images'); never in "
+                   "a result store's folder.")
 def samples_export_command(n, sample_seed, out, **request):
     """Write N generated images as PNGs in a folder or as one .npz (uint8, NHWC)."""
     job = make_job(**request)
-    out_path = Path(out)
-    _check_samples_out(out_path)
+    out_path = out
     _capable(job, "generator", "samples to draw")
     prepared = prepare(job)
     from ganbench.jobs.run import generator_for
@@ -185,14 +187,18 @@ def samples_export_command(n, sample_seed, out, **request):
     click.echo(str(out_path))
 
 
-def _check_samples_out(path: Path) -> None:
+def _check_samples_out(value: str) -> Path:
+    """``--out`` checked by the output guard before anything loads: a *.npz file, or a new or empty folder."""
+    path = Path(value).expanduser()
     if path.suffix.lower() == ".npz":
-        return
+        return check_output(path, "--out", "images", suffixes=(".npz",))
     if path.suffix:
         raise UsageError(f"--out {path}: give a folder (for PNGs) or a *.npz file, not *{path.suffix}.")
-    if path.exists() and (not path.is_dir() or any(path.glob("*.png"))):
-        raise UsageError(f"--out {path} already holds PNGs (or is a file); give an empty or new folder, so that "
-                         f"images of two runs never mix.")
+    check_output(path, "--out", "images", folder=True)
+    if path.exists() and any(path.glob("*.png")):
+        raise UsageError(f"--out {path} already holds PNGs; give an empty or new folder, so that images of two runs "
+                         f"never mix.")
+    return path
 
 
 def write_npz_images(path: Path, nhwc, metadata: dict) -> None:

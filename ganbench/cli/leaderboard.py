@@ -58,7 +58,7 @@ def output_width() -> int:
 @click.argument("results_dir", default=DEFAULT_RESULTS, required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "latex", "html"]), default="table",
               show_default=True, help="table: terminal; latex: booktabs; html: one self-contained page.")
-@click.option("--output", type=click.Path(dir_okay=False), callback=output_option("leaderboard"),
+@click.option("--output", type=click.Path(dir_okay=False), callback=output_option("leaderboard", in_place=True),
               help="Write the leaderboard to this file instead of the terminal (never a store or into a store's folder).")
 @click.option("--metric", "metrics", multiple=True, metavar="GLOB",
               help="Only metrics matching this name or glob (acc_l2_k1_*); repeatable [default: each probe's headline].")

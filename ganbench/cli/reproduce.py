@@ -17,10 +17,11 @@ import click
 from ganbench import hookimpl
 
 from ganbench.system.errors import UsageError
-from ganbench.system.paths import DEFAULT_RESULTS, check_writable, default_cache_dir
+from ganbench.system.paths import DEFAULT_RESULTS, default_cache_dir
 from ganbench.recipes.recipe import Checked, JobEntry, Recipe, Request, check_job, requests
 
 FORMATS = ["table", "md", "csv", "latex", "html"]
+MAX_SEEDS = 10_000  # seeds per job: a dry run lists every request, and a paper's table takes a handful
 REFERENCE_STORE = "results/reference"  # the repository's committed store, relative to a clone's root
 
 
@@ -169,8 +170,7 @@ def run_missing(planned: list[Planned], results_dir: str, executor: str, cache_d
     from ganbench.jobs.submit import pending, stored_requests
     from ganbench.store.jsonl import check_store_writable
 
-    check_store_writable(results_dir)
-    check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
+    check_store_writable(results_dir)  # checked before planning too; the store may have changed since
     stored = stored_requests(results_dir)
     jobs = [item.job for item in planned]
     left = [j for j in (pending(job, stored) for job in jobs) if j is not None]
@@ -225,7 +225,8 @@ def list_recipes() -> None:
 @click.argument("name")
 @click.option("--results", "results_dir", default=DEFAULT_RESULTS, show_default=True,
               help="Folder of the result store (or a .jsonl file): rows found there are not run again.")
-@click.option("--seeds", type=click.IntRange(min=1), help="Run every job with seeds 0 to N-1 [default: each job's own seeds].")
+@click.option("--seeds", type=click.IntRange(1, MAX_SEEDS),
+              help=f"Run every job with seeds 0 to N-1 (N at most {MAX_SEEDS:,}) [default: each job's own seeds].")
 @click.option("--executor", default="local", show_default=True, help="Job executor (see `ganbench list executors`).")
 @click.option("--dry-run", is_flag=True, help="List every job, stored or with its expected time; run nothing.")
 @click.option("--data-root", "data_roots", multiple=True, metavar="[DATASET=]DIR",
@@ -253,9 +254,14 @@ def reproduce_command(name, results_dir, seeds, executor, dry_run, data_roots, f
     from ganbench.jobs.job import keep_datasets_open
     from ganbench.plugins import get_registry
     from ganbench.recipes.catalog import find
+    from ganbench.store.guard import check_cache_dir
+    from ganbench.store.jsonl import check_store_writable
 
     recipe = find(name)
     get_registry().get("executor", executor)  # an unknown executor: refused before anything runs
+    if not dry_run:  # the store (a newer ganbench's is never appended to) and the cache, before anything runs
+        check_store_writable(results_dir)
+        cache_dir = str(check_cache_dir(cache_dir))
     extra = [parse_with(text, recipe.with_job, recipe) for text in with_models]
     with keep_datasets_open():  # each dataset opened once: to know its content, then to run on it
         _reproduce(recipe, extra, seeds, cache_dir, data_roots, device, results_dir, dry_run, timings, executor, fmt)

@@ -40,7 +40,7 @@ def model_options(command):
                      help="Draw from the weights kept at the end of this epoch of the same training (never trains)."),
         click.option("--model-opt", "model_opts", multiple=True, metavar="[MODEL.]KEY=VALUE", help="Model option."),
         click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE", help="Dataset option."),
-        click.option("--output", type=click.Path(dir_okay=False), callback=output_option("picture"), help="PNG to write [default: in the model's cache folder]."),
+        click.option("--output", type=click.Path(dir_okay=False), callback=output_option("picture", suffixes=(".png",)), help="PNG to write [default: in the model's cache folder]."),
     ]
     for option in reversed(options):
         command = option(command)

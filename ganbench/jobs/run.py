@@ -192,6 +192,11 @@ def _run_probe(probe, ctx: ProbeContext, context: RowContext, log) -> list[dict]
             why = str(exc) if isinstance(exc, MetricError) else f"{type(exc).__name__}: {str(exc)[:200]}"
             rows.append(failed(f"probe '{pspec.name}' {label}: {why}", name))
             continue
+        outside = pspec.outside_range(checked.name, checked.value)
+        if outside:  # an accuracy of 5.0 is a bug of the probe, never a figure
+            rows.append(failed(f"probe '{pspec.name}' metric '{checked.name}': the value {outside}, the range its "
+                               f"probe declares (ProbeSpec.ranges)", checked.name))
+            continue
         row = _row(context, ProbeOutcome("ok", view=ctx.view, metric=checked, seconds=seconds, feature_dim=dim))
         if checked.predictions is not None:
             try:  # written beside the store by append_rows, before the row

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
-from ganbench.api.options import split_assignments
+from ganbench.api.options import check_repeated, split_assignments
 from ganbench.plugins import get_registry
+from ganbench.store.guard import check_cache_dir
 from ganbench.store.jsonl import StoreWriteError, append_rows, read_rows
 from ganbench.store.keys import covers, request_key, row_key
 from ganbench.system.errors import UsageError
-from ganbench.system.paths import check_writable, default_cache_dir
 
 
 def route_options(kind: str, names: list[str], assignments: list[tuple[str, str]], flag: str) -> dict[str, dict[str, str]]:
@@ -31,11 +30,11 @@ def route_options(kind: str, names: list[str], assignments: list[tuple[str, str]
             if owner not in routed:
                 raise UsageError(f"{flag} {key + '=' + value!r:.80}: {kind} {owner!r:.40} is not among --{kind} "
                                  f"{', '.join(names)}.")
-            routed[owner][name] = value
+            check_repeated(routed[owner], name, value, flag, f"{owner}.{name} (or {name})")
             continue
         takers = [n for n in names if any(o.name == key for o in registry.get(kind, n).options)]
         for n in takers or names[:1]:  # no taker: the first plugin reports the unknown option
-            routed[n][key] = value
+            check_repeated(routed[n], key, value, flag, f"{n}.{key} (or {key})")
     return routed
 
 
@@ -43,8 +42,7 @@ def build_jobs(models, datasets, probes, seeds, model_opts, probe_opts, dataset_
     """One job per (model, dataset, seed), every name and option checked before anything loads."""
     from ganbench.jobs.job import Job, ProbeRequest, resolve
 
-    cache_dir = str(Path(cache_dir or default_cache_dir()).expanduser())  # '~/x' checked and written the same
-    check_writable(cache_dir, "trained models and features", "--cache-dir", is_folder=True)
+    cache_dir = str(check_cache_dir(cache_dir))  # '~/x' checked and written the same; $GANBENCH_CACHE named as such
     models, probes = list(dict.fromkeys(models)), list(dict.fromkeys(probes))
     routed_probe = route_options("probe", probes, split_assignments(probe_opts, "--probe-opt"), "--probe-opt")
     routed_model = route_options("model", models, split_assignments(model_opts, "--model-opt"), "--model-opt")

@@ -22,11 +22,15 @@ from typing import Any
 from ganbench.system.errors import UsageError
 from ganbench.api.options import resolve_options
 from ganbench.api.registry_names import suggest
+from ganbench.system.paths import path_kind
 
 SCHEDULE = ("epochs", "max_steps", "batch_size", "at_epoch")
 JOB_FIELDS = {"id", "model", "model_options", "dataset", "dataset_options", "probes", "views", "seeds", "bn_stats",
               "label", *SCHEDULE}
 ROW_FIELDS = {"label", "jobs", "view", "published", "baseline"}
+FIGURE_FIELDS = {"id", "title", "probe", "metric"}
+TOP_FIELDS = {"name", "title", "description", "jobs", "figures", "rows", "with", "known_data_roots"}
+MAX_SEED = 2**32 - 1  # torch's and numpy's seeds, as `ganbench run --seed` takes them
 
 
 @dataclass
@@ -119,6 +123,12 @@ class Request:
 def read(source, plugin: str = "") -> Recipe:
     """Parse the recipe file ``source`` (a path or an ``importlib.resources`` file)."""
     where = str(source)
+    if isinstance(source, (str, Path)):
+        kind = path_kind(source)
+        if kind == "missing":
+            raise UsageError(f"Recipe file {where} does not exist.")
+        if kind != "a regular file":  # a FIFO would be waited on forever; a folder or a loop is no recipe
+            raise UsageError(f"Recipe file {where} is {kind}, not a regular file; give a recipe file (NAME.toml).")
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8") if hasattr(source, "read_text")
                              else Path(source).read_text(encoding="utf-8"))
@@ -128,7 +138,14 @@ def read(source, plugin: str = "") -> Recipe:
         raise UsageError(f"Recipe file {where} cannot be read: {type(exc).__name__}: {exc}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"Recipe file {where} is not valid TOML: {exc}.") from None
-    return parse(data, where, plugin)
+    except RecursionError:
+        raise UsageError(f"Recipe file {where}: a value is nested too deeply to read (arrays or tables inside one "
+                         f"another hundreds of levels deep); a recipe's values are a few levels deep.") from None
+    try:
+        return parse(data, where, plugin)
+    except RecursionError:
+        raise UsageError(f"Recipe file {where}: a value is nested too deeply; a recipe's values are a few levels "
+                         f"deep.") from None
 
 
 def _fail(where: str, text: str):
@@ -187,8 +204,9 @@ def _job(data: dict, where: str, needs_model: bool = True) -> JobEntry:
     if views is not None and (not isinstance(views, list) or not all(isinstance(v, str) for v in views)):
         _fail(where, f"views must be a list of view names, got {views!r:.60}.")
     seeds = data.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(_int(s, where, "a seed") is not None and s >= 0 for s in seeds):
-        _fail(where, f"seeds must be a non-empty list of integers of at least 0, got {seeds!r:.60}.")
+    if not isinstance(seeds, list) or not seeds or not all(
+            _int(s, where, "a seed") is not None and 0 <= s <= MAX_SEED for s in seeds):
+        _fail(where, f"seeds must be a non-empty list of integers from 0 to 2**32-1 ({MAX_SEED}), got {seeds!r:.60}.")
     return JobEntry(
         id=_str(data.get("id", "with"), where, "id"),
         model=_str(data.get("model"), where, "model") if needs_model else "",
@@ -207,13 +225,26 @@ def parse(data: dict, where: str, plugin: str = "") -> Recipe:
     """A :class:`Recipe` from a parsed TOML document; its structure checked, its names not yet."""
     name = _str(data.get("name"), where, "name")
     here = f"'{name}' ({where})"
+    unknown = sorted(set(data) - TOP_FIELDS)
+    if unknown:
+        _fail(here, f"unknown top-level key(s) {', '.join(map(repr, unknown))}.{suggest(unknown[0], sorted(TOP_FIELDS))} "
+                    f"A recipe has {', '.join(sorted(TOP_FIELDS))}.")
+    if not data.get("jobs"):
+        _fail(here, "has no [[jobs]], so it would run nothing; a recipe needs at least one [[jobs]] table "
+                    "(docs/plugins.md, Recipes).")
     jobs = [_job(j, f"{here}, job {j.get('id', i + 1)!r}") for i, j in enumerate(_tables(data, "jobs", here))]
     ids = [j.id for j in jobs]
     if len(set(ids)) != len(ids):
         _fail(here, f"job ids must be unique; repeated: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}.")
-    figures = [Figure(_str(f.get("id"), here, "a figure's id"), str(f.get("title") or f.get("id")),
-                      _str(f.get("probe"), here, "a figure's probe"), _str(f.get("metric"), here, "a figure's metric"))
-               for f in _tables(data, "figures", here)]
+    figures = []
+    for f in _tables(data, "figures", here):
+        unknown = set(f) - FIGURE_FIELDS
+        if unknown:
+            _fail(here, f"figure {f.get('id')!r} has unknown field(s) {', '.join(sorted(unknown))}; a figure has "
+                        f"{', '.join(sorted(FIGURE_FIELDS))}.")
+        figures.append(Figure(_str(f.get("id"), here, "a figure's id"), str(f.get("title") or f.get("id")),
+                              _str(f.get("probe"), here, "a figure's probe"),
+                              _str(f.get("metric"), here, "a figure's metric")))
     rows = []
     for r in _tables(data, "rows", here):
         unknown = set(r) - ROW_FIELDS
@@ -284,15 +315,25 @@ def check(recipe: Recipe, registry, references) -> None:
     figures = {f.id: f for f in recipe.figures}
     for figure in recipe.figures:
         try:
-            registry.get("probe", figure.probe)
+            pspec = registry.get("probe", figure.probe)
         except UsageError as exc:
             _fail(here, f"figure '{figure.id}': {exc}")
+        if not getattr(pspec, "writes", lambda metric: True)(figure.metric):  # a misspelt metric: a blank column
+            _fail(here, f"figure '{figure.id}': probe '{pspec.name}' writes no metric {figure.metric!r}."
+                        f"{suggest(figure.metric, _examples(pspec.metrics))} Its metrics: {', '.join(pspec.metrics)}.")
     ids = {j.id for j in recipe.jobs}
+    jobs = {j.id: j for j in recipe.jobs}
     for row in recipe.rows:
         for job in row.jobs:
             if job not in ids:
                 _fail(here, f"row '{row.label}' names job '{job}', which the recipe does not have.{suggest(job, sorted(ids))} "
                             f"Jobs: {', '.join(sorted(ids))}.")
+        probed = [_views_of(jobs[job], registry) for job in row.jobs]
+        if row.view is not None and probed and None not in probed:  # a misspelt view: a blank row
+            views = sorted({v for found in probed for v in found})
+            if row.view not in views:
+                _fail(here, f"row '{row.label}': view {row.view!r} is probed by none of its jobs "
+                            f"({', '.join(row.jobs)}).{suggest(row.view, views)} Their views: {', '.join(views)}.")
         for figure_id, key in row.published.items():
             if figure_id not in figures:
                 _fail(here, f"row '{row.label}' compares figure '{figure_id}', which the recipe does not have. "
@@ -315,6 +356,23 @@ def check(recipe: Recipe, registry, references) -> None:
                 resolve_options(pspec.options, probe.options, f"probe '{pspec.name}'")
         except UsageError as exc:
             _fail(here, f"[with]: {exc}")
+
+
+def _views_of(entry: JobEntry, registry) -> list[str] | None:
+    """The views a job probes: its ``views``, else its model's declared ones; None when they are known only once
+    the model is built (templated or undeclared views)."""
+    if entry.views:
+        return list(entry.views)
+    views = registry.get("model", entry.model).views
+    if views is None or "<" in "".join(views):
+        return None
+    return list(views)
+
+
+def _examples(patterns) -> list[str]:
+    """Metric names to suggest from a probe's declared patterns: each with its globs filled as in the commonest
+    settings (``acc_l2_k*_majority`` -> ``acc_l2_k1_majority``)."""
+    return [p.replace("_*pc", "").replace("k*", "k1").replace("*", "") for p in patterns]
 
 
 # -- requests and their keys ------------------------------------------------

@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from statistics import mean, stdev
 
-from ganbench.reports.leaderboard import Cell, Column, Row, Table
+from ganbench.reports.leaderboard import Cell, Column, Row, Table, outside_declared_range
 from ganbench.store.keys import row_key
+from ganbench.store.standing import standing
 
 
 def _canonical(value) -> str:
@@ -144,14 +145,22 @@ class FilledRow:
     baseline: bool = False
 
 
-def values(rows: list[dict], keys: set[str], view: str | None, metric: str) -> list[float]:
-    """The latest ``ok`` value of each seed among the rows carrying one of ``keys``."""
-    latest: dict[int, dict] = {}
-    for r in sorted(rows, key=lambda r: str(r.get("created_at"))):
-        if (row_key(r) in keys and r.get("status") == "ok" and r.get("metric") == metric
-                and (view is None or r.get("feature_view") == view) and r.get("value") is not None):
-            latest[r.get("seed")] = r
-    return [float(r["value"]) for r in latest.values()]
+def values(rows: list[dict], keys: set[str], view: str | None, metric: str,
+           refused: list[tuple[dict, str]] | None = None) -> list[float]:
+    """The ``ok`` value of each seed among the rows carrying one of ``keys``: the row standing for the seed
+    (:mod:`ganbench.store.standing`, as on the leaderboard). A standing row whose value lies outside its
+    metric's declared range gives no value; it is added to ``refused`` with the reason."""
+    mine = [r for r in rows if row_key(r) in keys and r.get("status") == "ok" and r.get("metric") == metric
+            and (view is None or r.get("feature_view") == view) and r.get("value") is not None]
+    out = []
+    for r in standing(mine, key=lambda r: r.get("seed")).values():
+        why = outside_declared_range(r)
+        if why:
+            if refused is not None:
+                refused.append((r, why))
+            continue
+        out.append(float(r["value"]))
+    return out
 
 
 def build_table(recipe, filled: list[FilledRow], stored: list[dict], references) -> Table:
@@ -165,12 +174,16 @@ def build_table(recipe, filled: list[FilledRow], stored: list[dict], references)
     published = {f.id for entry in filled for f in recipe.figures if entry.published.get(f.id)}
     stored_keys = {row_key(r) for r in stored}
     missing = 0
+    refused: list[tuple[dict, str]] = []
     for entry in filled:
         section = "reference" if not entry.keys else ("baseline" if entry.baseline else "model")
         row = Row(section, entry.label, "")
         for i, figure in enumerate(recipe.figures):
             keys = entry.keys.get(figure.probe, set())
-            ours = values(stored, keys, entry.view, figure.metric) if keys else []
+            before = len(refused)
+            ours = values(stored, keys, entry.view, figure.metric, refused) if keys else []
+            if len(refused) > before:
+                row.failed = ", ".join(filter(None, [row.failed, f"{figure.title}: {len(refused) - before} out of range"]))
             if ours:
                 spread = stdev(ours) if len(ours) > 1 else None
                 row.cells[columns[3 * i].key] = Cell(mean(ours), spread, len(ours))  # the leaderboard's cell: 'n=1' said as such
@@ -185,6 +198,10 @@ def build_table(recipe, filled: list[FilledRow], stored: list[dict], references)
                 if note not in notes:
                     notes.append(note)
         rows.append(row)
+    if refused:
+        shown = "; ".join(f"{r['probe']} {r['metric']} seed {r.get('seed')}: {why}" for r, why in refused[:3])
+        notes.insert(0, f"{len(refused)} stored figure(s) not shown: outside the range their probe declares "
+                        f"({shown}{'; …' if len(refused) > 3 else ''}); a row edited or damaged, never a figure.")
     if missing:
         notes.insert(0, f"{missing} cell(s) of ours have no stored row yet: "
                         f"`ganbench reproduce {recipe.name}` without --dry-run runs what is missing.")

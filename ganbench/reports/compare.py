@@ -38,6 +38,7 @@ import numpy as np
 from ganbench.store import predictions as preds
 from ganbench.system.errors import UsageError
 from ganbench.store.schema import FIELDS
+from ganbench.store.standing import standing
 
 RESAMPLES = 10_000
 LEADERBOARD_RESAMPLES = 2000  # bootstrap resamples of the leaderboard's tests (ganbench compare uses more)
@@ -161,7 +162,8 @@ def _canonical(value) -> str:
 
 
 def one_per_seed(rows: list[dict], side: str, named_in_metric=lambda probe: ()) -> list[dict]:
-    """Rows of one configuration, the latest of each seed (store order), by seed; else one line saying what differs.
+    """Rows of one configuration, the one standing for each seed (:mod:`ganbench.store.standing`), by seed; else one
+    line saying what differs.
 
     Options a probe spells in its metric names (``named_in_metric``: knn's
     ``k``) do not make another configuration: ``k=1`` and ``k=1,5,20`` wrote
@@ -173,9 +175,7 @@ def one_per_seed(rows: list[dict], side: str, named_in_metric=lambda probe: ()) 
                           for name, values in differing[:3])
         raise UsageError(f"selection {side.upper()} matches rows of several configurations ({shown}); narrow it with "
                          f"--{side} {differing[0][0]}=VALUE")
-    latest = {}
-    for row in rows:
-        latest[row.get("seed")] = row
+    latest = standing(rows, key=lambda row: row.get("seed"))  # the leaderboard's row of each seed
     return [latest[s] for s in sorted(latest, key=lambda s: (s is None, s))]
 
 

@@ -35,14 +35,15 @@ CSV_QUOTING = _csv.QUOTE_NONNUMERIC
 
 
 def csv(value):
-    """A CSV cell: dicts and lists as JSON; a string a spreadsheet would run as a formula prefixed with ``'``.
+    """A CSV cell: dicts and lists as JSON; a string a spreadsheet would run as a formula (after any leading
+    spaces) prefixed with ``'``.
 
     Numbers are returned as they are (a negative figure is not a formula).
     """
     if isinstance(value, (dict, list, tuple)):
         value = json.dumps(value, default=str)
-    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str) and value.lstrip(" \u00a0\u3000").startswith(CSV_FORMULA_STARTS):
+        return "'" + value  # spreadsheets skip leading spaces before a formula: ' =1+1' runs too
     return value
 
 

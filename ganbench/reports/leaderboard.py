@@ -21,8 +21,8 @@ the formats in :mod:`ganbench.reports.formats` print.
   ``svm standardize=True``), so configurations never become new columns.
 - Cells: mean ± std over seeds with the number of seeds (``n=1`` said as
   such; a single seed of a label-budget figure shows the spread over its
-  label draws instead, labelled so). A seed run twice keeps its latest
-  figure. ``‡`` flags an SVM whose C was chosen at the edge of its grid.
+  label draws instead, labelled so). A seed run twice shows the row standing
+  for it (:mod:`ganbench.store.standing`: the newest ``created_at``, then the later line). ``‡`` flags an SVM whose C was chosen at the edge of its grid.
 - Best: only among trained GAN rows (models whose ``ModelSpec.category`` is
   "gan", as the rows record it; not baselines, not other models such as a VAE,
   not models trained on labels, not published figures), and only when a paired test
@@ -56,6 +56,7 @@ import pandas as pd
 
 from ganbench.api.registry import MODEL_CATEGORIES
 from ganbench.reports.compare import LEADERBOARD_RESAMPLES as RESAMPLES, best_marks
+from ganbench.store.standing import standing
 from ganbench.reports.references import Reference, add_references, load_references  # noqa: F401 -- importable from here as before
 from ganbench.reports.leaderboard_table import (  # noqa: F401 -- the table's data model, importable from here as before
     LABEL_MARK, GRID_EDGE_MARK, TIED_MARK, SECTIONS, SECTION_TITLES, Column, Cell, Row, Table,
@@ -400,18 +401,20 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
             row.model_keys.append(key)
         return row
 
-    # A seed run more than once keeps its latest figure; seeds are then averaged.
-    latest: dict[tuple, dict] = {}
-    for r in sorted(ok, key=lambda r: str(r.get("created_at"))):
-        column = by_key[_column_key(r)]
-        latest[(_row_identity(r, settings(r))[0], column.key, r.get("seed"))] = r
+    # A seed run more than once shows the row standing for it (ganbench.store.standing); seeds are then averaged.
+    latest = standing(ok, key=lambda r: (_row_identity(r, settings(r))[0], _column_key(r), r.get("seed")))
     behind: dict[tuple, list[dict]] = {}
+    refused: list[tuple[dict, str]] = []  # standing rows whose value lies outside their metric's declared range
     for (identity, ckey, _), r in latest.items():
         row_for(r)
+        why = outside_declared_range(r)
+        if why:  # never a figure, nor an older row in its place: the seed's row is this one
+            refused.append((r, why))
+            continue
         behind.setdefault((identity, ckey), []).append(r)
     for (identity, ckey), records_of_cell in behind.items():
         rows[identity].cells[ckey] = _cell(records_of_cell)
-    _count_failures(records, row_for)
+    _count_failures(records, row_for, [r for r, _ in refused])
     for group in variants.values():  # the label says what sets a row apart; "trained" it says always
         unsaid = [{k: x for k, x in v.items() if k != "trained" and not (k == "at_epoch" and "trained" in v)}
                   for _, v in group]
@@ -432,8 +435,20 @@ def _build_table(dataset, fingerprint, title, records, keep, references, store_d
         table.notes.append("No best marked in " + ", ".join(c.title.replace("headline: ", "") for c in untested)
                            + ": the top two trained rows cannot be told apart by a test (one seed each, without "
                            "per-example predictions); more seeds or a re-run that keeps predictions can")
+    if refused:
+        shown = "; ".join(f"{model_label(r)} {r['probe']} {r['metric']} seed {r.get('seed')}: {why}"
+                          for r, why in refused[:3]) + ("; …" if len(refused) > 3 else "")
+        table.notes.append(f"{len(refused)} figure(s) not shown: outside the range their probe declares ({shown}); "
+                           f"the store was edited or damaged there; the failed column counts them as out of range")
     add_references(table, references)
     return table
+
+
+def outside_declared_range(r: dict) -> str | None:
+    """Why the row's value cannot be a figure of its metric (the installed probe's ``ProbeSpec.ranges``), else None
+    (also when the probe is not installed or declares no range)."""
+    spec = _installed_probe(r["probe"])
+    return spec.outside_range(r["metric"], r.get("value")) if spec is not None else None
 
 
 def _cell(records: list[dict]) -> Cell:
@@ -538,14 +553,19 @@ def _columns(ok: list[dict], facts: SpecFacts | None = None) -> list[Column]:
     return sorted(found.values(), key=lambda c: (c.probe not in scores_features, c.probe, c.metric, c.differs))
 
 
-def _count_failures(records: list[dict], row_for) -> None:
-    """Failed and diverged runs counted per row: one per (run, probe, view)."""
+def _count_failures(records: list[dict], row_for, out_of_range: Sequence[dict] = ()) -> None:
+    """Failed and diverged runs counted per row, one per (run, probe, view); figures outside their declared
+    range one per (seed, metric)."""
     seen: dict[int, dict[str, set]] = {}
     for r in records:
         if r["status"] in ("failed", "diverged"):
             row = row_for(r)
             seen.setdefault(id(row), {"row": row}).setdefault(r["status"], set()).add(
                 (r.get("run_id"), r.get("probe"), r.get("feature_view")))
+    for r in out_of_range:
+        row = row_for(r)
+        seen.setdefault(id(row), {"row": row}).setdefault("out of range", set()).add(
+            (r.get("seed"), r.get("probe"), r.get("metric")))
     for entry in seen.values():
         row = entry.pop("row")
         row.failed = ", ".join(f"{len(runs)} {status}" for status, runs in sorted(entry.items()))

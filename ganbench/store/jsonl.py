@@ -28,7 +28,7 @@ from filelock import FileLock
 from ganbench.system.errors import UsageError
 from ganbench.system.paths import DEFAULT_RESULTS, check_writable
 from ganbench.store.predictions import write_pending
-from ganbench.store.schema import FIELDS, parse_line as _parse_line
+from ganbench.store.schema import FIELDS, KNOWN_VERSIONS, SCHEMA_VERSION, NewerSchema, parse_line as _parse_line
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: listing plugins needs none
     import pandas as pd
@@ -131,7 +131,35 @@ def check_store_writable(results_dir: str | os.PathLike, flag: str = "--results"
     check_writable(path, "result store", flag, is_folder=False)
     if path.exists():
         require_regular_file(path)
+        refuse_newer_schema(path, flag)
     check_writable(_lock_path(path), "result store's lock file", flag, is_folder=False)
+
+
+def newer_versions(path: Path) -> dict[int, int]:
+    """``{schema_version: rows}`` of the store's rows written by a newer ganbench (none: an empty dict)."""
+    found: dict[int, int] = {}
+    try:
+        with open(path, "rb") as f:
+            for raw in bounded_lines(f):
+                if raw is TOO_LONG or b"schema_version" not in raw:
+                    continue
+                problem = _parse_line(raw)[1]
+                if isinstance(problem, NewerSchema):
+                    found[problem.version] = found.get(problem.version, 0) + 1
+    except OSError:
+        return found
+    return found
+
+
+def refuse_newer_schema(path: Path, flag: str = "--results") -> None:
+    """UsageError (one line) when the store holds rows of a newer schema version: this ganbench would not see
+    them (it would run their requests again) and would mix its older rows among them."""
+    newer = newer_versions(path)
+    if newer:
+        versions = ", ".join(str(v) for v in sorted(newer))
+        raise UsageError(f"{flag} {path}: holds {sum(newer.values()):,} row(s) of schema_version {versions}, written "
+                         f"by a newer ganbench (this one writes schema_version {SCHEMA_VERSION}); nothing is appended "
+                         f"to it. Upgrade ganbench (pip install -U ganbench), or pass another {flag}.")
 
 
 def _lock_path(path: Path) -> Path:
@@ -205,6 +233,7 @@ def read_rows(results_dir: str | os.PathLike, warn: bool = True) -> list[dict]:
     if not path.exists():
         return []
     rows = []
+    newer: dict[int, int] = {}
     try:
         require_regular_file(path)
         with open(path, "rb") as f:
@@ -212,6 +241,9 @@ def read_rows(results_dir: str | os.PathLike, warn: bool = True) -> list[dict]:
                 if not raw.strip():
                     continue
                 row, problem = _parse_line(raw) if raw is not TOO_LONG else (None, _too_long())
+                if isinstance(problem, NewerSchema):  # said once below, not line by line
+                    newer[problem.version] = newer.get(problem.version, 0) + 1
+                    continue
                 if problem:
                     if warn:
                         warnings.warn(f"{path}:{number}: skipped a torn or foreign line: {problem}", StoreWarning, stacklevel=2)
@@ -220,6 +252,12 @@ def read_rows(results_dir: str | os.PathLike, warn: bool = True) -> list[dict]:
     except OSError as exc:
         raise UsageError(f"Cannot read the result store {path}: {exc.strerror or exc}. Pass the folder of a readable "
                          f"store (or a .jsonl file).") from None
+    if newer and warn:
+        versions = ", ".join(str(v) for v in sorted(newer))
+        warnings.warn(f"{path}: {sum(newer.values()):,} row(s) of schema_version {versions} were written by a newer "
+                      f"ganbench and are not shown (this one reads schema_version {min(KNOWN_VERSIONS)} to "
+                      f"{SCHEMA_VERSION}); nothing will be appended to this store. Upgrade ganbench to see them.",
+                      StoreWarning, stacklevel=2)
     return rows
 
 

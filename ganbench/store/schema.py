@@ -67,6 +67,20 @@ FIELDS: dict[str, tuple[str, str]] = {
 REQUIRED = ("schema_version", "run_id", "model", "probe", "dataset", "metric", "value", "status")
 
 
+class NewerSchema(str):
+    """Why a line is no row to this ganbench: a row of a newer schema version (``version``), written by a newer
+    ganbench. A str like every other reason, so that callers that only print reasons need not know it; the
+    store says so once and refuses to append (:func:`ganbench.store.jsonl.check_store_writable`)."""
+
+    version: int
+
+    def __new__(cls, version: int):
+        text = super().__new__(cls, f"schema_version {version}, written by a newer ganbench (this one reads "
+                                    f"{min(KNOWN_VERSIONS)} to {SCHEMA_VERSION})")
+        text.version = version
+        return text
+
+
 def schema_markdown() -> str:
     """The schema as a Markdown table (README)."""
     lines = ["| field | type | meaning |", "| --- | --- | --- |"]
@@ -113,6 +127,8 @@ def check_row(row: object) -> str | None:
     if missing:
         return f"missing fields {', '.join(missing)}"
     version = row["schema_version"]
+    if _matches(version, "int") and version > SCHEMA_VERSION:
+        return NewerSchema(version)
     if not _matches(version, "int") or version not in KNOWN_VERSIONS:
         return f"unknown schema_version {_short(version)}"
     status = row["status"]

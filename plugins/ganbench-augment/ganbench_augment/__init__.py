@@ -37,4 +37,6 @@ def register_probes(register):
         options=OPTIONS,
         requires={"generator"},
         headline=("acc_real", "gain_*"),
+        metrics=("acc_*", "gain_*"),
+        ranges={"acc_*": (0.0, 1.0), "gain_*": (-1.0, 1.0)},  # accuracies, and differences of two
     ))

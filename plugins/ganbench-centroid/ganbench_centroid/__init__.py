@@ -32,4 +32,6 @@ def register_probes(register):
         version="1",
         options=[ganbench.Option("metric", "str", "l2", "distance to the centroids", choices=("l2", "cosine"))],
         requires={"features"},
+        metrics=("acc_l2", "acc_cosine"),
+        ranges={"acc_*": (0.0, 1.0)},
     ))

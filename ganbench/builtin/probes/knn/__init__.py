@@ -23,6 +23,12 @@ OPTIONS = [
 ]
 
 
+# every name the probe writes: acc_{metric}_k{k}_{vote} and the InstDisc vote acc_cosine_k{k}_t{T}, each with
+# _{n}pc under a label budget
+METRICS = tuple(f"acc_{m}_k*_{v}{budget}" for m in ("l1", "l2", "cosine") for v in ("majority", "distance")
+                for budget in ("", "_*pc")) + ("acc_cosine_k*_t*",)
+
+
 @hookimpl
 def register_probes(register):
     register(ProbeSpec("knn", "ganbench.builtin.probes.knn.probe:KNN",
@@ -30,4 +36,5 @@ def register_probes(register):
                        version="2", options=OPTIONS, requires={"features"},
                        headline=("acc_l2_k1_majority", "acc_l2_k1_majority_*pc", "acc_l2_k5_distance"),
                        # acc_{metric}_k{k}_{vote}, acc_cosine_k{instdisc_k}_t{temperature}: a grid adds columns
-                       named_in_metric=("k", "metric", "vote", "instdisc", "temperature", "instdisc_k")))
+                       named_in_metric=("k", "metric", "vote", "instdisc", "temperature", "instdisc_k"),
+                       metrics=METRICS, ranges={"acc_*": (0.0, 1.0)}))

@@ -29,5 +29,9 @@ def register_probes(register):
         "memorization", "ganbench.builtin.probes.memorization.probe:MemorizationProbe",
         "Is the generator copying? DCGAN hash collisions, nearest-neighbour distance ratios, data-copying test C_T",
         version="2", options=OPTIONS, requires={"generator"},
-        headline=("copying_ct", "nn_ratio_pixels", "hash_collision_fraction")))
+        headline=("copying_ct", "nn_ratio_pixels", "hash_collision_fraction"),
+        metrics=("hash_train_duplicate_fraction", "hash_collision_fraction", "nn_ratio_pixels", "nn_ratio_ae_code",
+                 "copying_ct"),
+        # fractions; distance ratios (never negative); C_T is a z-score, unbounded
+        ranges={"hash_*_fraction": (0.0, 1.0), "nn_ratio_*": (0.0, None)}))
 

@@ -32,8 +32,8 @@ import click
 from ganbench import __version__, hookimpl
 from ganbench.builtin.probes.memorization.hash_settings import HashSettings
 from ganbench.api.options import split_assignments
-from ganbench.store.guard import output_option
-from ganbench.system.paths import dedup_path, default_cache_dir
+from ganbench.store.guard import check_cache_dir, output_option
+from ganbench.system.paths import dedup_path
 
 if TYPE_CHECKING:  # torch and faiss are imported when the command runs, not by `ganbench --help`
     from ganbench.api.data import Dataset
@@ -87,7 +87,7 @@ def load_dataset(name: str, data_root: str | None, options: dict[str, str] | Non
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the dataset's files.")
 @click.option("--dataset-opt", "dataset_opts", multiple=True, metavar="KEY=VALUE",
               help="Dataset option, as given to `ganbench run` (the list is tied to the dataset these options load).")
-@click.option("--output", type=click.Path(dir_okay=False), callback=output_option("duplicate list"), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
+@click.option("--output", type=click.Path(dir_okay=False), callback=output_option("duplicate list", suffixes=(".json",)), help="Where to write the list [default: <cache dir>/dedup/<dataset>-<fingerprint>.json].")
 @click.option("--cache-dir", default=None, help="Cache folder [default: $GANBENCH_CACHE or ~/.cache/ganbench].")
 @click.option("--radius", type=click.IntRange(min=0), default=0, show_default=True, help="Hamming radius: hashes this many bits apart are duplicates (0 = the paper's rule).")
 @click.option("--epochs", type=click.IntRange(min=1), default=HashSettings.epochs, show_default=True, help="Epochs of hash-autoencoder training.")
@@ -96,13 +96,13 @@ def load_dataset(name: str, data_root: str | None, options: dict[str, str] | Non
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 def dedup_command(dataset, data_root, dataset_opts, output, cache_dir, radius, epochs, seed, device):
     """List near-duplicate training images (DCGAN §4.1.1 hash) for `ganbench run --dedup`."""
+    cache = None if output else check_cache_dir(cache_dir)  # where the list goes, checked before the dataset loads
     data = load_dataset(dataset, data_root, dict(split_assignments(dataset_opts, "--dataset-opt")))
     from ganbench.system.device import resolve_device
 
     settings = HashSettings(radius=radius, epochs=epochs, seed=seed)
     report = dedup_report(data, settings, resolve_device(device), log=lambda m: click.echo(m, err=True))
-    path = Path(output) if output else dedup_path(Path(cache_dir).expanduser() if cache_dir else default_cache_dir(),
-                                                   data.name, data.fingerprint)
+    path = Path(output) if output else dedup_path(cache, data.name, data.fingerprint)
     write_report(report, path)
     click.echo(f"{data.name}: {len(report['groups'])} duplicate group(s), {len(report['drop'])} of "
                f"{report['n_train']} training images to drop; wrote {path}")

@@ -31,4 +31,8 @@ def register_probes(register):
         "quality", "ganbench.builtin.probes.quality.probe:QualityProbe",
         "Sample quality in a named offline feature space: FID, KID, precision/recall, density/coverage, "
         "each beside real held-out images' floor",
-        version="1", options=OPTIONS, requires={"generator"}, headline=("fid", "kid", "precision", "recall")))
+        version="1", options=OPTIONS, requires={"generator"}, headline=("fid", "kid", "precision", "recall"),
+        metrics=("fid", "kid", "precision", "recall", "density", "coverage"),
+        # KID is an unbiased estimate and FID's matrix square root is numerical: either may dip a hair below 0
+        ranges={"precision": (0.0, 1.0), "recall": (0.0, 1.0), "coverage": (0.0, 1.0),
+                "density": (0.0, None)}))

@@ -46,6 +46,8 @@ def register_probes(register):
                        "one-vs-rest L2-SVM (squared hinge) on raw features (as the DCGAN authors), C chosen on a "
                        "validation split; label budgets with repeated draws (DCGAN, ALI)",
                        version="3", options=OPTIONS, requires={"features"}, headline=("acc", "acc_*labels"),
+                       metrics=("acc", "err", "acc_*labels", "err_*labels"),
+                       ranges={"acc*": (0.0, 1.0), "err*": (0.0, 1.0)},
                        # the walk's early stop ends it after the best C: the figures are the whole walk's
                        # (benchmarks/svm_path.md measures both walks on CIFAR-10: the same C)
                        work_only=("stop_after_falls",)))
