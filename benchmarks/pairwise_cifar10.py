@@ -25,7 +25,7 @@ from ganbench.store.jsonl import read_rows
 ARMS = [
     ("dcgan · d", "dcgan", "d", {}),
     ("acgan · d †", "acgan", "d", {}),
-    ("bigan (conv) · e", "bigan", "e", {"arch": "conv"}),
+    ("bigan (conv) · e-hidden", "bigan", "e-hidden", {"arch": "conv"}),  # the encoder: the paper's view
     ("bigan (conv) · d", "bigan", "d", {"arch": "conv"}),
     ("wgan-gp · d", "wgan-gp", "d", {}),
 ]
@@ -65,6 +65,11 @@ def spread(rows: list[dict]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
 
 
+def p_text(p: float) -> str:
+    """Two significant digits; a p-value below what a double holds is said as such, not as 0."""
+    return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
+
+
 def pairwise(store: Path, metric: str) -> tuple[list[str], list[str]]:
     """The arms' spreads and the pairs' table, as Markdown lines."""
     rows = read_rows(store, warn=False)
@@ -79,7 +84,7 @@ def pairwise(store: Path, metric: str) -> tuple[list[str], list[str]]:
     for (arm_a, rows_a), (arm_b, rows_b) in pairs:
         result = compare_rows(store, rows_a, rows_b)
         table.append(f"| {arm_a[0]} | {arm_b[0]} | {result.difference:+.4f} | [{result.low:+.4f}, {result.high:+.4f}] | "
-                     f"{result.p:.2g} | {result.method.split(' (')[0]} |")
+                     f"{p_text(result.p)} | {result.method.split(' (')[0]} |")
     return spreads, table
 
 
