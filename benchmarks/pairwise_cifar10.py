@@ -8,7 +8,8 @@ each model's paper optimiser; svm on raw features, the probe's defaults) and one
 Every pair goes through :func:`ganbench.reports.compare.compare_rows`, the test `ganbench compare` runs: McNemar on
 the per-example predictions for one seed against one seed, else a paired bootstrap over seeds and test images. The
 seed spread of each arm (mean ± s.d. over seeds, n) is printed beside it. K-means (standardised features, its
-paper's protocol, 3 seeds) is the baseline row every arm is also tested against.
+paper's protocol) is the baseline row every arm is also tested against. Only rows with per-example predictions
+enter (a test needs them): kmeans seed 0 predates predictions, so its arm is seeds 1 and 2.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import itertools
 import statistics
 from pathlib import Path
 
-from ganbench.reports.compare import compare_rows
+from ganbench.reports.compare import RESAMPLES, compare_rows
 from ganbench.store.jsonl import read_rows
 
 # (label, model, view, extra conditions on the row): the trained GANs of the schedule, then the baseline
@@ -31,6 +32,7 @@ ARMS = [
 ]
 BASELINE = ("kmeans (standardised)", "kmeans", "kmeans", {})
 EPOCHS = 10
+BOOTSTRAP_FLOOR = 2 / (RESAMPLES + 1)  # the smallest two-sided p of the paired bootstrap: no resample crossed 0
 
 
 def _probe_ok(row: dict, metric: str, baseline: bool) -> bool:
@@ -50,7 +52,7 @@ def arm_rows(rows: list[dict], arm, metric: str, baseline: bool = False) -> list
         schedule = row.get("schedule") or {}
         if (row.get("dataset") != "cifar10" or row.get("model") != model or row.get("feature_view") != view
                 or row.get("probe") != "svm" or row.get("metric") != metric or row.get("status") != "ok"
-                or not _probe_ok(row, metric, baseline) or any(config.get(k) != v for k, v in extra.items())
+                or not row.get("predictions") or not _probe_ok(row, metric, baseline) or any(config.get(k) != v for k, v in extra.items())
                 or (row.get("at_epoch") if "at_epoch" in row else (row.get("details") or {}).get("snapshot_epoch"))
                 or (not baseline and (schedule.get("epochs") != EPOCHS or config.get("width", 64) != 64))):
             continue
@@ -66,8 +68,12 @@ def spread(rows: list[dict]) -> str:
 
 
 def p_text(p: float) -> str:
-    """Two significant digits; a p-value below what a double holds is said as such, not as 0."""
-    return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
+    """Two significant digits; a p-value below what a double holds, or at the bootstrap's floor, said as such."""
+    if p < 1e-300:
+        return "< 1e-300"
+    if p <= BOOTSTRAP_FLOOR * (1 + 1e-9):
+        return f"≤ {BOOTSTRAP_FLOOR:.1g} (floor)"
+    return f"{p:.2g}"
 
 
 def pairwise(store: Path, metric: str) -> tuple[list[str], list[str]]:
