@@ -34,7 +34,7 @@ COLUMNS = [
 ]
 QUALITY = [("FID ↓", "quality", "fid", {"space": "classifier"}), ("KID ↓", "quality", "kid", {"space": "classifier"})]
 # the options that say how a model was optimised (the rest are its architecture's defaults)
-OPTIMISER = ("arch", "lr", "beta1", "beta2", "n_critic", "gp_weight", "lr_decay", "weight_decay")
+OPTIMISER = ("arch", "lr", "beta1", "beta2", "n_critic", "gp_lambda", "lr_decay", "weight_decay")
 
 
 def schedule_rows(rows: list[dict], model: str, options: dict) -> list[dict]:
