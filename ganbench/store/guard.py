@@ -167,6 +167,13 @@ def output_option(what: str, suffixes: tuple[str, ...] | None = None, in_place: 
     return callback
 
 
+def _new_file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file: 0o666 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_text_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in its folder (created if missing).
 
@@ -182,6 +189,7 @@ def write_text_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(temporary, _new_file_mode())  # mkstemp makes the file private; open() would not
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -151,3 +151,21 @@ def test_the_test_suite_with_a_mismatched_torchvision_stops_in_one_line_naming_t
     assert "torch " in line and "not a matching pair" in line and NMS in line, line
     assert "pip install --force-reinstall torch torchvision" in line
     assert "Traceback" not in output and "collected" not in output
+
+
+def test_a_file_written_for_people_gets_the_mode_open_would_give_it(tmp_path):
+    """Written through a private temporary file, the leaderboard must not end up readable by its owner only."""
+    import os
+    import stat
+
+    from ganbench.store.guard import write_text_atomically
+
+    previous = os.umask(0o022)
+    try:
+        write_text_atomically(tmp_path / "LEADERBOARD.md", "| a |\n")
+        os.umask(0o077)
+        write_text_atomically(tmp_path / "private.md", "| b |\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "LEADERBOARD.md").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "private.md").stat().st_mode) == 0o600
