@@ -67,11 +67,11 @@ def spread(rows: list[dict]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
 
 
-def p_text(p: float) -> str:
+def p_text(p: float, method: str = "") -> str:
     """Two significant digits; a p-value below what a double holds, or at the bootstrap's floor, said as such."""
     if p < 1e-300:
         return "< 1e-300"
-    if p <= BOOTSTRAP_FLOOR * (1 + 1e-9):
+    if "bootstrap" in method and p <= BOOTSTRAP_FLOOR * (1 + 1e-9):
         return f"≤ {BOOTSTRAP_FLOOR:.1g} (floor)"
     return f"{p:.2g}"
 
@@ -90,7 +90,7 @@ def pairwise(store: Path, metric: str) -> tuple[list[str], list[str]]:
     for (arm_a, rows_a), (arm_b, rows_b) in pairs:
         result = compare_rows(store, rows_a, rows_b)
         table.append(f"| {arm_a[0]} | {arm_b[0]} | {result.difference:+.4f} | [{result.low:+.4f}, {result.high:+.4f}] | "
-                     f"{p_text(result.p)} | {result.method.split(' (')[0]} |")
+                     f"{p_text(result.p, result.method)} | {result.method.split(' (')[0]} |")
     return spreads, table
 
 

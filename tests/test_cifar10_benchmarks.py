@@ -73,6 +73,7 @@ def test_the_baseline_arm_is_kmeans_on_standardised_features_at_any_schedule():
 
 
 def test_a_p_at_the_bootstraps_floor_is_said_as_such():
-    assert pairwise.p_text(pairwise.BOOTSTRAP_FLOOR) == "≤ 0.0002 (floor)"
+    assert pairwise.p_text(pairwise.BOOTSTRAP_FLOOR, "paired bootstrap over test examples") == "≤ 0.0002 (floor)"
+    assert pairwise.p_text(pairwise.BOOTSTRAP_FLOOR, "McNemar's exact test") == "0.0002"  # an exact test has no floor
     assert pairwise.p_text(0.031) == "0.031"
     assert pairwise.p_text(0.0) == "< 1e-300"
