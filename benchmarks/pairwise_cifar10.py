@@ -76,6 +76,13 @@ def p_text(p: float, method: str = "") -> str:
     return f"{p:.2g}"
 
 
+def short_method(method: str) -> str:
+    """The test's name, short enough for a table row at 100 columns."""
+    if method.startswith("McNemar"):
+        return "McNemar"
+    return "bootstrap" if "bootstrap" in method else method.split(" (")[0]
+
+
 def pairwise(store: Path, metric: str) -> tuple[list[str], list[str]]:
     """The arms' spreads and the pairs' table, as Markdown lines."""
     rows = read_rows(store, warn=False)
@@ -90,7 +97,7 @@ def pairwise(store: Path, metric: str) -> tuple[list[str], list[str]]:
     for (arm_a, rows_a), (arm_b, rows_b) in pairs:
         result = compare_rows(store, rows_a, rows_b)
         table.append(f"| {arm_a[0]} | {arm_b[0]} | {result.difference:+.4f} | [{result.low:+.4f}, {result.high:+.4f}] | "
-                     f"{p_text(result.p, result.method)} | {result.method.split(' (')[0]} |")
+                     f"{p_text(result.p, result.method)} | {short_method(result.method)} |")
     return spreads, table
 
 
