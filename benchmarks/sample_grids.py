@@ -66,7 +66,9 @@ def main() -> None:
     fig, axes = plt.subplots(1, len(grids), figsize=(3.1 * len(grids), 3.4), squeeze=False)
     for ax, (text, grid) in zip(axes[0], grids):
         ax.imshow(grid.squeeze() if grid.shape[2] == 1 else grid, cmap="gray" if grid.shape[2] == 1 else None)
-        ax.set_title(f"{text.split(':')[0]} · epoch {epoch} · seed {args.seed}", fontsize=10)
+        model, options, _ = parse(text)
+        named = f"{model} ({', '.join(f'{k}={v}' for k, v in options.items())})" if options else model
+        ax.set_title(f"{named} · epoch {epoch} · seed {args.seed}", fontsize=10)
         ax.axis("off")
     fig.tight_layout()
     args.output.parent.mkdir(parents=True, exist_ok=True)
