@@ -845,15 +845,7 @@ CASES, NAMES, SUMMARIES = read_docs()
 # (every GAN on CIFAR-10); these of their cases fail today, each for the reason given. strict: a case fixed by
 # the rewrite fails as XPASS until its line is taken out here, and an entry naming no case fails
 # test_every_case_said_to_be_rewritten_is_quoted -- so the list only shrinks.
-BEING_REWRITTEN = {
-    "benchmarks/README.md:12": "0.7277 (standardised) and kmeans's 0.6280 at 400 labels per class are rows of "
-                               "other commands than `ganbench reproduce dcgan-cifar10`",
-    "benchmarks/fidelity_cifar10.md:55": "the compare exits 2 (selection A holds widths 64 and 256); 0.0038 is "
-                                         "a s.d. over seeds the compare does not print",
-    "benchmarks/fidelity_cifar10.md:82": "the compare exits 2 (selection A holds standardize true and false)",
-    "benchmarks/fidelity_cifar10.md:159": "the per-seed 0.6339, 0.6328 and the s.d. 0.0038 are not printed by "
-                                          "the compare beside them",
-}
+BEING_REWRITTEN: dict[str, str] = {}  # file:line -> why it fails today; empty: every quoted command holds
 
 
 def _params():
