@@ -7,17 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli.app import cli
-from ganbench.jobs import run as run_module
 
 from .test_store_reader import good_row
-
-
-@pytest.fixture
-def nothing_loads(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a model or dataset was loaded before the cache was checked")
-    monkeypatch.setattr(run_module, "load_dataset", refuse)
-    monkeypatch.setattr(run_module, "prepare_model", refuse)
+from .refusals import one_line_exit_2
 
 
 def commands(tmp_path):
@@ -32,14 +24,6 @@ def commands(tmp_path):
     }
 
 
-def refused(result, *needles):
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("command", ["run", "sweep", "features export", "samples export", "show samples", "dedup"])
 @pytest.mark.parametrize("how", ["flag", "environment"])
 def test_a_cache_under_proc_is_refused_in_one_line_before_anything_runs(tmp_path, monkeypatch, nothing_loads,
@@ -52,7 +36,7 @@ def test_a_cache_under_proc_is_refused_in_one_line_before_anything_runs(tmp_path
     else:
         monkeypatch.setenv("GANBENCH_CACHE", "/proc/nope")
     result = CliRunner().invoke(cli, args)
-    refused(result, "--cache-dir /proc/nope" if how == "flag" else "GANBENCH_CACHE /proc/nope", "under /proc")
+    one_line_exit_2(result, "--cache-dir /proc/nope" if how == "flag" else "GANBENCH_CACHE /proc/nope", "under /proc")
     assert not (tmp_path / "R").exists()  # no row, not even a failed one
 
 
@@ -61,7 +45,7 @@ def test_reproduce_checks_the_cache_before_anything_runs(tmp_path, nothing_loads
     recipe.write_text('name = "r"\n[[jobs]]\nid = "a"\nmodel = "pixels"\ndataset = "mnist-5k"\nprobes = ["knn"]\n')
     result = CliRunner().invoke(cli, ["reproduce", str(recipe), "--results", str(tmp_path / "R"),
                                       "--cache-dir", "/sys/nope"])
-    refused(result, "--cache-dir /sys/nope", "under /sys")
+    one_line_exit_2(result, "--cache-dir /sys/nope", "under /sys")
     assert not (tmp_path / "R").exists()
 
 
@@ -75,5 +59,5 @@ def test_a_cache_in_a_store_s_predictions_folder_or_under_a_file_is_refused(tmp_
     for cache, needle in [(store / "predictions" / "cache", "predictions folder of the result store"),
                           (blocker / "cache", "is a file, not a folder")]:
         result = CliRunner().invoke(cli, [*commands(tmp_path)["run"], "--cache-dir", str(cache)])
-        refused(result, "--cache-dir", needle)
+        one_line_exit_2(result, "--cache-dir", needle)
     assert (store / "results.jsonl").read_bytes() == before and not (store / "predictions" / "cache").exists()

@@ -5,30 +5,15 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from ganbench.jobs import run as run_module
 from ganbench.cli.app import cli
 from ganbench.store.jsonl import append_rows, read_rows, store_path
 
 from .test_store_reader import good_row
-
-
-@pytest.fixture
-def nothing_loads(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("the dataset was loaded")
-    monkeypatch.setattr(run_module, "load_dataset", refuse)
+from .refusals import one_line_exit_2
 
 
 def invoke(*args):
     return CliRunner().invoke(cli, list(args))
-
-
-def one_line_exit_2(result, *needles):
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def test_a_store_whose_lock_cannot_be_made_is_refused_before_loading(tmp_path, nothing_loads):

@@ -8,29 +8,14 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from ganbench.jobs import run as run_module
 from ganbench.cli.app import cli
 from ganbench.system.errors import UsageError
 from ganbench.system.paths import check_writable
-
-
-@pytest.fixture
-def nothing_loads(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("the dataset was loaded")
-    monkeypatch.setattr(run_module, "load_dataset", refuse)
+from .refusals import one_line_exit_2
 
 
 def invoke(*args):
     return CliRunner().invoke(cli, ["run", "--model", "dcgan", "--probe", "knn", *args])
-
-
-def one_line_exit_2(result, *needles):
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    for needle in needles:
-        assert needle in lines[0]
 
 
 def test_results_under_a_regular_file_fail_fast_before_loading(tmp_path, nothing_loads):

@@ -9,24 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli.app import cli
-from ganbench.jobs import run as run_module
 from ganbench.reports.escape import csv as csv_cell
-
-
-@pytest.fixture
-def nothing_loads(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a model or dataset was loaded")
-    monkeypatch.setattr(run_module, "load_dataset", refuse)
-    monkeypatch.setattr(run_module, "prepare_model", refuse)
-
-
-def one_line_exit_2(result, *needles):
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from .refusals import one_line_exit_2
 
 
 def test_samples_export_of_a_billion_images_is_refused_before_any_model_loads(tmp_path, nothing_loads):

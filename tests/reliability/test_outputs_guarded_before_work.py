@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli.app import cli
-from ganbench.jobs import run as run_module
 
 from .test_store_reader import good_row
+from .refusals import one_line_exit_2
 
 PREDICTIONS = "3190097247c7492a8ec1.npz"
 
@@ -35,23 +35,6 @@ def snapshot(folder) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture
-def nothing_loads(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a model or dataset was loaded before the output was checked")
-    monkeypatch.setattr(run_module, "load_dataset", refuse)
-    monkeypatch.setattr(run_module, "prepare_model", refuse)
-
-
-def refused(result, *needles):
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 # every command that writes a file for people, with the flag that names the file
 WRITERS = {
     "leaderboard": lambda store, out: ["leaderboard", str(store), "--output", out],
@@ -72,7 +55,7 @@ INSIDE = {
 def test_no_command_writes_into_a_store_folder_or_below_it(store, nothing_loads, command, where):
     before = snapshot(store)
     result = CliRunner().invoke(cli, WRITERS[command](store, str(store / where)))
-    refused(result, "result store folder", str(store.resolve()))
+    one_line_exit_2(result, "result store folder", str(store.resolve()))
     assert snapshot(store) == before
 
 
@@ -105,7 +88,7 @@ def test_an_unwritable_output_path_is_refused_in_one_line_before_any_model_loads
     blocker.write_text("not a folder")
     target = target.format(file=blocker)
     result = CliRunner().invoke(cli, WRITERS[command](store, target))
-    refused(result, needle)
+    one_line_exit_2(result, needle)
     assert blocker.read_text() == "not a folder"
 
 

@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from ganbench.cli.app import cli
 from ganbench.jobs import run as run_module
+from .refusals import one_line_exit_2
 
 JOB = '[[jobs]]\nid = "a"\nmodel = "pixels"\ndataset = "mnist-5k"\nprobes = ["knn"]\n'
 FIGURE = '[[figures]]\nid = "1nn"\nprobe = "knn"\nmetric = "{metric}"\n'
@@ -20,15 +21,6 @@ def nothing_runs(monkeypatch):
     monkeypatch.setattr(run_module, "prepare_model", refuse)
     import ganbench.cli.reproduce as reproduce
     monkeypatch.setattr(reproduce, "run_missing", refuse)
-
-
-def refused(result, *needles):
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.mark.parametrize("text, needles", [
@@ -50,21 +42,21 @@ def test_a_bad_recipe_is_refused_in_one_line_naming_its_file_and_key(tmp_path, n
     recipe.write_text(text)
     result = CliRunner().invoke(cli, ["reproduce", str(recipe), "--results", str(tmp_path / "R"),
                                       *(["--dry-run"] if dry_run else [])])
-    refused(result, "bad.toml", *needles)
+    one_line_exit_2(result, "bad.toml", *needles)
     assert not (tmp_path / "R").exists()
 
 
 def test_seeds_are_bounded_and_refused_in_one_line_before_anything_is_listed(tmp_path, nothing_runs):
     result = CliRunner().invoke(cli, ["reproduce", "dcgan-mnist", "--dry-run", "--seeds", "5000000000",
                                       "--results", str(tmp_path / "R")])
-    refused(result, "--seeds", "10000")
+    one_line_exit_2(result, "--seeds", "10000")
 
 
 def test_a_recipe_file_that_is_a_fifo_is_never_waited_on(tmp_path, nothing_runs):
     import os
     os.mkfifo(tmp_path / "r.toml")
     result = CliRunner().invoke(cli, ["reproduce", str(tmp_path / "r.toml"), "--dry-run"])
-    refused(result, "is a FIFO")
+    one_line_exit_2(result, "is a FIFO")
 
 
 def test_every_packaged_recipe_passes_the_checks():

@@ -14,6 +14,7 @@ from ganbench.system.errors import UsageError
 from ganbench.store.jsonl import StoreWarning, append_rows, read_rows, store_path
 
 from .test_store_reader import good_row
+from .refusals import one_line_exit_2
 
 
 def invoke_with_deadline(args, seconds=60):
@@ -24,14 +25,6 @@ def invoke_with_deadline(args, seconds=60):
     thread.join(seconds)
     assert "result" in box, f"{args} still running after {seconds} s"
     return box["result"]
-
-
-def one_line_exit_2(result, *needles):
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli.app import cli
-from ganbench.jobs import run as run_module
 from ganbench.store.jsonl import check_store_writable, store_path
 from ganbench.store.schema import SCHEMA_VERSION
 from ganbench.system.errors import UsageError
@@ -30,14 +29,6 @@ def newer_store(tmp_path):
 
 def digest(folder) -> str:
     return hashlib.sha256(store_path(folder).read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def nothing_loads(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a model or dataset was loaded")
-    monkeypatch.setattr(run_module, "load_dataset", refuse)
-    monkeypatch.setattr(run_module, "prepare_model", refuse)
 
 
 @pytest.mark.parametrize("command", [
