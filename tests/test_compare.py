@@ -156,6 +156,20 @@ def test_rows_without_predictions_fall_back_to_welch_over_seeds_and_say_so(store
     assert f"p = {expected.p:.4g}" in result.output
 
 
+def test_a_probes_newest_version_in_a_selection_supersedes_its_older_rows(tmp_path):
+    a, b = outcomes(900, only_a=5, only_b=17)
+    # version 2 of "svm" (no stop_after_falls option) and version 3 (with it), the same model and seed
+    old = row("dcgan", 0, b, probe="svm", probe_version="2", run_id="old")
+    new = row("dcgan", 0, a, probe="svm", probe_version="3", run_id="new", probe_config={"k": [1], "stop_after_falls": 3})
+    append_rows(tmp_path, [new, old, row("ortho", 0, b, probe="svm", probe_version="3")])
+    result = compare(tmp_path, "--a", "model=dcgan", "--b", "model=ortho")
+    assert result.exit_code == 0, result.output
+    expected = mcnemar(a, b)  # A is version 3's row (a), not version 2's (b), though the older was written last
+    assert f"B − A  +0.0120   95% CI [{expected.low:+.4f}, {expected.high:+.4f}]   p = {expected.p:.4g}" in result.output
+    older = compare(tmp_path, "--a", "model=dcgan", "--a", "probe_version=2", "--b", "model=ortho")
+    assert older.exit_code == 0 and "B − A  +0.0000" in older.output  # the older version when asked for
+
+
 @pytest.mark.parametrize("args, message", [
     (["--a", "model=nopred", "--a", "seed=0", "--b", "model=dcgan", "--metric", "acc"],
      "row nopred · d · knn acc seed 0 (run nopred-0-acc) has no predictions, and a test over seeds needs 2 or more "

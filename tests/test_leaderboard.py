@@ -57,21 +57,36 @@ def test_versions_and_fingerprints_never_share_a_column_and_settings_go_to_the_r
         "dcgan · d (1 epoch)": "0.7000 ± 0.2828 (n=2)", "ortho · d (1 epoch; knn index=ivf)": "0.6050 ± 0.0071 (n=2)"}
 
 
-def test_a_probes_older_versions_are_left_out_once_a_newer_one_is_in_the_same_table():
-    rows = [row("dcgan", 0.90, probe_version="9"), row("bigan", 0.80, probe_version="10"),
-            row("pixels", 0.70, probe="svm", probe_version="1"), row("ortho", 0.60, fingerprint="bbbb", probe_version="9")]
+def test_a_probes_older_version_is_left_out_where_a_newer_one_reached_the_same_model_view_and_training():
+    rows = [row("dcgan", 0.90, probe_version="9"), row("dcgan", 0.91, probe_version="10", seed=1),
+            row("bigan", 0.80, probe_version="9"), row("pixels", 0.70, probe="svm", probe_version="1"),
+            row("ortho", 0.60, fingerprint="bbbb", probe_version="9"),
+            row("dcgan", 0.50, probe_version="9", config={"k": [1], "index": "ivf"})]
     first, other_copy = tables_of(rows)
-    assert sorted(r.label for r in first.rows) == ["bigan · d (1 epoch)", "pixels · d (1 epoch)"]  # "10" is newer than "9"
+    # "10" is newer than "9": dcgan's version-9 rows (both settings) are superseded; bigan, which version 10 has
+    # not reached, keeps its figure in version 9's own column
+    cells = {(r.label, plain(c)): r.cells[c.key].text() for r in first.rows for c in first.columns if c.key in r.cells}
+    assert cells == {("dcgan · d (1 epoch)", "knn acc (v10) ↑"): "0.9100 (n=1)",
+                     ("bigan · d (1 epoch)", "knn acc (v9) ↑"): "0.8000 (n=1)",
+                     ("pixels · d (1 epoch)", "svm acc ↑"): "0.7000 (n=1)"}
+    assert any("2 row(s) of older probe versions" in note for note in first.notes)
     # the copy bbbb holds only version 9: a newer version run on other data does not empty its table
     assert [r.label for r in other_copy.rows] == ["ortho · d (1 epoch)"] and not other_copy.notes
-    assert sorted(plain(c) for c in first.columns) == ["knn acc ↑", "svm acc ↑"]
-    assert any("1 row(s) of older probe versions" in note for note in first.notes)
     everything = tables_of(rows, all_versions=True)
     assert sorted(plain(c) for c in everything[0].columns) == ["knn acc (v10) ↑", "knn acc (v9) ↑", "svm acc ↑"]
     assert len(everything) == 2 and not any("older probe versions" in n for n in everything[0].notes)
+    # another training of the same model is another thing: a version-10 row of 2 epochs supersedes nothing of 1
+    longer = row("dcgan", 0.95, probe_version="10", schedule={"epochs": 2})
+    [table, _] = tables_of([*rows[:1], longer, rows[4]])
+    assert {r.label for r in table.rows} == {"dcgan · d (1 epoch)", "dcgan · d (2 epochs)"} and not table.notes
     cifar = [row("dcgan", 0.60, probe="svm", probe_version="3", dataset="cifar10"),
              row("dcgan", 0.90, probe="svm", probe_version="2", dataset="mnist")]
     assert [plain(c) for t in tables_of(cifar) for c in t.columns] == ["svm acc ↑", "svm acc ↑"]  # both kept
+    # another figure of the probe (100 labels per class) that version 10 has not given yet stays
+    budget = row("bigan", 0.70, probe_version="9", metric="acc_1000labels")
+    [table, _] = tables_of([*rows, row("bigan", 0.81, probe_version="10"), budget])
+    assert {(r.label, plain(c)) for r in table.rows for c in table.columns if c.key in r.cells} >= {  # one version each
+        ("bigan · d (1 epoch)", "knn acc ↑"), ("bigan · d (1 epoch)", "knn acc_1000labels ↑")}
 
 
 def test_columns_of_probes_that_score_features_come_before_those_of_samples():

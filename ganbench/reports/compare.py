@@ -38,7 +38,7 @@ import numpy as np
 from ganbench.store import predictions as preds
 from ganbench.system.errors import UsageError
 from ganbench.store.schema import FIELDS
-from ganbench.store.standing import standing
+from ganbench.store.standing import newest_version, standing
 
 RESAMPLES = 10_000
 LEADERBOARD_RESAMPLES = 2000  # bootstrap resamples of the leaderboard's tests (ganbench compare uses more)
@@ -167,8 +167,10 @@ def one_per_seed(rows: list[dict], side: str, named_in_metric=lambda probe: ()) 
 
     Options a probe spells in its metric names (``named_in_metric``: knn's
     ``k``) do not make another configuration: ``k=1`` and ``k=1,5,20`` wrote
-    the same ``acc_l2_k1_majority``.
+    the same ``acc_l2_k1_majority``. A probe's newest version in the selection
+    supersedes its older rows (``--a probe_version=V`` picks an older one).
     """
+    rows = newest_version(rows)
     differing = _differences(rows, named_in_metric)
     if differing:
         shown = "; ".join(f"{name}: {', '.join(v[:40] for v in values[:4])}{' …' if len(values) > 4 else ''}"

@@ -40,9 +40,10 @@ the formats in :mod:`ganbench.reports.formats` print.
   ``epoch E of N epochs``. Shown, snapshots never share a cell with the
   final weights.
 - Rows of a probe's older versions are left out once the same table (dataset
-  copy) holds rows of a newer one (a new version measures differently: its
-  figures do not compare with the old); ``all_versions`` shows them, in their
-  own columns.
+  copy) holds rows of a newer one for the same metric, model, view and training (a
+  new version measures differently: its figures do not compare with the
+  old); rows no newer version has reached yet stay, in their version's own
+  column (``svm acc (v2)``); ``all_versions`` shows every version.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ import pandas as pd
 
 from ganbench.api.registry import MODEL_CATEGORIES
 from ganbench.reports.compare import LEADERBOARD_RESAMPLES as RESAMPLES, best_marks
-from ganbench.store.standing import standing
+from ganbench.store.standing import newest_version, standing, version_order
 from ganbench.reports.references import Reference, add_references, load_references  # noqa: F401 -- importable from here as before
 from ganbench.reports.leaderboard_table import (  # noqa: F401 -- the table's data model, importable from here as before
     LABEL_MARK, GRID_EDGE_MARK, TIED_MARK, SECTIONS, SECTION_TITLES, Column, Cell, Row, Table,
@@ -151,7 +152,7 @@ class SpecFacts:
     def __init__(self, records: Sequence[dict]):
         self._headline: dict[str, tuple] = {}
         self.scores_features = {r["probe"] for r in records if r.get("feature_view")}
-        for r in sorted(records, key=lambda r: (_version_order(r.get("probe_version")), str(r.get("created_at")))):
+        for r in sorted(records, key=lambda r: (version_order(r.get("probe_version")), str(r.get("created_at")))):
             recorded = _dict(r.get("details")).get("probe_headline")
             if isinstance(recorded, list):  # the newest version's, the newest row's
                 self._headline[r["probe"]] = tuple(str(p) for p in recorded)
@@ -297,9 +298,8 @@ def build_tables(frame: pd.DataFrame, keep: Callable[[str, str], bool] | None = 
         records = [{**r, SHOWING_SNAPSHOTS: True} for r in records]
     older: dict[tuple, int] = {}
     if not all_versions:
-        newest = _newest_versions(records)
-        records = _leave_out(records, lambda r: _version_order(r.get("probe_version")) < newest[_version_scope(r)],
-                             older)
+        current = {id(r) for r in newest_version(records, key=_version_scope)}
+        records = _leave_out(records, lambda r: id(r) not in current, older)
     tables = []
     copies: dict[str, list[str]] = {}
     for r in records:
@@ -340,26 +340,15 @@ def _leave_out(records: list[dict], hide: Callable[[dict], bool], counts: dict[t
     return kept
 
 
-def _version_order(version) -> tuple:
-    """A sortable form of a probe version: numeric parts compare as numbers ("10" > "9")."""
-    parts = str(version).replace("-", ".").split(".")
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
-
-
 def _version_scope(r: dict) -> tuple:
-    """Where a probe's newest version hides its older ones: one dataset copy (its table), so that a new version
-    run on CIFAR-10 does not empty MNIST's columns until MNIST is probed again."""
-    return r["dataset"], r.get("dataset_fingerprint"), r["probe"]
-
-
-def _newest_versions(records: list[dict]) -> dict[tuple, tuple]:
-    """(dataset, fingerprint, probe) -> the sortable form of the probe's newest version on that copy."""
-    newest: dict[tuple, tuple] = {}
-    for r in records:
-        order, scope = _version_order(r.get("probe_version")), _version_scope(r)
-        if scope not in newest or order > newest[scope]:
-            newest[scope] = order
-    return newest
+    """What a probe's newest version supersedes the older rows of: one metric of one model, view and training on one
+    dataset copy (its table), whatever the probe's other settings -- a new version run on CIFAR-10, on another model
+    or for another figure (all labels, not 100 per class) hides nothing else. Rows no newer version has reached
+    keep their own column."""
+    schedule = {k: v for k, v in _dict(r.get("schedule")).items() if k != "steps"}
+    return (r["dataset"], r.get("dataset_fingerprint"), r["probe"], r.get("metric"), model_label(r), r["model"],
+            r.get("model_version"), _canonical(_dict(r.get("model_config"))), _canonical(schedule),
+            r.get("feature_view"), _canonical(_dict(r.get("feature_config"))), snapshot_epoch(r))
 
 
 def _test_split(rows: list[dict]) -> str | None:

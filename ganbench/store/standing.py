@@ -12,6 +12,12 @@ The leaderboard (:mod:`ganbench.reports.leaderboard`), ``ganbench compare``
 (:mod:`ganbench.recipes.report`) and ``benchmarks/learning_curves.py`` all take
 their figures through :func:`standing`, so a seed is never one figure in one
 of them and another in the next.
+
+A probe's newer version measures differently (its figures do not compare
+with the old), so its rows supersede the older version's rows of the same
+thing: :func:`newest_version` keeps, per key, only the rows of the newest
+``probe_version`` -- the leaderboard per model, view and training of a
+table, ``compare`` per selection.
 """
 
 from __future__ import annotations
@@ -52,3 +58,21 @@ def standing(rows: Iterable[dict], key: Callable[[dict], K]) -> dict[K, dict]:
         if k not in best or rank > best[k][0]:
             best[k] = (rank, row)
     return {k: row for k, (_, row) in best.items()}
+
+
+def version_order(version) -> tuple:
+    """A sortable form of a probe version: numeric parts compare as numbers ("10" > "9")."""
+    parts = str(version).replace("-", ".").split(".")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def newest_version(rows: Iterable[dict], key: Callable[[dict], K] = lambda row: None) -> list[dict]:
+    """``rows`` (in their order) without those of a probe version older than the newest among the rows of the
+    same ``key`` (by default: all of them)."""
+    rows = list(rows)
+    newest: dict[K, tuple] = {}
+    for row in rows:
+        k, v = key(row), version_order(row.get("probe_version"))
+        if k not in newest or v > newest[k]:
+            newest[k] = v
+    return [row for row in rows if version_order(row.get("probe_version")) == newest[key(row)]]
