@@ -174,16 +174,32 @@ def _new_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def _is_stream(path: Path) -> bool:
+    """``/dev/stdout``, ``/proc/self/fd/1``, a pipe, a terminal, or a link to one: a path whose file the caller's
+    shell may hold open (``--output /dev/stdout >> log``), which a rename would lose or replace."""
+    here = os.path.abspath(path)
+    for _ in range(40):  # the links one by one: /dev/stdout -> /proc/self/fd/1 -> the redirected file
+        if here.startswith(("/dev/", "/proc/")):
+            return True
+        if not os.path.islink(here):
+            break
+        here = os.path.abspath(os.path.join(os.path.dirname(here), os.readlink(here)))
+    return os.path.exists(here) and not os.path.isfile(here)
+
+
 def write_text_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in its folder (created if missing).
 
-    A path that exists and is no regular file (``/dev/stdout``, a pipe) is written in place.
+    A link to a regular file is written through: its target gets the text, the link stays. A stream
+    (``/dev/stdout``, a pipe, :func:`_is_stream`) is appended to in place: the shell's redirection decides
+    whether that file was emptied first (``>``) or not (``>>``).
     """
     path = Path(path)
-    if path.exists() and not path.is_file():
-        with open(path, "w", encoding="utf-8") as f:
+    if _is_stream(path):
+        with open(path, "a", encoding="utf-8") as f:
             f.write(text)
         return
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

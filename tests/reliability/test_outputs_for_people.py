@@ -169,3 +169,32 @@ def test_a_file_written_for_people_gets_the_mode_open_would_give_it(tmp_path):
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "LEADERBOARD.md").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "private.md").stat().st_mode) == 0o600
+
+
+def test_a_link_is_written_through_and_stays_a_link(tmp_path):
+    from ganbench.store.guard import write_text_atomically
+
+    target = tmp_path / "shared" / "LEADERBOARD.md"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "LEADERBOARD.md"
+    link.symlink_to(target)
+    write_text_atomically(link, "| new |\n")
+    assert link.is_symlink() and target.read_text() == "| new |\n"
+
+
+@pytest.mark.parametrize("through", ["/proc/self/fd/1", "link to it"])
+def test_output_to_stdout_appends_to_what_the_shell_redirected_and_replaces_nothing(tmp_path, through):
+    """``--output /dev/stdout >> log``: the table is added to the log; /dev/stdout (or a link to it) stays a link."""
+    out = through
+    if through == "link to it":
+        out = str(tmp_path / "out")
+        (tmp_path / "out").symlink_to("/proc/self/fd/1")
+    log = tmp_path / "log.txt"
+    log.write_text("old\n")
+    with open(log, "a") as appended:
+        subprocess.run([sys.executable, "-c", "import sys; from ganbench.store.guard import write_text_atomically; "
+                        "write_text_atomically(sys.argv[1], '| new |\\n')", out], stdout=appended, check=True)
+    assert log.read_text() == "old\n| new |\n"
+    if through == "link to it":
+        assert (tmp_path / "out").is_symlink()
