@@ -113,6 +113,39 @@ def test_the_classifier_is_cached_by_dataset_and_reused(tmp_path):
     assert load_or_train(other, settings, torch.device("cpu"), tmp_path, log=lambda _: None).path != first.path
 
 
+def test_two_runs_needing_one_classifier_at_once_train_it_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from ganbench.builtin.probes.quality import classifier
+
+    data = tiny_dataset(n_train=120, n_test=30, classes=3)
+    settings = ClassifierSettings(epochs=1, batch_size=32)
+    trainings, real_train = [], classifier.train
+
+    def slow_train(*args, **kwargs):
+        trainings.append(threading.get_ident())
+        time.sleep(1.0)  # long enough for the other run to arrive while this one trains
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(classifier, "train", slow_train)
+    said, got = [], {}
+
+    def run(name):
+        got[name] = load_or_train(data, settings, torch.device("cpu"), tmp_path, log=said.append)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert len(trainings) == 1
+    assert sorted(r.cached for r in got.values()) == [False, True] and got["first"].path == got["second"].path
+    assert got["first"].test_acc == got["second"].test_acc
+    assert any("another run is training this classifier" in line for line in said)
+
+
 @pytest.mark.slow
 def test_dcgan_quality_run_on_mnist_5k_writes_every_figure_with_its_space(tmp_path):
     result = invoke("run", "--model", "dcgan", "--model-opt", "width=4", "--probe", "quality", "--max-steps", "20",

@@ -24,12 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
 import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
@@ -187,11 +189,14 @@ def load_or_train(dataset: Dataset, settings: ClassifierSettings, device: torch.
     """The cached classifier for this dataset and settings, or a new one (saved when there is a cache).
 
     The cache file is written atomically with its digest; one that is damaged (altered, truncated,
-    the wrong tensors, no readable accuracy) is set aside in one line and the classifier trained again."""
+    the wrong tensors, no readable accuracy) is set aside in one line and the classifier trained again.
+    Two runs that need the same classifier at once train it once: the second waits on the entry's lock
+    (saying so) and reads what the first saved."""
+    if cache_dir is None:
+        return _trained(dataset, settings, device, None, log)
     arch = architecture_for(dataset.image_shape[0])
-    file = None
-    if cache_dir is not None:
-        path = Path(cache_dir) / "quality" / f"classifier-{arch}-{cache_key(dataset, arch, settings)}.safetensors"
+    path = Path(cache_dir) / "quality" / f"classifier-{arch}-{cache_key(dataset, arch, settings)}.safetensors"
+    with _one_at_a_time(path, log):
         file = CacheFile(path, log, require_digest=False)  # files of older versions have no digest
         net = ARCHITECTURES[arch](dataset.image_shape[0], dataset.num_classes).to(device)
         loaded = file.read(lambda p: _read(p, device), lambda got: _problem(net, *got), then="training it again")
@@ -199,6 +204,12 @@ def load_or_train(dataset: Dataset, settings: ClassifierSettings, device: torch.
             state, test_acc = loaded
             net.load_state_dict(state)
             return TrainedClassifier(net.eval(), arch, test_acc, True, path)
+        return _trained(dataset, settings, device, file, log)
+
+
+def _trained(dataset: Dataset, settings: ClassifierSettings, device: torch.device, file: CacheFile | None,
+             log: Callable[[str], None]) -> TrainedClassifier:
+    """A new classifier, saved to ``file`` when there is one."""
     net, arch = train(dataset, settings, device, log)
     test_acc = accuracy(net, dataset.test_x, dataset.test_y)
     if file is not None:
@@ -207,6 +218,27 @@ def load_or_train(dataset: Dataset, settings: ClassifierSettings, device: torch.
             "test_acc": repr(test_acc), "settings": json.dumps(asdict(settings)),
             "dataset_fingerprint": dataset.fingerprint, "version": CLASSIFIER_VERSION}))
     return TrainedClassifier(net, arch, test_acc, False, None if file is None else file.path)
+
+
+@contextmanager
+def _one_at_a_time(path: Path, log: Callable[[str], None]):
+    """Hold ``path``'s lock file while the entry is read or made; a cache that takes no lock file (read-only)
+    goes without one, as before."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path) + ".lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log(f"quality: another run is training this classifier ({path.name}); waiting to read it")
+            lock.acquire()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _read(path: Path, device: torch.device) -> tuple[dict, float]:
