@@ -212,6 +212,21 @@ def test_reconstructions_without_an_encoder_are_refused_before_training(tmp_path
     assert not (cache / "models").exists()  # nothing trained, nothing cached
 
 
+@pytest.mark.parametrize("args, name, most", [
+    (["samples", "--n", "5000"], "--n", 1024), (["neighbors", "--k", "1000"], "--k", 64),
+    (["interpolate", "--steps", "65"], "--steps", 64), (["arithmetic", "--pool", "1000001"], "--pool", 100_000),
+])
+def test_a_picture_too_large_to_look_at_is_refused_in_one_line_before_a_model_is_made(tmp_path, args, name, most):
+    from ganbench.cli.app import cli
+
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(cli, ["show", *args, "--model", "dcgan", "--cache-dir", str(cache)])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert f"Invalid value for '{name}'" in line and f"<={most}" in line, line
+    assert not cache.exists()
+
+
 @pytest.mark.slow
 def test_show_at_epoch_draws_the_snapshot_and_never_trains(tmp_path):
     from ganbench.cli.app import cli

@@ -100,6 +100,13 @@ def _finish(path: Path) -> None:
     click.echo(str(path))
 
 
+# A picture is for eyes: bounds that refuse a typo (--n 100000) in one line before a model is loaded, not
+# after minutes of drawing an image nobody can look at.
+MOST_IN_A_GRID = 1024
+MOST_IN_A_LINE = 64
+MOST_DRAWN = 100_000
+
+
 @click.group("show")
 def show_group():
     """Pictures of a trained model (PNG): samples, interpolations, z arithmetic, neighbours, reconstructions,
@@ -116,7 +123,8 @@ def _target(prepared, output, name) -> Path:
 
 @show_group.command("samples")
 @model_options
-@click.option("--n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
+@click.option("--n", type=click.IntRange(1, MOST_IN_A_GRID), default=64, show_default=True,
+              help=f"Number of samples (at most {MOST_IN_A_GRID:,}, a 32 x 32 grid; `samples export` writes more).")
 @click.option("--sample-seed", type=int, default=0, show_default=True, help="Seed of the latent draw (fixed: same picture).")
 def samples_command(output, n, sample_seed, **options):
     """A grid of samples drawn at a fixed seed."""
@@ -130,8 +138,8 @@ def samples_command(output, n, sample_seed, **options):
 
 @show_group.command("interpolate")
 @model_options
-@click.option("--rows", type=click.IntRange(min=1), default=8, show_default=True, help="Pairs of latent points.")
-@click.option("--steps", type=click.IntRange(min=2), default=10, show_default=True, help="Images per row.")
+@click.option("--rows", type=click.IntRange(1, MOST_IN_A_LINE), default=8, show_default=True, help="Pairs of latent points.")
+@click.option("--steps", type=click.IntRange(2, MOST_IN_A_LINE), default=10, show_default=True, help="Images per row.")
 @click.option("--sample-seed", type=int, default=0, show_default=True)
 def interpolate_command(output, rows, steps, sample_seed, **options):
     """Rows walking in a straight line between two latent points (DCGAN §6.1)."""
@@ -146,7 +154,8 @@ def interpolate_command(output, rows, steps, sample_seed, **options):
               help="Three class names or numbers: the picture shows A - B + C.")
 @click.option("--indices", default=None, metavar="i,j,k;l,m,n;o,p,q",
               help="Exemplars by index into the latent draw instead of by class (3 per concept).")
-@click.option("--pool", type=click.IntRange(min=30), default=2000, show_default=True, help="Latent points drawn to choose from.")
+@click.option("--pool", type=click.IntRange(30, MOST_DRAWN), default=2000, show_default=True,
+              help="Latent points drawn to choose from.")
 @click.option("--sample-seed", type=int, default=0, show_default=True)
 def arithmetic_command(output, concepts, indices, pool, sample_seed, **options):
     """Vector arithmetic on z (DCGAN §6.3): mean z of three exemplars per concept, A - B + C."""
@@ -159,8 +168,9 @@ def arithmetic_command(output, concepts, indices, pool, sample_seed, **options):
 
 @show_group.command("neighbors")
 @model_options
-@click.option("--n", type=click.IntRange(min=1), default=8, show_default=True, help="Samples (rows).")
-@click.option("--k", type=click.IntRange(min=1), default=6, show_default=True, help="Nearest training images per sample.")
+@click.option("--n", type=click.IntRange(1, MOST_IN_A_LINE), default=8, show_default=True, help="Samples (rows).")
+@click.option("--k", type=click.IntRange(1, MOST_IN_A_LINE), default=6, show_default=True,
+              help="Nearest training images per sample.")
 @click.option("--sample-seed", type=int, default=0, show_default=True)
 def neighbors_command(output, n, k, sample_seed, **options):
     """Samples beside their nearest training images (L2 in pixel space, FAISS)."""
@@ -171,7 +181,7 @@ def neighbors_command(output, n, k, sample_seed, **options):
 
 @show_group.command("reconstructions")
 @model_options
-@click.option("--per-class", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--per-class", type=click.IntRange(1, MOST_IN_A_LINE), default=2, show_default=True,
               help="Test images of each class.")
 def reconstructions_command(output, per_class, **options):
     """Test images above their reconstructions G(E(x)), for a model with an encoder (bigan)."""
@@ -195,7 +205,7 @@ def curves_command(output, **options):
 @model_options
 @click.option("--network", default="d", show_default=True, help="Which of the model's networks (its modules()).")
 @click.option("--layer", type=int, default=-1, show_default=True, help="Which activation layer, counted from 0 (-1: the last).")
-@click.option("--units", type=click.IntRange(min=1), default=8, show_default=True, help="Most active units shown.")
+@click.option("--units", type=click.IntRange(1, MOST_IN_A_LINE), default=8, show_default=True, help="Most active units shown.")
 def filters_command(output, network, layer, units, **options):
     """Guided backpropagation of the most active units of a D layer on real images (DCGAN §6.2), beside random-d's."""
     from ganbench.reports import pictures
