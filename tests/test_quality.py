@@ -159,6 +159,7 @@ def test_dcgan_quality_run_on_mnist_5k_writes_every_figure_with_its_space(tmp_pa
         assert row["status"] == "ok" and row["probe_config"]["space"] == "classifier"
         assert row["details"]["space"] == "classifier:lenet"
         assert 0.5 < row["details"]["classifier_test_acc"] <= 1.0
+        assert row["details"]["classifier_file"].startswith("quality/classifier-lenet-")  # not this machine's path
         assert row["details"]["n_generated"] == 200 and row["details"]["n_real"] == 1000
     by = {r["metric"]: r for r in rows}
     # 20 steps of a 4-wide DCGAN draw blobs: far from the digits, and far above real training images' floor.

@@ -80,7 +80,8 @@ class QualityProbe(Probe):
         return FeatureSpace(trained.space, trained.embed, {
             "classifier_test_acc": trained.test_acc, "classifier_cached": trained.cached,
             "classifier_settings": asdict(settings),
-            "classifier_file": None if trained.path is None else str(trained.path)})
+            # the cache entry, from the cache folder: a row made here reads the same on every machine
+            "classifier_file": None if trained.path is None else trained.path.relative_to(ctx.cache_dir).as_posix()})
 
     def run(self, ctx: ProbeContext) -> list[Metric]:
         o = self.options
