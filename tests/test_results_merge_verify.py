@@ -138,6 +138,27 @@ def test_a_conflicting_row_is_reported_and_both_values_are_kept_apart(made, tmp_
     assert [json.loads(line)["value"] for line in kept.read_text().splitlines()] == [0.5]
 
 
+def test_with_newer_stands_a_row_made_later_is_added_and_stands_and_an_older_one_stays_a_conflict(made, tmp_path):
+    into = copy(made, "a", tmp_path)
+    other = copy(made, "both", tmp_path)
+    lines = (other / "results.jsonl").read_text().splitlines()
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    theirs = {r["metric"]: r for r in read_rows(into) if r["model"] == "pixels"}
+    lines[0] = json.dumps({**first, "value": 0.5, "predictions": None, "created_at": "2999-01-01T00:00:00+00:00"})
+    lines[1] = json.dumps({**second, "value": 0.25, "predictions": None, "created_at": "2000-01-01T00:00:00+00:00"})
+    (other / "results.jsonl").write_text("\n".join(lines) + "\n")
+    before = (into / "results.jsonl").read_bytes()
+    result = invoke("results", "merge", other, "--into", into, "--newer-stands")
+    assert result.exit_code == 1  # the older row is still a conflict
+    assert f"{second['metric']} seed 0 on mnist-5k: 0.25 here" in result.output
+    assert f"{first['metric']} seed 0 on mnist-5k: 0.5 here" not in result.output
+    assert (into / "results.jsonl").read_bytes().startswith(before)  # DST's rows all still there
+    assert "0.5000" not in leaderboard(made / "a") and "0.5000" in leaderboard(into)  # the newer row stands
+    assert theirs[first["metric"]]["value"] != 0.5
+    [kept] = list((into / "merge-conflicts").glob("*.jsonl"))
+    assert [json.loads(line)["value"] for line in kept.read_text().splitlines()] == [0.25]
+
+
 def test_a_row_bringing_the_predictions_of_a_stored_figure_is_added(made, tmp_path):
     bare = copy(made, "a", tmp_path)
     rows = read_rows(bare)

@@ -57,21 +57,25 @@ def results_command(results_dir, fmt):
 @click.option("--dry-run", is_flag=True, help="Say what would be added, skipped, in conflict or refused; write nothing.")
 @click.option("--allow-new-data", is_flag=True,
               help="Accept rows scored on a copy of a dataset (its test set) that DST's rows of it were not scored on.")
-def merge_command(sources, destination, dry_run, allow_new_data):
+@click.option("--newer-stands", is_flag=True,
+              help="A row in conflict that was made later than DST's is added and stands (a request run again); "
+                   "DST's row stays in the file.")
+def merge_command(sources, destination, dry_run, allow_new_data, newer_stands):
     """Copy the rows of SRC stores (and their predictions) into DST.
 
     A row already in DST is skipped; a row answering the same request, view and
     metric with another value is a conflict: DST keeps its own, the other is
     written apart (DST/merge-conflicts/). Rows of another copy of a dataset are
-    refused. Atomic: cut off, DST is as it was or complete. Exit 1 on a conflict
-    or a refusal.
+    refused. With --newer-stands, a conflicting row made later than DST's is
+    added and stands instead. Atomic: cut off, DST is as it was or complete.
+    Exit 1 on a conflict or a refusal.
     """
     from ganbench.store.jsonl import check_store_writable, store_path
     from ganbench.store.merge import apply_merge, plan_merge
 
     if not dry_run:
         check_store_writable(destination, "--into")
-    planned = plan_merge(list(sources), destination, allow_new_data)
+    planned = plan_merge(list(sources), destination, allow_new_data, newer_stands)
     for line in planned.refused:
         click.echo(f"refused: {line}", err=True)
     for _, row, theirs in planned.conflicts:

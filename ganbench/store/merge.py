@@ -9,6 +9,9 @@
 - **conflict**: the destination holds an ``ok`` row of the same request, view and metric with another value.
   The destination keeps its own; the source's row is written apart, to ``merge-conflicts/<time>.jsonl`` beside
   the store (with its predictions), where nothing reads it as a result;
+  With ``newer_stands`` (a request run again, on weights trained again), a source row made later than the
+  destination's (``created_at``) is added instead: it stands, as if the run had written into the destination,
+  and the destination's row stays in the file;
 - **refuse**: rows of a dataset whose test set is not one the destination's rows of that dataset were scored
   on (another copy of the data), unless ``allow_new_data``; and rows whose predictions file is missing or
   damaged. A refused row is named, never copied.
@@ -34,6 +37,7 @@ from filelock import FileLock
 from ganbench.store import predictions as preds
 from ganbench.store.jsonl import _lock_path, read_rows, store_path
 from ganbench.store.keys import row_key
+from ganbench.store.standing import created
 from ganbench.system.errors import UsageError
 
 CONFLICTS = "merge-conflicts"
@@ -95,7 +99,7 @@ def _another_copy(row: dict, known: dict) -> tuple | None:
     return None
 
 
-def plan_merge(sources: list, destination, allow_new_data: bool = False) -> Planned:
+def plan_merge(sources: list, destination, allow_new_data: bool = False, newer_stands: bool = False) -> Planned:
     """What merging ``sources`` into ``destination`` would do (see the module docstring); nothing is written."""
     dest_dir = store_path(destination).parent
     dest_rows = read_rows(destination, warn=False) if store_path(destination).exists() else []
@@ -135,7 +139,8 @@ def plan_merge(sources: list, destination, allow_new_data: bool = False) -> Plan
             if theirs is not None and theirs.get("value") == row.get("value") and (theirs.get("predictions")
                                                                                    or not row.get("predictions")):
                 planned.skip += 1  # the same figure, from another run of the same request
-            elif theirs is not None and theirs.get("value") != row.get("value"):
+            elif theirs is not None and theirs.get("value") != row.get("value") and not (
+                    newer_stands and _made_later(row, theirs)):
                 planned.conflicts.append((src_dir, row, theirs))
             else:
                 planned.add.append((src_dir, row))
@@ -144,6 +149,12 @@ def plan_merge(sources: list, destination, allow_new_data: bool = False) -> Plan
                     ok_values[answer(row)] = row
                     _record(known_sets, row)
     return planned
+
+
+def _made_later(row: dict, theirs: dict) -> bool:
+    """``row`` was made after ``theirs`` (both with a readable ``created_at``)."""
+    mine, other = created(row), created(theirs)
+    return mine is not None and other is not None and mine > other
 
 
 def _comparable(row: dict) -> dict:
