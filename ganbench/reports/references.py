@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Sequence
 
 from ganbench.reports.leaderboard_table import Cell, Row, Table
+from ganbench.store.standing import version_order
 
 
 @dataclass
@@ -44,11 +45,13 @@ def load_references(path=None) -> list[Reference]:
 
 
 def add_references(table: Table, references: Sequence[Reference]) -> None:
-    """Published figures as rows (one per paper and model), in every column of their probe and metric;
-    figures with no column shown become notes."""
+    """Published figures as rows (one per paper and model), in the column of their probe and metric (of the
+    probe's newest version, where the table shows several); figures with no column shown become notes."""
     rows: dict[tuple, Row] = {}
     for ref in references:
         targets = [c for c in table.columns if c.probe == ref.probe and c.metric == ref.metric]
+        newest = max((version_order(c.probe_version) for c in targets), default=None)
+        targets = [c for c in targets if version_order(c.probe_version) == newest]
         if not targets:
             table.notes.append(f"Published, no column shown for it: {ref.model} ({ref.paper}, {ref.protocol}): "
                                f"{ref.figure} ({ref.probe} {ref.metric}).")
