@@ -5,7 +5,6 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli.app import cli
-from ganbench.jobs import run as run_module
 from .refusals import one_line_exit_2
 
 JOB = '[[jobs]]\nid = "a"\nmodel = "pixels"\ndataset = "mnist-5k"\nprobes = ["knn"]\n'
@@ -14,11 +13,10 @@ ROW = '[[rows]]\nlabel = "pixels"\njobs = ["a"]\nview = "{view}"\n'
 
 
 @pytest.fixture
-def nothing_runs(monkeypatch):
+def nothing_runs(monkeypatch, nothing_loads):
+    """No dataset or model loaded (``nothing_loads``), and no job of the recipe run."""
     def refuse(*args, **kwargs):
         raise AssertionError("something ran")
-    monkeypatch.setattr(run_module, "load_dataset", refuse)
-    monkeypatch.setattr(run_module, "prepare_model", refuse)
     import ganbench.cli.reproduce as reproduce
     monkeypatch.setattr(reproduce, "run_missing", refuse)
 
