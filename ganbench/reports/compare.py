@@ -170,7 +170,7 @@ def one_per_seed(rows: list[dict], side: str, named_in_metric=lambda probe: ()) 
     the same ``acc_l2_k1_majority``. A probe's newest version in the selection
     supersedes its older rows (``--a probe_version=V`` picks an older one).
     """
-    rows = newest_version(rows)
+    rows = newest_version(rows, key=lambda row: row.get("probe"))  # two probes stay two configurations
     differing = _differences(rows, named_in_metric)
     if differing:
         shown = "; ".join(f"{name}: {', '.join(v[:40] for v in values[:4])}{' …' if len(values) > 4 else ''}"
